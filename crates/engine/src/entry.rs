@@ -1,0 +1,85 @@
+//! Entry records: one per downloadable item, with its state and plan.
+
+use crate::error::KalturaError;
+use mpd::{Plan, SelectOptions};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Where an entry is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// The config is known; nothing downloaded.
+    Prepared,
+    /// A job is (or should be) running.
+    Downloading,
+    /// Stopped; see the stop reason.
+    Paused,
+    /// Every planned segment is stored.
+    Completed,
+    /// Stopped by an error that resuming will not fix.
+    Failed,
+}
+
+/// Why an entry stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StopReason {
+    /// The user paused it.
+    User,
+    /// The disk (origin quota) is full.
+    Quota,
+    /// The network went away.
+    Network,
+    /// An error.
+    Error,
+}
+
+/// What the worker keeps per entry (the `entries` store).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    /// Entry id (Kaltura entry id, or an app-chosen id).
+    pub id: String,
+    /// Current state.
+    pub state: State,
+    /// Why it stopped, when paused or failed.
+    pub stop_reason: Option<StopReason>,
+    /// The media config the page handed over.
+    pub config: Value,
+    /// The download options.
+    #[serde(default)]
+    pub options: SelectOptions,
+    /// The plan, once the manifest was read.
+    pub plan: Option<Plan>,
+    /// The last error.
+    pub error: Option<KalturaError>,
+    /// Milliseconds since the epoch.
+    pub created_at: f64,
+    /// Milliseconds since the epoch.
+    pub updated_at: f64,
+}
+
+impl Entry {
+    /// A fresh entry for a config.
+    pub fn prepared(id: &str, config: Value, now: f64) -> Entry {
+        Entry {
+            id: id.to_string(),
+            state: State::Prepared,
+            stop_reason: None,
+            config,
+            options: SelectOptions::default(),
+            plan: None,
+            error: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// The first DASH source URL of the config.
+    pub fn dash_url(&self) -> Option<&str> {
+        self.config
+            .pointer("/sources/dash/0/url")
+            .and_then(Value::as_str)
+    }
+}

@@ -1,0 +1,471 @@
+//! The command handler: turns page requests into entry changes and running jobs.
+//!
+//! One manager lives in the worker. It owns the map of running jobs (so one entry never runs
+//! twice in a worker) and resumes unfinished jobs whenever an event wakes the worker.
+
+use crate::entry::{Entry, State, StopReason};
+use crate::error::{Code, FetchError, KalturaError, StoreError};
+use crate::job::{self, JobConfig, JobError, Outcome};
+use crate::ports::{Fetcher, Host, Store};
+use crate::progress::Totals;
+use crate::protocol::{Command, EntrySummary, Event, StateDetail};
+use futures::future::{AbortHandle, Abortable};
+use mpd::{MpdError, SelectOptions};
+use serde_json::{json, Value};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// The path segment under the worker scope where stored entries are served.
+pub const OFFLINE_PREFIX: &str = "__offline__";
+
+/// Handles commands; generic over the platform so tests run it natively.
+pub struct Manager<F: Fetcher, S: Store<F::Body>, H: Host> {
+    fetcher: Rc<F>,
+    store: Rc<S>,
+    host: Rc<H>,
+    scope: String,
+    cfg: JobConfig,
+    running: RefCell<HashMap<String, (u64, AbortHandle)>>,
+    generation: Cell<u64>,
+}
+
+type Res = Result<Value, KalturaError>;
+
+impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
+    /// A manager serving local URLs under `scope` (the worker's registration scope, ending in `/`).
+    pub fn new(
+        fetcher: Rc<F>,
+        store: Rc<S>,
+        host: Rc<H>,
+        scope: String,
+        cfg: JobConfig,
+    ) -> Rc<Self> {
+        Rc::new(Manager {
+            fetcher,
+            store,
+            host,
+            scope,
+            cfg,
+            running: RefCell::default(),
+            generation: Cell::new(0),
+        })
+    }
+
+    /// The URL the player loads for a stored entry.
+    pub fn local_manifest_url(&self, entry_id: &str) -> String {
+        format!(
+            "{}{OFFLINE_PREFIX}/{}/manifest.mpd",
+            self.scope,
+            encode_segment(entry_id)
+        )
+    }
+
+    /// Number of jobs running now.
+    pub fn active_jobs(&self) -> usize {
+        self.running.borrow().len()
+    }
+
+    /// Executes one command.
+    pub async fn handle(self: &Rc<Self>, command: Command) -> Res {
+        match command {
+            Command::Prepare { entry_id, config } => self.prepare(&entry_id, config).await,
+            Command::Download { entry_id, options } => {
+                self.download(&entry_id, options.unwrap_or_default()).await
+            }
+            Command::Pause { entry_id } => self.pause(&entry_id).await,
+            Command::Resume { entry_id } => self.resume(&entry_id).await,
+            Command::Remove { entry_id } => self.remove(&entry_id).await,
+            Command::PauseAll => self.pause_all().await,
+            Command::RemoveAll => self.remove_all().await,
+            Command::Get { entry_id } => self.get(&entry_id).await,
+            Command::List => self.list().await,
+            Command::Ping => Ok(json!({ "activeJobs": self.active_jobs() })),
+        }
+    }
+
+    /// Starts every job that should be running but is not (after the worker was stopped).
+    pub async fn resume_unfinished(self: &Rc<Self>) -> Result<usize, KalturaError> {
+        let entries = self.store.list_entries().await.map_err(db_error)?;
+        let mut started = 0;
+        for e in entries {
+            if e.state == State::Downloading && !self.running.borrow().contains_key(&e.id) {
+                self.start_job(e);
+                started += 1;
+            }
+        }
+        Ok(started)
+    }
+
+    async fn prepare(self: &Rc<Self>, id: &str, config: Value) -> Res {
+        if !config.is_object()
+            || config
+                .pointer("/sources/dash/0/url")
+                .and_then(Value::as_str)
+                .is_none()
+        {
+            return Err(KalturaError::new(
+                Code::ContentUnsupportedByBrowser,
+                "the media config has no DASH source (sources.dash[0].url); only DASH can be stored offline",
+                Some(id),
+            ));
+        }
+        let entry = match self.store.get_entry(id).await.map_err(db_error)? {
+            Some(mut e) if e.state == State::Prepared => {
+                e.config = config;
+                e.updated_at = self.host.now_ms();
+                e
+            }
+            Some(e) => return self.summary_value(&e).await,
+            None => Entry::prepared(id, config, self.host.now_ms()),
+        };
+        self.store.put_entry(&entry).await.map_err(db_error)?;
+        self.summary_value(&entry).await
+    }
+
+    async fn download(self: &Rc<Self>, id: &str, options: SelectOptions) -> Res {
+        let mut entry = self.entry(id).await?;
+        if self.running.borrow().contains_key(id) {
+            return Err(KalturaError::new(
+                Code::StoreAlreadyInProgress,
+                format!("entry {id} is already downloading; pause or remove it first"),
+                Some(id),
+            ));
+        }
+        if entry.state == State::Completed {
+            return Err(KalturaError::new(
+                Code::StoreAlreadyInProgress,
+                format!("entry {id} is already downloaded; remove it to download again"),
+                Some(id),
+            ));
+        }
+        let url = entry.dash_url().unwrap_or_default().to_string();
+        let (final_url, text) = self
+            .fetcher
+            .fetch_text(&url)
+            .await
+            .map_err(|e| manifest_fetch_error(id, &url, e))?;
+        let base = url::Url::parse(&final_url).map_err(|e| {
+            cannot_add(id, &format!("the manifest URL {final_url} is invalid: {e}"))
+        })?;
+        let (plan, local) =
+            mpd::plan_manifest(&text, &base, &options).map_err(|e| plan_error(id, e))?;
+        if entry.plan.as_ref() != Some(&plan) {
+            self.store.clear_segments(id).await.map_err(db_error)?;
+        }
+        self.store
+            .put_manifest(id, &local)
+            .await
+            .map_err(db_error)?;
+        entry.plan = Some(plan);
+        entry.options = options;
+        self.set_state(&mut entry, State::Downloading, None, None)
+            .await?;
+        self.start_job(entry.clone());
+        self.summary_value(&entry).await
+    }
+
+    async fn pause(self: &Rc<Self>, id: &str) -> Res {
+        let mut entry = self.entry(id).await?;
+        match entry.state {
+            State::Completed => Err(KalturaError::new(
+                Code::PauseFailed,
+                format!("entry {id} is already downloaded; there is nothing to pause"),
+                Some(id),
+            )),
+            State::Prepared => Err(KalturaError::new(
+                Code::PauseFailed,
+                format!("entry {id} has not started downloading; call download first"),
+                Some(id),
+            )),
+            _ => {
+                self.stop_job(id);
+                if entry.state != State::Paused || entry.stop_reason != Some(StopReason::User) {
+                    let error = entry.error.clone();
+                    self.set_state(&mut entry, State::Paused, Some(StopReason::User), error)
+                        .await?;
+                }
+                self.summary_value(&entry).await
+            }
+        }
+    }
+
+    async fn resume(self: &Rc<Self>, id: &str) -> Res {
+        let mut entry = self.entry(id).await?;
+        match entry.state {
+            State::Completed => self.summary_value(&entry).await,
+            State::Prepared => Err(KalturaError::new(
+                Code::ResumeFailed,
+                format!("entry {id} has not been downloaded before; call download first"),
+                Some(id),
+            )),
+            _ => {
+                if !self.running.borrow().contains_key(id) {
+                    self.set_state(&mut entry, State::Downloading, None, None)
+                        .await?;
+                    self.start_job(entry.clone());
+                }
+                self.summary_value(&entry).await
+            }
+        }
+    }
+
+    async fn remove(self: &Rc<Self>, id: &str) -> Res {
+        self.entry(id).await?;
+        self.stop_job(id);
+        self.store.delete_entry(id).await.map_err(|e| {
+            KalturaError::new(
+                Code::RemoveFailed,
+                format!("could not delete entry {id} ({}); try again", store_msg(&e)),
+                Some(id),
+            )
+        })?;
+        Ok(json!({ "entryId": id }))
+    }
+
+    async fn pause_all(self: &Rc<Self>) -> Res {
+        let mut ids = Vec::new();
+        for e in self.store.list_entries().await.map_err(db_error)? {
+            if e.state == State::Downloading {
+                self.pause(&e.id).await?;
+                ids.push(e.id);
+            }
+        }
+        Ok(json!({ "entryIds": ids }))
+    }
+
+    async fn remove_all(self: &Rc<Self>) -> Res {
+        let mut ids = Vec::new();
+        for e in self.store.list_entries().await.map_err(db_error)? {
+            self.remove(&e.id).await?;
+            ids.push(e.id);
+        }
+        Ok(json!({ "entryIds": ids }))
+    }
+
+    async fn get(self: &Rc<Self>, id: &str) -> Res {
+        let entry = self.entry(id).await?;
+        let mut v = self.summary_value(&entry).await?;
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("config".into(), entry.config.clone());
+            obj.insert(
+                "localManifestUrl".into(),
+                Value::String(self.local_manifest_url(id)),
+            );
+        }
+        Ok(v)
+    }
+
+    async fn list(self: &Rc<Self>) -> Res {
+        let mut out = Vec::new();
+        for e in self.store.list_entries().await.map_err(db_error)? {
+            out.push(self.summary_value(&e).await?);
+        }
+        Ok(Value::Array(out))
+    }
+
+    async fn entry(&self, id: &str) -> Result<Entry, KalturaError> {
+        self.store
+            .get_entry(id)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| {
+                KalturaError::new(
+                    Code::EntryDoesNotExist,
+                    format!("no entry {id}; call getMediaConfig for it first"),
+                    Some(id),
+                )
+            })
+    }
+
+    /// The summary pages see, with progress read from the store.
+    pub async fn summary(&self, entry: &Entry) -> Result<EntrySummary, KalturaError> {
+        let totals = match &entry.plan {
+            Some(plan) => Totals::of(
+                plan,
+                &self
+                    .store
+                    .stored_segments(&entry.id)
+                    .await
+                    .map_err(db_error)?,
+            ),
+            None => Totals::default(),
+        };
+        // Kaltura providers put id, poster, metadata and duration inside `sources`; plain
+        // configs may put them at the top level.
+        let field = |k: &str| {
+            entry
+                .config
+                .get("sources")
+                .and_then(|s| s.get(k))
+                .or_else(|| entry.config.get(k))
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        Ok(EntrySummary {
+            id: entry.id.clone(),
+            state: entry.state,
+            stop_reason: entry.stop_reason,
+            metadata: field("metadata"),
+            poster: field("poster"),
+            duration: field("duration"),
+            expected_size: totals.bytes_total,
+            size: totals.bytes_done,
+            segments_done: totals.items_done,
+            segments_total: totals.items_total,
+            progress: totals.percent(),
+            expiration: None,
+            error: entry.error.clone(),
+        })
+    }
+
+    async fn summary_value(&self, entry: &Entry) -> Res {
+        serde_json::to_value(self.summary(entry).await?)
+            .map_err(|e| KalturaError::new(Code::OperationAborted, e.to_string(), Some(&entry.id)))
+    }
+
+    async fn set_state(
+        &self,
+        entry: &mut Entry,
+        state: State,
+        reason: Option<StopReason>,
+        error: Option<KalturaError>,
+    ) -> Result<(), KalturaError> {
+        entry.state = state;
+        entry.stop_reason = reason;
+        entry.error = error;
+        entry.updated_at = self.host.now_ms();
+        self.store.put_entry(entry).await.map_err(db_error)?;
+        self.host.emit(Event::Statechange(StateDetail {
+            entry_id: entry.id.clone(),
+            state,
+            stop_reason: reason,
+        }));
+        Ok(())
+    }
+
+    fn stop_job(&self, id: &str) {
+        if let Some((_, handle)) = self.running.borrow_mut().remove(id) {
+            handle.abort();
+        }
+    }
+
+    fn start_job(self: &Rc<Self>, entry: Entry) {
+        let Some(plan) = entry.plan.clone() else {
+            return;
+        };
+        let (handle, registration) = AbortHandle::new_pair();
+        let gen = self.generation.get() + 1;
+        self.generation.set(gen);
+        self.running
+            .borrow_mut()
+            .insert(entry.id.clone(), (gen, handle));
+        let me = self.clone();
+        let id = entry.id;
+        self.host.spawn(Box::pin(async move {
+            let job = job::run(
+                &id,
+                &plan,
+                me.fetcher.clone(),
+                me.store.clone(),
+                me.host.clone(),
+                me.cfg,
+            );
+            let result = Abortable::new(job, registration).await;
+            let mine = me.running.borrow().get(&id).map(|(g, _)| *g) == Some(gen);
+            if !mine {
+                return; // paused, removed or replaced: whoever stopped it set the state
+            }
+            me.running.borrow_mut().remove(&id);
+            if let Ok(result) = result {
+                me.finish(&id, result).await;
+            }
+        }));
+    }
+
+    async fn finish(&self, id: &str, result: Result<Outcome, JobError>) {
+        let Ok(Some(mut entry)) = self.store.get_entry(id).await else {
+            return;
+        };
+        let (state, reason, error) = match result {
+            Ok(Outcome::Completed) => (State::Completed, None, None),
+            Err(JobError::Network(e)) => (State::Paused, Some(StopReason::Network), Some(e)),
+            Err(JobError::Quota(e)) => (State::Paused, Some(StopReason::Quota), Some(e)),
+            Err(JobError::Fatal(e)) => (State::Failed, Some(StopReason::Error), Some(e)),
+        };
+        if self
+            .set_state(&mut entry, state, reason, error.clone())
+            .await
+            .is_ok()
+        {
+            if let Some(e) = error {
+                self.host.emit(Event::Error(e));
+            }
+        }
+    }
+}
+
+/// Percent-encodes an entry id for use as one URL path segment.
+pub fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn store_msg(e: &StoreError) -> &str {
+    match e {
+        StoreError::Quota(m) | StoreError::Other(m) => m,
+    }
+}
+
+fn db_error(e: StoreError) -> KalturaError {
+    match e {
+        StoreError::Quota(m) => KalturaError::new(
+            Code::DownloadFailed,
+            "the device's storage for this site is full; free space and try again",
+            None,
+        )
+        .with("name", "QuotaExceededError")
+        .with("detail", m),
+        StoreError::Other(m) => KalturaError::new(
+            Code::IndexedDbError,
+            format!(
+                "IndexedDB failed ({m}); reload the page, or clear the site's data if it persists"
+            ),
+            None,
+        ),
+    }
+}
+
+fn cannot_add(id: &str, why: &str) -> KalturaError {
+    KalturaError::new(Code::CannotAddItem, why.to_string(), Some(id))
+}
+
+fn manifest_fetch_error(id: &str, url: &str, e: FetchError) -> KalturaError {
+    KalturaError::new(
+        Code::DownloadFailed,
+        format!("could not fetch the manifest: {}", e.describe(url)),
+        Some(id),
+    )
+    .with("url", url)
+}
+
+fn plan_error(id: &str, e: MpdError) -> KalturaError {
+    match e {
+        MpdError::Dynamic => KalturaError::new(
+            Code::CannotStoreLiveOffline,
+            "this is a live stream; only video on demand can be stored offline",
+            Some(id),
+        ),
+        other => cannot_add(
+            id,
+            &format!("the manifest cannot be stored offline: {other}"),
+        ),
+    }
+}

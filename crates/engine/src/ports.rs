@@ -1,0 +1,113 @@
+//! The engine's view of the world: storage, network and host, each a small trait with an
+//! in-memory twin (see `memory`) so hard cases are native unit tests.
+
+use crate::entry::Entry;
+use crate::error::{FetchError, StoreError};
+use crate::protocol::Event;
+use futures::future::LocalBoxFuture;
+
+/// A fetched body. In the worker it is a `Blob` handle: bytes never enter wasm memory.
+pub trait Body: Clone + 'static {
+    /// Size in bytes.
+    fn size(&self) -> u64;
+}
+
+/// A successful fetch.
+#[derive(Debug, Clone)]
+pub struct Fetched<B> {
+    /// The body.
+    pub body: B,
+    /// The MIME type the server gave.
+    pub content_type: Option<String>,
+}
+
+/// One segment to store, with where it came from.
+#[derive(Debug, Clone)]
+pub struct NewSegment<B> {
+    /// Track key.
+    pub track: String,
+    /// 0 for init, 1.. for media.
+    pub index: u32,
+    /// The body.
+    pub body: B,
+    /// Source URL.
+    pub url: String,
+    /// Source byte range.
+    pub range: Option<[u64; 2]>,
+}
+
+/// What is stored for one segment (read back to compute progress).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSegment {
+    /// Track key.
+    pub track: String,
+    /// Index.
+    pub index: u32,
+    /// Bytes.
+    pub size: u64,
+}
+
+/// Persistent storage (IndexedDB in the worker).
+pub trait Store<B: Body>: 'static {
+    /// One entry.
+    fn get_entry<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> LocalBoxFuture<'a, Result<Option<Entry>, StoreError>>;
+    /// Insert or replace an entry.
+    fn put_entry<'a>(&'a self, entry: &'a Entry) -> LocalBoxFuture<'a, Result<(), StoreError>>;
+    /// Every entry.
+    fn list_entries(&self) -> LocalBoxFuture<'_, Result<Vec<Entry>, StoreError>>;
+    /// Delete an entry with its segments and manifest, in one transaction.
+    fn delete_entry<'a>(&'a self, id: &'a str) -> LocalBoxFuture<'a, Result<(), StoreError>>;
+    /// Store the local manifest text.
+    fn put_manifest<'a>(
+        &'a self,
+        id: &'a str,
+        text: &'a str,
+    ) -> LocalBoxFuture<'a, Result<(), StoreError>>;
+    /// Delete stored segments of an entry (used when a new plan replaces an old one).
+    fn clear_segments<'a>(&'a self, id: &'a str) -> LocalBoxFuture<'a, Result<(), StoreError>>;
+    /// What is stored for an entry: the source of truth for progress.
+    fn stored_segments<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> LocalBoxFuture<'a, Result<Vec<StoredSegment>, StoreError>>;
+    /// Store several segments in one transaction: all or none.
+    fn put_segments<'a>(
+        &'a self,
+        id: &'a str,
+        items: Vec<NewSegment<B>>,
+    ) -> LocalBoxFuture<'a, Result<(), StoreError>>;
+}
+
+/// The network.
+pub trait Fetcher: 'static {
+    /// The body handle.
+    type Body: Body;
+    /// Fetch a URL (optionally a byte range) as a body.
+    fn fetch<'a>(
+        &'a self,
+        url: &'a str,
+        range: Option<[u64; 2]>,
+    ) -> LocalBoxFuture<'a, Result<Fetched<Self::Body>, FetchError>>;
+    /// Fetch text (the manifest); returns (final URL after redirects, text).
+    fn fetch_text<'a>(
+        &'a self,
+        url: &'a str,
+    ) -> LocalBoxFuture<'a, Result<(String, String), FetchError>>;
+}
+
+/// Time, randomness, task spawning and event delivery.
+pub trait Host: 'static {
+    /// Milliseconds since the epoch.
+    fn now_ms(&self) -> f64;
+    /// Sleep.
+    fn sleep(&self, ms: u32) -> LocalBoxFuture<'static, ()>;
+    /// A number in [0, 1) for jitter.
+    fn random(&self) -> f64;
+    /// Run a task in the background.
+    fn spawn(&self, task: LocalBoxFuture<'static, ()>);
+    /// Deliver an event to every page.
+    fn emit(&self, event: Event);
+}

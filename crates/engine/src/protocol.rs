@@ -1,0 +1,309 @@
+//! The page ↔ worker protocol (version 1), mirrored in `page-shim/src/protocol.ts`.
+//!
+//! A page posts `{v: 1, id, type, ...}` with a MessagePort; the worker answers once on the port
+//! with [`Reply`]. Events go to every window client as [`EventMessage`].
+
+use crate::entry::{State, StopReason};
+use crate::error::{Code, KalturaError};
+use mpd::SelectOptions;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The protocol version this worker speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Largest request accepted, in bytes of JSON (a media config is a few KB).
+pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
+/// Longest entry id accepted.
+pub const MAX_ENTRY_ID_LEN: usize = 256;
+
+/// A request from a page.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Request {
+    /// Protocol version.
+    pub v: u32,
+    /// Page-chosen id echoed in the reply.
+    pub id: f64,
+    /// What to do.
+    #[serde(flatten)]
+    pub command: Command,
+}
+
+/// The commands a page can send.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
+pub enum Command {
+    /// Keep a media config as a prepared entry.
+    Prepare {
+        /// Entry id.
+        entry_id: String,
+        /// The media config.
+        config: Value,
+    },
+    /// Plan and start the download.
+    Download {
+        /// Entry id.
+        entry_id: String,
+        /// Track options.
+        #[serde(default)]
+        options: Option<SelectOptions>,
+    },
+    /// Pause a download.
+    Pause {
+        /// Entry id.
+        entry_id: String,
+    },
+    /// Resume a paused or failed download.
+    Resume {
+        /// Entry id.
+        entry_id: String,
+    },
+    /// Delete an entry and everything stored for it.
+    Remove {
+        /// Entry id.
+        entry_id: String,
+    },
+    /// Pause every running download.
+    PauseAll,
+    /// Remove every entry.
+    RemoveAll,
+    /// One entry with its config and local manifest URL.
+    Get {
+        /// Entry id.
+        entry_id: String,
+    },
+    /// Every entry.
+    List,
+    /// Keep-alive.
+    Ping,
+}
+
+impl Command {
+    /// The entry id the command names, if any.
+    pub fn entry_id(&self) -> Option<&str> {
+        match self {
+            Command::Prepare { entry_id, .. }
+            | Command::Download { entry_id, .. }
+            | Command::Pause { entry_id }
+            | Command::Resume { entry_id }
+            | Command::Remove { entry_id }
+            | Command::Get { entry_id } => Some(entry_id),
+            _ => None,
+        }
+    }
+}
+
+/// Parses and validates a request's JSON text. On failure returns the reply id (when readable)
+/// and an error for the page.
+pub fn parse_request(json: &str) -> Result<Request, (f64, KalturaError)> {
+    let bad = |id: f64, why: String| {
+        (id, KalturaError::new(Code::OperationAborted, format!("the worker refused a malformed request: {why}; make sure the page shim and the worker come from the same release"), None))
+    };
+    if json.len() > MAX_REQUEST_BYTES {
+        return Err(bad(
+            -1.0,
+            format!(
+                "it is {} bytes, over the {MAX_REQUEST_BYTES}-byte limit",
+                json.len()
+            ),
+        ));
+    }
+    let raw: Value = serde_json::from_str(json).map_err(|e| bad(-1.0, e.to_string()))?;
+    let id = raw.get("id").and_then(Value::as_f64).unwrap_or(-1.0);
+    let req: Request = serde_json::from_value(raw).map_err(|e| bad(id, e.to_string()))?;
+    if req.v != PROTOCOL_VERSION {
+        return Err(bad(
+            id,
+            format!(
+                "protocol version {} (this worker speaks {PROTOCOL_VERSION})",
+                req.v
+            ),
+        ));
+    }
+    if let Some(entry) = req.command.entry_id() {
+        if entry.is_empty() || entry.len() > MAX_ENTRY_ID_LEN || entry.chars().any(char::is_control)
+        {
+            return Err(bad(
+                id,
+                "entryId must be 1 to 256 printable characters".into(),
+            ));
+        }
+    }
+    Ok(req)
+}
+
+/// The single answer to a request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reply {
+    /// The request's id.
+    pub id: f64,
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// The result, when ok.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    /// The error, when not ok.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<KalturaError>,
+}
+
+impl Reply {
+    /// Builds the reply for a handler's outcome.
+    pub fn from_result(id: f64, result: Result<Value, KalturaError>) -> Reply {
+        match result {
+            Ok(v) => Reply {
+                id,
+                ok: true,
+                result: Some(v),
+                error: None,
+            },
+            Err(e) => Reply {
+                id,
+                ok: false,
+                result: None,
+                error: Some(e),
+            },
+        }
+    }
+}
+
+/// What an entry looks like to pages.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntrySummary {
+    /// Entry id.
+    pub id: String,
+    /// State.
+    pub state: State,
+    /// Why it stopped.
+    pub stop_reason: Option<StopReason>,
+    /// `config.metadata`.
+    pub metadata: Value,
+    /// `config.poster`.
+    pub poster: Value,
+    /// `config.duration`.
+    pub duration: Value,
+    /// Expected total bytes (estimate until every segment is stored).
+    pub expected_size: u64,
+    /// Bytes stored.
+    pub size: u64,
+    /// Items stored.
+    pub segments_done: u64,
+    /// Items planned.
+    pub segments_total: u64,
+    /// 0–100.
+    pub progress: f64,
+    /// Licence expiry (ms since epoch), when the content has one.
+    pub expiration: Option<f64>,
+    /// Last error.
+    pub error: Option<KalturaError>,
+}
+
+/// Events broadcast to every page.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", content = "detail", rename_all = "lowercase")]
+pub enum Event {
+    /// Download progress.
+    Progress(ProgressDetail),
+    /// State change.
+    Statechange(StateDetail),
+    /// An error about an entry.
+    Error(KalturaError),
+}
+
+/// `progress` event detail.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProgressDetail {
+    /// Entry id.
+    pub entry_id: String,
+    /// 0–100.
+    pub progress: f64,
+    /// Bytes stored.
+    pub bytes_downloaded: u64,
+    /// Expected total bytes.
+    pub total_bytes: u64,
+    /// Items stored.
+    pub segments_done: u64,
+    /// Items planned.
+    pub segments_total: u64,
+    /// Bytes per second over the last interval.
+    pub speed: f64,
+    /// Seconds to completion at that speed, when known.
+    pub eta: Option<f64>,
+}
+
+/// `statechange` event detail.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StateDetail {
+    /// Entry id.
+    pub entry_id: String,
+    /// New state.
+    pub state: State,
+    /// Why it stopped.
+    pub stop_reason: Option<StopReason>,
+}
+
+/// The envelope of a broadcast event: `{kind: "event", type, detail}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventMessage<'a> {
+    /// Always "event".
+    pub kind: &'static str,
+    /// The event.
+    #[serde(flatten)]
+    pub event: &'a Event,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn download_request_with_options_parses() {
+        let r = parse_request(r#"{"v":1,"id":3,"type":"download","entryId":"0_a","options":{"language":"en","bitrate":800000}}"#).unwrap();
+        assert_eq!(r.id, 3.0);
+        let Command::Download { entry_id, options } = r.command else {
+            panic!("wrong command")
+        };
+        assert_eq!(entry_id, "0_a");
+        assert_eq!(options.unwrap().bitrate, Some(800_000));
+    }
+
+    #[test]
+    fn unknown_type_is_refused_with_the_request_id() {
+        let (id, err) = parse_request(r#"{"v":1,"id":9,"type":"explode"}"#).unwrap_err();
+        assert_eq!(id, 9.0);
+        assert_eq!(err.code, 9002);
+    }
+
+    #[test]
+    fn missing_entry_id_and_wrong_version_are_refused() {
+        assert!(parse_request(r#"{"v":1,"id":1,"type":"pause"}"#).is_err());
+        assert!(parse_request(r#"{"v":2,"id":1,"type":"list"}"#).is_err());
+        assert!(parse_request("not json").is_err());
+        assert!(parse_request(r#"{"v":1,"id":1,"type":"pause","entryId":""}"#).is_err());
+    }
+
+    #[test]
+    fn events_serialise_as_the_shim_expects() {
+        let e = Event::Statechange(StateDetail {
+            entry_id: "x".into(),
+            state: State::Completed,
+            stop_reason: None,
+        });
+        let v = serde_json::to_value(EventMessage {
+            kind: "event",
+            event: &e,
+        })
+        .unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"kind":"event","type":"statechange","detail":{"entryId":"x","state":"completed","stopReason":null}})
+        );
+    }
+}

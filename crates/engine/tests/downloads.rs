@@ -1,0 +1,322 @@
+//! The download engine against its in-memory twins: the hard cases as native tests.
+
+use engine::memory::{MemFetcher, MemHost, MemStore};
+use engine::{Command, Event, FetchError, JobConfig, Manager, State, StopReason};
+use futures::executor::LocalPool;
+use serde_json::{json, Value};
+use std::rc::Rc;
+
+const MANIFEST: &str = "http://media.test/s/manifest.mpd";
+
+struct World {
+    pool: LocalPool,
+    fetcher: Rc<MemFetcher>,
+    store: Rc<MemStore>,
+    host: Rc<MemHost>,
+    manager: Rc<Manager<MemFetcher, MemStore, MemHost>>,
+}
+
+fn world() -> World {
+    let pool = LocalPool::new();
+    let fetcher = Rc::new(MemFetcher::default());
+    fetcher.put(MANIFEST, include_str!("ffmpeg-template.mpd"));
+    for rep in 0..3 {
+        fetcher.put(
+            &format!("http://media.test/s/init-stream{rep}.m4s"),
+            vec![rep as u8; 700],
+        );
+        for n in 1..=6 {
+            fetcher.put(
+                &format!("http://media.test/s/chunk-stream{rep}-{n:05}.m4s"),
+                vec![n as u8; 10_000 + n * 10],
+            );
+        }
+    }
+    let store = Rc::new(MemStore::default());
+    let host = MemHost::new(&pool);
+    let cfg = JobConfig {
+        concurrency: 3,
+        batch: 2,
+        ..JobConfig::default()
+    };
+    let manager = Manager::new(
+        fetcher.clone(),
+        store.clone(),
+        host.clone(),
+        "https://app.test/".into(),
+        cfg,
+    );
+    World {
+        pool,
+        fetcher,
+        store,
+        host,
+        manager,
+    }
+}
+
+impl World {
+    fn run(&mut self, command: Command) -> Result<Value, engine::KalturaError> {
+        let m = self.manager.clone();
+        self.pool.run_until(async move { m.handle(command).await })
+    }
+
+    fn prepare_and_download(&mut self, id: &str) -> Value {
+        self.run(Command::Prepare {
+            entry_id: id.into(),
+            config: json!({"sources": {"dash": [{"url": MANIFEST}]}}),
+        })
+        .unwrap();
+        self.run(Command::Download {
+            entry_id: id.into(),
+            options: None,
+        })
+        .unwrap()
+    }
+
+    fn state(&self, id: &str) -> (State, Option<StopReason>) {
+        let e = self.store.entries.borrow().get(id).cloned().unwrap();
+        (e.state, e.stop_reason)
+    }
+
+    fn stored(&self, id: &str) -> usize {
+        self.store
+            .segments
+            .borrow()
+            .keys()
+            .filter(|k| k.0 == id)
+            .count()
+    }
+}
+
+#[test]
+fn a_download_stores_every_planned_segment_and_completes() {
+    let mut w = world();
+    let started = w.prepare_and_download("e1");
+    assert_eq!(started["state"], "downloading");
+    w.pool.run_until_stalled();
+    assert_eq!(w.state("e1"), (State::Completed, None));
+    assert_eq!(
+        w.stored("e1"),
+        14,
+        "init + 6 media for one video and one audio"
+    );
+    let last = w.host.events.borrow().iter().rev().find_map(|e| match e {
+        Event::Progress(p) => Some(p.clone()),
+        _ => None,
+    });
+    let last = last.unwrap();
+    assert_eq!(
+        (last.progress, last.segments_done, last.segments_total),
+        (100.0, 14, 14)
+    );
+    assert_eq!(
+        last.bytes_downloaded, last.total_bytes,
+        "the estimate became exact"
+    );
+    assert!(w.store.manifests.borrow().contains_key("e1"));
+}
+
+#[test]
+fn a_worker_killed_mid_download_resumes_without_refetching_what_is_stored() {
+    let mut w = world();
+    // The worker dies once 8 requests (manifest included) have gone out: what was in flight
+    // and any uncommitted batch is lost with it.
+    w.fetcher.hang_after.set(Some(8));
+    w.prepare_and_download("e1");
+    w.pool.run_until_stalled();
+    let stored_before = w.stored("e1");
+    assert!(
+        stored_before > 0 && stored_before < 14,
+        "stored {stored_before}"
+    );
+    w.fetcher.hang_after.set(None);
+    let World { fetcher, store, .. } = w;
+    let pool = LocalPool::new();
+    let host = MemHost::new(&pool);
+    let manager = Manager::new(
+        fetcher.clone(),
+        store.clone(),
+        host,
+        "https://app.test/".into(),
+        JobConfig::default(),
+    );
+    let mut w2 = World {
+        pool,
+        fetcher,
+        store,
+        host: MemHost::new(&LocalPool::new()),
+        manager,
+    };
+    assert_eq!(
+        w2.state("e1").0,
+        State::Downloading,
+        "the entry still wants to run"
+    );
+    w2.fetcher.log.borrow_mut().clear();
+    let m = w2.manager.clone();
+    let started = w2
+        .pool
+        .run_until(async move { m.resume_unfinished().await })
+        .unwrap();
+    assert_eq!(started, 1);
+    w2.pool.run_until_stalled();
+    assert_eq!(w2.state("e1").0, State::Completed);
+    assert_eq!(w2.stored("e1"), 14);
+    assert_eq!(
+        w2.fetcher.log.borrow().len(),
+        14 - stored_before,
+        "only missing segments were fetched"
+    );
+}
+
+#[test]
+fn server_errors_are_retried_and_the_download_still_completes() {
+    let mut w = world();
+    let url = "http://media.test/s/chunk-stream1-00003.m4s";
+    w.fetcher.fail_once(url, FetchError::Status { status: 503 });
+    w.fetcher
+        .fail_once(url, FetchError::Network("connection reset".into()));
+    w.prepare_and_download("e1");
+    w.pool.run_until_stalled();
+    assert_eq!(w.state("e1").0, State::Completed);
+    assert_eq!(
+        w.fetcher.log.borrow().iter().filter(|u| *u == url).count(),
+        3
+    );
+}
+
+#[test]
+fn a_missing_segment_fails_the_entry_with_9011_naming_the_url() {
+    let mut w = world();
+    let url = "http://media.test/s/chunk-stream2-00004.m4s";
+    w.fetcher.content.borrow_mut().remove(url);
+    w.prepare_and_download("e1");
+    w.pool.run_until_stalled();
+    assert_eq!(w.state("e1"), (State::Failed, Some(StopReason::Error)));
+    let err = w.store.entries.borrow()["e1"].error.clone().unwrap();
+    assert_eq!(err.code, 9011);
+    assert_eq!(err.data["url"], url);
+    assert!(w
+        .host
+        .events
+        .borrow()
+        .iter()
+        .any(|e| matches!(e, Event::Error(e) if e.code == 9011)));
+}
+
+#[test]
+fn a_full_disk_pauses_with_reason_quota_keeps_nothing_partial_and_resumes_when_freed() {
+    let mut w = world();
+    w.store.quota.set(Some(50_000));
+    w.prepare_and_download("e1");
+    w.pool.run_until_stalled();
+    assert_eq!(w.state("e1"), (State::Paused, Some(StopReason::Quota)));
+    let err = w.store.entries.borrow()["e1"].error.clone().unwrap();
+    assert_eq!(
+        (err.code, err.data["name"].as_str()),
+        (9011, Some("QuotaExceededError"))
+    );
+    assert!(w.stored("e1") < 14);
+    w.store.quota.set(None);
+    w.run(Command::Resume {
+        entry_id: "e1".into(),
+    })
+    .unwrap();
+    w.pool.run_until_stalled();
+    assert_eq!(w.state("e1").0, State::Completed);
+}
+
+#[test]
+fn pause_stops_the_job_and_keeps_data_then_resume_finishes_it() {
+    let mut w = world();
+    w.fetcher.hang_after.set(Some(6));
+    w.prepare_and_download("e1");
+    w.pool.run_until_stalled();
+    w.fetcher.hang_after.set(None);
+    let paused = w
+        .run(Command::Pause {
+            entry_id: "e1".into(),
+        })
+        .unwrap();
+    assert_eq!(
+        (paused["state"].as_str(), paused["stopReason"].as_str()),
+        (Some("paused"), Some("user"))
+    );
+    w.pool.run_until_stalled();
+    assert_eq!(
+        w.state("e1"),
+        (State::Paused, Some(StopReason::User)),
+        "nothing ran after pause"
+    );
+    assert!(w.stored("e1") < 14);
+    w.run(Command::Resume {
+        entry_id: "e1".into(),
+    })
+    .unwrap();
+    w.pool.run_until_stalled();
+    assert_eq!(w.state("e1").0, State::Completed);
+}
+
+#[test]
+fn remove_cancels_a_running_download_and_leaves_no_record() {
+    let mut w = world();
+    w.fetcher.hang_after.set(Some(6));
+    w.prepare_and_download("e1");
+    w.pool.run_until_stalled();
+    assert!(w.stored("e1") > 0);
+    w.run(Command::Remove {
+        entry_id: "e1".into(),
+    })
+    .unwrap();
+    w.pool.run_until_stalled();
+    assert!(w.store.entries.borrow().is_empty());
+    assert_eq!(w.stored("e1"), 0);
+    assert!(w.store.manifests.borrow().is_empty());
+}
+
+#[test]
+fn commands_on_unknown_entries_answer_9013() {
+    let mut w = world();
+    let err = w
+        .run(Command::Download {
+            entry_id: "nope".into(),
+            options: None,
+        })
+        .unwrap_err();
+    assert_eq!(err.code, 9013);
+    assert!(err.message().contains("getMediaConfig"));
+}
+
+#[test]
+fn a_config_without_dash_is_refused_with_9009() {
+    let mut w = world();
+    let err = w
+        .run(Command::Prepare {
+            entry_id: "e".into(),
+            config: json!({"sources": {"hls": []}}),
+        })
+        .unwrap_err();
+    assert_eq!(err.code, 9009);
+}
+
+#[test]
+fn a_live_manifest_is_refused_with_9005() {
+    let mut w = world();
+    w.fetcher.put(
+        MANIFEST,
+        include_str!("ffmpeg-template.mpd").replace(r#"type="static""#, r#"type="dynamic""#),
+    );
+    w.run(Command::Prepare {
+        entry_id: "e".into(),
+        config: json!({"sources": {"dash": [{"url": MANIFEST}]}}),
+    })
+    .unwrap();
+    let err = w
+        .run(Command::Download {
+            entry_id: "e".into(),
+            options: None,
+        })
+        .unwrap_err();
+    assert_eq!(err.code, 9005);
+}

@@ -1,0 +1,68 @@
+//! The MPD crate's typed errors.
+
+use std::fmt;
+
+/// Why a manifest cannot be planned for offline storage.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MpdError {
+    /// The text is not well-formed XML (or uses an entity we refuse to expand).
+    Xml(String),
+    /// The root element is not `MPD`.
+    NotAnMpd,
+    /// `type="dynamic"`: live streams cannot be stored offline.
+    Dynamic,
+    /// A representation has no segment information we can enumerate.
+    NoSegmentInfo(String),
+    /// An attribute has a value we cannot use.
+    BadAttribute {
+        /// The element it was on.
+        element: &'static str,
+        /// The attribute name.
+        attr: &'static str,
+        /// The offending value.
+        value: String,
+    },
+    /// A URL could not be resolved.
+    Url(String),
+    /// A hard cap was hit (the name says which); real streams never hit these.
+    TooLarge(&'static str),
+    /// The manifest uses xlink references, which we do not resolve.
+    Xlink,
+    /// Selection left nothing to download.
+    NothingSelected,
+}
+
+impl fmt::Display for MpdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MpdError::Xml(e) => write!(f, "the manifest is not valid XML: {e}"),
+            MpdError::NotAnMpd => write!(f, "the document is not a DASH manifest (no <MPD> root)"),
+            MpdError::Dynamic => write!(
+                f,
+                "the manifest is a live (dynamic) stream, which cannot be stored offline"
+            ),
+            MpdError::NoSegmentInfo(r) => write!(
+                f,
+                "representation {r} has no segment information to download"
+            ),
+            MpdError::BadAttribute {
+                element,
+                attr,
+                value,
+            } => {
+                write!(f, "<{element} {attr}=\"{value}\"> is not a usable value")
+            }
+            MpdError::Url(e) => write!(f, "a segment URL could not be resolved: {e}"),
+            MpdError::TooLarge(what) => write!(f, "the manifest exceeds a safety limit ({what})"),
+            MpdError::Xlink => write!(
+                f,
+                "the manifest uses xlink references, which cannot be resolved offline"
+            ),
+            MpdError::NothingSelected => {
+                write!(f, "no track of the manifest matches the download options")
+            }
+        }
+    }
+}
+
+impl std::error::Error for MpdError {}

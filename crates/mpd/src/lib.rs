@@ -1,0 +1,21 @@
+//! Static DASH manifests for offline storage: parse an MPD, enumerate exactly the segments a
+//! player would fetch, select tracks, and write the local manifest the worker serves.
+//!
+//! Pure Rust with no web dependency, so every rule is tested natively and the same code runs in
+//! the service worker.
+
+pub mod duration;
+pub mod error;
+pub mod local;
+pub mod model;
+pub mod plan;
+pub mod segments;
+pub mod select;
+pub mod template;
+pub mod xml;
+
+pub use error::MpdError;
+pub use model::{Manifest, TrackKind};
+pub use plan::{plan_manifest, Plan, PlanItem, TrackPlan};
+pub use segments::{InitSegment, Segment};
+pub use select::SelectOptions;

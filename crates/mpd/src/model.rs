@@ -1,0 +1,366 @@
+//! The MPD model: periods and tracks with their resolved base URL and segment addressing.
+//!
+//! Built from the element tree with the DASH inheritance rules: BaseURL chains MPD → Period →
+//! AdaptationSet → Representation, and segment information is merged attribute by attribute from
+//! Period to Representation (the innermost level wins).
+
+use crate::duration::parse_duration;
+use crate::error::MpdError;
+use crate::xml::Element;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// What a track carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrackKind {
+    /// Video.
+    Video,
+    /// Audio.
+    Audio,
+    /// Subtitles or captions.
+    Text,
+    /// Thumbnails (DASH-IF image tracks).
+    Image,
+}
+
+/// A parsed static manifest.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// The document tree (kept for writing the local manifest).
+    pub root: Element,
+    /// `@mediaPresentationDuration` in seconds.
+    pub duration: Option<f64>,
+    /// Periods in order, with computed starts and durations.
+    pub periods: Vec<Period>,
+}
+
+/// A period with its tracks.
+#[derive(Debug, Clone)]
+pub struct Period {
+    /// Position in the document (used in track keys; ids may be missing or repeat).
+    pub index: usize,
+    /// Start on the presentation timeline, seconds.
+    pub start: f64,
+    /// Duration in seconds, when it can be known.
+    pub duration: Option<f64>,
+    /// Every representation of the period.
+    pub tracks: Vec<Track>,
+}
+
+/// One representation, with what selection and planning need.
+#[derive(Debug, Clone)]
+pub struct Track {
+    /// Unique key in the manifest: `p{period}a{adaptation}r{representation}`.
+    pub key: String,
+    /// Index of the AdaptationSet in its period.
+    pub adaptation: usize,
+    /// Index of the Representation in its AdaptationSet.
+    pub representation: usize,
+    /// `Representation@id`.
+    pub id: String,
+    /// Video, audio, text or image.
+    pub kind: TrackKind,
+    /// `@mimeType` (inherited).
+    pub mime_type: String,
+    /// `@codecs` (inherited).
+    pub codecs: String,
+    /// `AdaptationSet@lang`.
+    pub lang: Option<String>,
+    /// `@bandwidth` in bits per second.
+    pub bandwidth: u64,
+    /// Width in pixels, for video and image.
+    pub width: Option<u32>,
+    /// Height in pixels, for video and image.
+    pub height: Option<u32>,
+    /// The resolved BaseURL for this representation.
+    pub base_url: Url,
+    /// How its segments are addressed.
+    pub addressing: Addressing,
+}
+
+/// Segment addressing forms.
+#[derive(Debug, Clone)]
+pub enum Addressing {
+    /// `SegmentTemplate` with `@duration` or a `SegmentTimeline`.
+    Template(Template),
+    /// The representation is one file with no index: one media segment, the whole file.
+    SingleFile,
+}
+
+/// Merged `SegmentTemplate` values.
+#[derive(Debug, Clone, Default)]
+pub struct Template {
+    /// `@timescale` (default 1).
+    pub timescale: u64,
+    /// `@presentationTimeOffset` in timescale units.
+    pub pto: u64,
+    /// `@startNumber` (default 1).
+    pub start_number: u64,
+    /// `@endNumber`, if given.
+    pub end_number: Option<u64>,
+    /// `@duration` in timescale units.
+    pub duration: Option<u64>,
+    /// `@media` template.
+    pub media: Option<String>,
+    /// `@initialization` template.
+    pub initialization: Option<String>,
+    /// `SegmentTimeline` entries.
+    pub timeline: Option<Vec<TimelineEntry>>,
+}
+
+/// One `S` element.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimelineEntry {
+    /// `@t`, if present.
+    pub t: Option<u64>,
+    /// `@d`.
+    pub d: u64,
+    /// `@r` (−1 means "until the next `S@t` or the period end").
+    pub r: i64,
+}
+
+impl Manifest {
+    /// Parses manifest text fetched from `url` (the final URL, after redirects).
+    pub fn parse(text: &str, url: &Url) -> Result<Manifest, MpdError> {
+        let root = crate::xml::parse(text)?;
+        if root.local_name() != "MPD" {
+            return Err(MpdError::NotAnMpd);
+        }
+        if root.attr("type") == Some("dynamic") {
+            return Err(MpdError::Dynamic);
+        }
+        let duration = opt_duration(&root, "MPD", "mediaPresentationDuration")?;
+        let mpd_base = resolve_base(url, &root)?;
+        let period_els: Vec<&Element> = root.children_named("Period").collect();
+        let mut periods = Vec::with_capacity(period_els.len());
+        let mut cursor = 0.0;
+        for (index, p) in period_els.iter().enumerate() {
+            if p.attr("href").is_some() {
+                return Err(MpdError::Xlink);
+            }
+            let start = opt_duration(p, "Period", "start")?.unwrap_or(cursor);
+            let own = opt_duration(p, "Period", "duration")?;
+            let next_start = match period_els.get(index + 1) {
+                Some(n) => opt_duration(n, "Period", "start")?,
+                None => None,
+            };
+            let period_duration = match (next_start, duration, own) {
+                (Some(ns), _, _) => Some(ns - start),
+                (None, _, Some(d)) if index + 1 < period_els.len() => Some(d),
+                (None, Some(total), _) if index + 1 == period_els.len() => Some(total - start),
+                (_, _, d) => d,
+            };
+            cursor = start + period_duration.unwrap_or(0.0);
+            let base = resolve_base(&mpd_base, p)?;
+            let tracks = period_tracks(index, p, &base)?;
+            periods.push(Period {
+                index,
+                start,
+                duration: period_duration,
+                tracks,
+            });
+        }
+        Ok(Manifest {
+            root,
+            duration,
+            periods,
+        })
+    }
+
+    /// Every track of every period.
+    pub fn tracks(&self) -> impl Iterator<Item = (&Period, &Track)> {
+        self.periods
+            .iter()
+            .flat_map(|p| p.tracks.iter().map(move |t| (p, t)))
+    }
+}
+
+fn period_tracks(pi: usize, period: &Element, base: &Url) -> Result<Vec<Track>, MpdError> {
+    let mut tracks = Vec::new();
+    for (ai, set) in period.children_named("AdaptationSet").enumerate() {
+        if set.attr("href").is_some() {
+            return Err(MpdError::Xlink);
+        }
+        let set_base = resolve_base(base, set)?;
+        for (ri, rep) in set.children_named("Representation").enumerate() {
+            let id = rep.attr("id").unwrap_or_default().to_string();
+            let mime_type = inherit(rep, set, "mimeType")
+                .unwrap_or_default()
+                .to_string();
+            let codecs = inherit(rep, set, "codecs").unwrap_or_default().to_string();
+            let kind = kind_of(set, &mime_type, &codecs);
+            let addressing = addressing(&[period, set, rep], &id)?;
+            tracks.push(Track {
+                key: format!("p{pi}a{ai}r{ri}"),
+                adaptation: ai,
+                representation: ri,
+                bandwidth: num(rep, "Representation", "bandwidth")?.unwrap_or(0),
+                width: num(rep, "Representation", "width")?
+                    .or(num(set, "AdaptationSet", "width")?)
+                    .map(clamp_u32),
+                height: num(rep, "Representation", "height")?
+                    .or(num(set, "AdaptationSet", "height")?)
+                    .map(clamp_u32),
+                lang: set.attr("lang").or(rep.attr("lang")).map(str::to_string),
+                base_url: resolve_base(&set_base, rep)?,
+                id,
+                kind,
+                mime_type,
+                codecs,
+                addressing,
+            });
+        }
+    }
+    Ok(tracks)
+}
+
+fn clamp_u32(v: u64) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
+}
+
+fn inherit<'a>(rep: &'a Element, set: &'a Element, name: &str) -> Option<&'a str> {
+    rep.attr(name).or_else(|| set.attr(name))
+}
+
+fn kind_of(set: &Element, mime: &str, codecs: &str) -> TrackKind {
+    let content = set.attr("contentType").unwrap_or_default();
+    let probe = if content.is_empty() {
+        mime.split('/').next().unwrap_or_default()
+    } else {
+        content
+    };
+    match probe {
+        "video" => TrackKind::Video,
+        "audio" => TrackKind::Audio,
+        "image" => TrackKind::Image,
+        "text" => TrackKind::Text,
+        _ if codecs.starts_with("stpp")
+            || codecs.starts_with("wvtt")
+            || mime.contains("ttml")
+            || mime.contains("vtt") =>
+        {
+            TrackKind::Text
+        }
+        _ => TrackKind::Video,
+    }
+}
+
+fn resolve_base(parent: &Url, el: &Element) -> Result<Url, MpdError> {
+    match el
+        .child("BaseURL")
+        .map(|b| b.text.as_str())
+        .filter(|t| !t.is_empty())
+    {
+        Some(text) => parent
+            .join(text)
+            .map_err(|e| MpdError::Url(format!("{text}: {e}"))),
+        None => Ok(parent.clone()),
+    }
+}
+
+/// Merges SegmentTemplate from outermost to innermost level.
+fn addressing(levels: &[&Element], rep_id: &str) -> Result<Addressing, MpdError> {
+    let templates: Vec<&Element> = levels
+        .iter()
+        .filter_map(|l| l.child("SegmentTemplate"))
+        .collect();
+    if templates.is_empty() {
+        let has_base_url = levels.last().and_then(|r| r.child("BaseURL")).is_some();
+        let has_other = levels
+            .iter()
+            .any(|l| l.child("SegmentList").is_some() || l.child("SegmentBase").is_some());
+        return if has_base_url && !has_other {
+            Ok(Addressing::SingleFile)
+        } else {
+            Err(MpdError::NoSegmentInfo(rep_id.to_string()))
+        };
+    }
+    let mut t = Template {
+        timescale: 1,
+        start_number: 1,
+        ..Template::default()
+    };
+    for el in templates {
+        if let Some(v) = num(el, "SegmentTemplate", "timescale")? {
+            if v == 0 {
+                return Err(bad("SegmentTemplate", "timescale", "0"));
+            }
+            t.timescale = v;
+        }
+        t.pto = num(el, "SegmentTemplate", "presentationTimeOffset")?.unwrap_or(t.pto);
+        t.start_number = num(el, "SegmentTemplate", "startNumber")?.unwrap_or(t.start_number);
+        t.end_number = num(el, "SegmentTemplate", "endNumber")?.or(t.end_number);
+        t.duration = num(el, "SegmentTemplate", "duration")?.or(t.duration);
+        t.media = el.attr("media").map(str::to_string).or(t.media);
+        t.initialization = el
+            .attr("initialization")
+            .map(str::to_string)
+            .or(t.initialization);
+        if let Some(tl) = el.child("SegmentTimeline") {
+            t.timeline = Some(timeline(tl)?);
+        }
+    }
+    if t.media.is_none() || (t.duration.is_none() && t.timeline.is_none()) {
+        return Err(MpdError::NoSegmentInfo(rep_id.to_string()));
+    }
+    Ok(Addressing::Template(t))
+}
+
+/// Most `S` elements accepted in one timeline.
+pub const MAX_TIMELINE_ENTRIES: usize = 500_000;
+
+fn timeline(el: &Element) -> Result<Vec<TimelineEntry>, MpdError> {
+    let mut out = Vec::new();
+    for s in el.children_named("S") {
+        if out.len() >= MAX_TIMELINE_ENTRIES {
+            return Err(MpdError::TooLarge("timeline entries"));
+        }
+        let d = num(s, "S", "d")?.ok_or_else(|| bad("S", "d", ""))?;
+        let r = match s.attr("r") {
+            Some(v) => v.trim().parse::<i64>().map_err(|_| bad("S", "r", v))?,
+            None => 0,
+        };
+        if r < -1 {
+            return Err(bad("S", "r", &r.to_string()));
+        }
+        out.push(TimelineEntry {
+            t: num(s, "S", "t")?,
+            d,
+            r,
+        });
+    }
+    Ok(out)
+}
+
+fn num(el: &Element, element: &'static str, attr: &'static str) -> Result<Option<u64>, MpdError> {
+    match el.attr(attr) {
+        None => Ok(None),
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| bad(element, attr, v)),
+    }
+}
+
+fn opt_duration(
+    el: &Element,
+    element: &'static str,
+    attr: &'static str,
+) -> Result<Option<f64>, MpdError> {
+    match el.attr(attr) {
+        None => Ok(None),
+        Some(v) => parse_duration(v)
+            .map(Some)
+            .ok_or_else(|| bad(element, attr, v)),
+    }
+}
+
+fn bad(element: &'static str, attr: &'static str, value: &str) -> MpdError {
+    MpdError::BadAttribute {
+        element,
+        attr,
+        value: value.chars().take(200).collect(),
+    }
+}

@@ -1,0 +1,151 @@
+//! The download plan: every segment of every selected track, and the local manifest for them.
+
+use crate::error::MpdError;
+use crate::model::{Manifest, TrackKind};
+use crate::segments::{enumerate, InitSegment, Segment};
+use crate::select::{select, SelectOptions};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// What to download for one entry. Stored with the entry so a resumed job needs no network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    /// The manifest's final URL.
+    pub manifest_url: String,
+    /// Presentation duration in seconds.
+    pub duration: Option<f64>,
+    /// Selected tracks.
+    pub tracks: Vec<TrackPlan>,
+    /// Expected total bytes (exact where sizes are known, bandwidth × duration otherwise).
+    pub estimated_bytes: u64,
+}
+
+/// One selected representation and its segments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrackPlan {
+    /// Key of the track in the manifest (`p0a1r0`); also its folder in local URLs.
+    pub key: String,
+    /// Period index.
+    pub period: usize,
+    /// Track kind.
+    pub kind: TrackKind,
+    /// `Representation@id`.
+    pub id: String,
+    /// Bits per second.
+    pub bandwidth: u64,
+    /// MIME type to serve its segments with.
+    pub mime_type: String,
+    /// Codecs string.
+    pub codecs: String,
+    /// Language, if any.
+    pub lang: Option<String>,
+    /// Height in pixels for video.
+    pub height: Option<u32>,
+    /// Timescale of the segments' `t`/`d`.
+    pub timescale: u64,
+    /// Presentation time offset.
+    pub pto: u64,
+    /// Initialisation segment (stored at index 0).
+    pub init: Option<InitSegment>,
+    /// Media segments (stored at index 1..=n).
+    pub segments: Vec<Segment>,
+}
+
+impl Plan {
+    /// Number of stored items (init + media) the plan expects.
+    pub fn item_count(&self) -> usize {
+        self.tracks
+            .iter()
+            .map(|t| t.segments.len() + usize::from(t.init.is_some()))
+            .sum()
+    }
+
+    /// Every item as (track key, index, url, range): init at index 0, media from 1.
+    pub fn items(&self) -> impl Iterator<Item = PlanItem<'_>> {
+        self.tracks.iter().flat_map(|t| {
+            let init = t.init.iter().map(move |i| PlanItem {
+                track: &t.key,
+                index: 0,
+                url: &i.url,
+                range: i.range,
+            });
+            let media = t.segments.iter().enumerate().map(move |(k, s)| PlanItem {
+                track: &t.key,
+                index: k as u32 + 1,
+                url: &s.url,
+                range: s.range,
+            });
+            init.chain(media)
+        })
+    }
+}
+
+/// One thing to fetch and store.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlanItem<'a> {
+    /// Track key.
+    pub track: &'a str,
+    /// 0 for init, 1.. for media segments.
+    pub index: u32,
+    /// Absolute URL.
+    pub url: &'a str,
+    /// Inclusive byte range.
+    pub range: Option<[u64; 2]>,
+}
+
+/// Plans the download of `text` (fetched from `url`) under `options`; returns the plan and the
+/// local manifest text.
+pub fn plan_manifest(
+    text: &str,
+    url: &Url,
+    options: &SelectOptions,
+) -> Result<(Plan, String), MpdError> {
+    let manifest = Manifest::parse(text, url)?;
+    let chosen = select(&manifest, options);
+    if !chosen
+        .iter()
+        .any(|t| matches!(t.kind, TrackKind::Video | TrackKind::Audio))
+    {
+        return Err(MpdError::NothingSelected);
+    }
+    let mut tracks = Vec::with_capacity(chosen.len());
+    let mut estimated = 0u64;
+    for track in chosen {
+        let period = &manifest.periods[period_index(&track.key)];
+        let segs = enumerate(period, track)?;
+        let seconds: f64 = segs.media.iter().map(|s| s.end - s.start).sum();
+        estimated = estimated.saturating_add((track.bandwidth as f64 / 8.0 * seconds) as u64);
+        tracks.push(TrackPlan {
+            key: track.key.clone(),
+            period: period.index,
+            kind: track.kind,
+            id: track.id.clone(),
+            bandwidth: track.bandwidth,
+            mime_type: track.mime_type.clone(),
+            codecs: track.codecs.clone(),
+            lang: track.lang.clone(),
+            height: track.height,
+            timescale: segs.timescale,
+            pto: segs.pto,
+            init: segs.init,
+            segments: segs.media,
+        });
+    }
+    let plan = Plan {
+        manifest_url: url.to_string(),
+        duration: manifest.duration,
+        tracks,
+        estimated_bytes: estimated,
+    };
+    let local = crate::local::local_manifest(&manifest, &plan);
+    Ok((plan, local))
+}
+
+fn period_index(key: &str) -> usize {
+    key.strip_prefix('p')
+        .and_then(|r| r.split('a').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}

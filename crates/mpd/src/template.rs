@@ -1,0 +1,121 @@
+//! `SegmentTemplate` identifier substitution (`$RepresentationID$`, `$Number%05d$`, ...).
+
+use crate::error::MpdError;
+
+/// Values substituted into a template.
+pub struct Vars<'a> {
+    /// `@id` of the representation.
+    pub representation_id: &'a str,
+    /// `$Number$`.
+    pub number: u64,
+    /// `$Time$`: the raw `S@t` (media timescale).
+    pub time: u64,
+    /// `$Bandwidth$`.
+    pub bandwidth: u64,
+}
+
+/// Expands every identifier of ISO/IEC 23009-1 §5.3.9.4.4, including printf widths (`%05d`).
+pub fn expand(template: &str, vars: &Vars) -> Result<String, MpdError> {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    while let Some(start) = rest.find('$') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let end = after.find('$').ok_or_else(|| bad(template))?;
+        let ident = &after[..end];
+        rest = &after[end + 1..];
+        if ident.is_empty() {
+            out.push('$');
+            continue;
+        }
+        let (name, format) = match ident.split_once('%') {
+            Some((n, f)) => (n, Some(f)),
+            None => (ident, None),
+        };
+        let value = match name {
+            "RepresentationID" => {
+                if format.is_some() {
+                    return Err(bad(template));
+                }
+                out.push_str(vars.representation_id);
+                continue;
+            }
+            "Number" => vars.number,
+            "Time" => vars.time,
+            "Bandwidth" => vars.bandwidth,
+            _ => return Err(bad(template)),
+        };
+        match format {
+            None => out.push_str(&value.to_string()),
+            Some(f) => {
+                let width = parse_width(f).ok_or_else(|| bad(template))?;
+                out.push_str(&format!("{value:0width$}"));
+            }
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// `0Nd` (or `Nd`) → N; the spec only allows the `d` conversion.
+fn parse_width(f: &str) -> Option<usize> {
+    let digits = f.strip_suffix('d')?;
+    let width: usize = if digits.is_empty() {
+        1
+    } else {
+        digits.parse().ok()?
+    };
+    (width <= 32).then_some(width)
+}
+
+fn bad(template: &str) -> MpdError {
+    MpdError::BadAttribute {
+        element: "SegmentTemplate",
+        attr: "media",
+        value: template.chars().take(200).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars() -> Vars<'static> {
+        Vars {
+            representation_id: "v1",
+            number: 7,
+            time: 90_000,
+            bandwidth: 800_000,
+        }
+    }
+
+    #[test]
+    fn every_identifier_is_substituted() {
+        let s = expand(
+            "$RepresentationID$/$Bandwidth$/$Time$/$Number$.m4s",
+            &vars(),
+        )
+        .unwrap();
+        assert_eq!(s, "v1/800000/90000/7.m4s");
+    }
+
+    #[test]
+    fn printf_width_pads_with_zeros() {
+        assert_eq!(
+            expand("seg-$Number%05d$.m4s", &vars()).unwrap(),
+            "seg-00007.m4s"
+        );
+        assert_eq!(expand("$Number%9d$", &vars()).unwrap(), "000000007");
+    }
+
+    #[test]
+    fn double_dollar_is_a_literal_dollar() {
+        assert_eq!(expand("a$$b", &vars()).unwrap(), "a$b");
+    }
+
+    #[test]
+    fn unknown_identifier_is_an_error() {
+        assert!(expand("$Foo$", &vars()).is_err());
+        assert!(expand("$Number", &vars()).is_err());
+    }
+}

@@ -1,0 +1,320 @@
+//! The engine's `Store` on IndexedDB (indexed_db_futures), laid out to be readable in devtools.
+//!
+//! Database `offline-manager`, version 1:
+//! - `entries` (keyPath `id`): one record per entry, the engine's `Entry` as a plain object.
+//! - `segments` (key `[entryId, track, index, chunk]`): `{entryId, track, index, chunk, blob,
+//!   size, url, range, type}`; index 0 is the init segment.
+//! - `manifests` (keyPath `entryId`): `{entryId, text}`, the local MPD.
+
+use crate::body::BlobBody;
+use engine::ports::{NewSegment, Store, StoredSegment};
+use engine::{Entry, StoreError};
+use futures::future::{FutureExt, LocalBoxFuture};
+use indexed_db_futures::database::Database;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::TransactionMode;
+use indexed_db_futures::KeyRange;
+use js_sys::{Array, Object, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+
+/// Database name.
+pub const DB_NAME: &str = "offline-manager";
+/// Current schema version; `migrate` upgrades every older one step by step.
+pub const DB_VERSION: u32 = 1;
+const ENTRIES: &str = "entries";
+const SEGMENTS: &str = "segments";
+const MANIFESTS: &str = "manifests";
+
+/// IndexedDB-backed store.
+pub struct IdbStore {
+    db: Database,
+}
+
+impl IdbStore {
+    /// Opens (and migrates) the database.
+    pub async fn open() -> Result<IdbStore, StoreError> {
+        let db = Database::open(DB_NAME)
+            .with_version(DB_VERSION)
+            .with_on_upgrade_needed(|event, db| {
+                let old = event.old_version() as u32;
+                if old < 1 {
+                    db.create_object_store(ENTRIES)
+                        .with_key_path("id".into())
+                        .build()?;
+                    db.create_object_store(SEGMENTS).build()?;
+                    db.create_object_store(MANIFESTS)
+                        .with_key_path("entryId".into())
+                        .build()?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| StoreError::Other(format!("opening IndexedDB: {e}")))?;
+        Ok(IdbStore { db })
+    }
+
+    /// The local manifest text of an entry.
+    pub async fn manifest(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let tx = self.db.transaction(MANIFESTS).build().map_err(other)?;
+        let store = tx.object_store(MANIFESTS).map_err(other)?;
+        let rec: Option<JsValue> = store
+            .get(JsValue::from_str(id))
+            .primitive()
+            .map_err(other)?
+            .await
+            .map_err(other)?;
+        Ok(rec
+            .and_then(|r| Reflect::get(&r, &"text".into()).ok())
+            .and_then(|t| t.as_string()))
+    }
+
+    /// A stored segment record (`blob`, `size`, `type`, ...).
+    pub async fn segment(
+        &self,
+        id: &str,
+        track: &str,
+        index: u32,
+    ) -> Result<Option<JsValue>, StoreError> {
+        let tx = self.db.transaction(SEGMENTS).build().map_err(other)?;
+        let store = tx.object_store(SEGMENTS).map_err(other)?;
+        let key = segment_key(id, track, index, 0);
+        store
+            .get(key)
+            .primitive()
+            .map_err(other)?
+            .await
+            .map_err(other)
+    }
+}
+
+fn other(e: impl std::fmt::Display) -> StoreError {
+    let s = e.to_string();
+    if s.contains("QuotaExceeded") {
+        StoreError::Quota(s)
+    } else {
+        StoreError::Other(s)
+    }
+}
+
+fn segment_key(id: &str, track: &str, index: u32, chunk: u32) -> JsValue {
+    Array::of4(&id.into(), &track.into(), &index.into(), &chunk.into()).into()
+}
+
+/// Every key of one entry in `segments`: `[id]` sorts before `[id, ...]`, and `[id, []]` after
+/// any `[id, track, ...]` (arrays sort after strings).
+fn entry_range(id: &str) -> KeyRange<JsValue> {
+    let lower: JsValue = Array::of1(&id.into()).into();
+    let upper: JsValue = Array::of2(&id.into(), &Array::new()).into();
+    KeyRange::Bound(lower, false, upper, false)
+}
+
+fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, StoreError> {
+    let text = serde_json::to_string(v).map_err(other)?;
+    js_sys::JSON::parse(&text).map_err(|e| StoreError::Other(format!("{e:?}")))
+}
+
+fn from_js<T: serde::de::DeserializeOwned>(v: &JsValue) -> Result<T, StoreError> {
+    let text: String = js_sys::JSON::stringify(v)
+        .map_err(|e| StoreError::Other(format!("{e:?}")))?
+        .into();
+    serde_json::from_str(&text)
+        .map_err(|e| StoreError::Other(format!("a stored entry is unreadable: {e}")))
+}
+
+fn set(obj: &Object, key: &str, value: &JsValue) {
+    // Setting a property on a fresh plain object cannot fail.
+    let _ = Reflect::set(obj, &key.into(), value);
+}
+
+impl Store<BlobBody> for IdbStore {
+    fn get_entry<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> LocalBoxFuture<'a, Result<Option<Entry>, StoreError>> {
+        async move {
+            let tx = self.db.transaction(ENTRIES).build().map_err(other)?;
+            let store = tx.object_store(ENTRIES).map_err(other)?;
+            let rec: Option<JsValue> = store
+                .get(JsValue::from_str(id))
+                .primitive()
+                .map_err(other)?
+                .await
+                .map_err(other)?;
+            rec.map(|r| from_js(&r)).transpose()
+        }
+        .boxed_local()
+    }
+
+    fn put_entry<'a>(&'a self, entry: &'a Entry) -> LocalBoxFuture<'a, Result<(), StoreError>> {
+        async move {
+            let tx = self
+                .db
+                .transaction(ENTRIES)
+                .with_mode(TransactionMode::Readwrite)
+                .build()
+                .map_err(other)?;
+            let store = tx.object_store(ENTRIES).map_err(other)?;
+            store.put(to_js(entry)?).primitive().map_err(other)?;
+            tx.commit().await.map_err(other)
+        }
+        .boxed_local()
+    }
+
+    fn list_entries(&self) -> LocalBoxFuture<'_, Result<Vec<Entry>, StoreError>> {
+        async move {
+            let tx = self.db.transaction(ENTRIES).build().map_err(other)?;
+            let store = tx.object_store(ENTRIES).map_err(other)?;
+            let all: Vec<JsValue> = store
+                .get_all()
+                .primitive()
+                .map_err(other)?
+                .await
+                .map_err(other)?
+                .collect::<Result<_, _>>()
+                .map_err(other)?;
+            all.iter().map(from_js).collect()
+        }
+        .boxed_local()
+    }
+
+    fn delete_entry<'a>(&'a self, id: &'a str) -> LocalBoxFuture<'a, Result<(), StoreError>> {
+        async move {
+            let tx = self
+                .db
+                .transaction([ENTRIES, SEGMENTS, MANIFESTS])
+                .with_mode(TransactionMode::Readwrite)
+                .build()
+                .map_err(other)?;
+            tx.object_store(ENTRIES)
+                .map_err(other)?
+                .delete(JsValue::from_str(id))
+                .primitive()
+                .map_err(other)?;
+            tx.object_store(MANIFESTS)
+                .map_err(other)?
+                .delete(JsValue::from_str(id))
+                .primitive()
+                .map_err(other)?;
+            tx.object_store(SEGMENTS)
+                .map_err(other)?
+                .delete::<JsValue, _>(entry_range(id))
+                .primitive()
+                .map_err(other)?;
+            tx.commit().await.map_err(other)
+        }
+        .boxed_local()
+    }
+
+    fn put_manifest<'a>(
+        &'a self,
+        id: &'a str,
+        text: &'a str,
+    ) -> LocalBoxFuture<'a, Result<(), StoreError>> {
+        async move {
+            let tx = self
+                .db
+                .transaction(MANIFESTS)
+                .with_mode(TransactionMode::Readwrite)
+                .build()
+                .map_err(other)?;
+            let rec = Object::new();
+            set(&rec, "entryId", &id.into());
+            set(&rec, "text", &text.into());
+            tx.object_store(MANIFESTS)
+                .map_err(other)?
+                .put(JsValue::from(rec))
+                .primitive()
+                .map_err(other)?;
+            tx.commit().await.map_err(other)
+        }
+        .boxed_local()
+    }
+
+    fn clear_segments<'a>(&'a self, id: &'a str) -> LocalBoxFuture<'a, Result<(), StoreError>> {
+        async move {
+            let tx = self
+                .db
+                .transaction(SEGMENTS)
+                .with_mode(TransactionMode::Readwrite)
+                .build()
+                .map_err(other)?;
+            tx.object_store(SEGMENTS)
+                .map_err(other)?
+                .delete::<JsValue, _>(entry_range(id))
+                .primitive()
+                .map_err(other)?;
+            tx.commit().await.map_err(other)
+        }
+        .boxed_local()
+    }
+
+    fn stored_segments<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> LocalBoxFuture<'a, Result<Vec<StoredSegment>, StoreError>> {
+        async move {
+            let tx = self.db.transaction(SEGMENTS).build().map_err(other)?;
+            let store = tx.object_store(SEGMENTS).map_err(other)?;
+            let all: Vec<JsValue> = store
+                .get_all()
+                .with_query::<JsValue, _>(entry_range(id))
+                .primitive()
+                .map_err(other)?
+                .await
+                .map_err(other)?
+                .collect::<Result<_, _>>()
+                .map_err(other)?;
+            let field = |r: &JsValue, k: &str| Reflect::get(r, &k.into()).ok();
+            Ok(all
+                .iter()
+                .filter_map(|r| {
+                    Some(StoredSegment {
+                        track: field(r, "track")?.as_string()?,
+                        index: field(r, "index")?.as_f64()? as u32,
+                        size: field(r, "size")?.as_f64()? as u64,
+                    })
+                })
+                .collect())
+        }
+        .boxed_local()
+    }
+
+    fn put_segments<'a>(
+        &'a self,
+        id: &'a str,
+        items: Vec<NewSegment<BlobBody>>,
+    ) -> LocalBoxFuture<'a, Result<(), StoreError>> {
+        async move {
+            let tx = self
+                .db
+                .transaction(SEGMENTS)
+                .with_mode(TransactionMode::Readwrite)
+                .build()
+                .map_err(other)?;
+            let store = tx.object_store(SEGMENTS).map_err(other)?;
+            for s in &items {
+                let rec = Object::new();
+                set(&rec, "entryId", &id.into());
+                set(&rec, "track", &s.track.as_str().into());
+                set(&rec, "index", &s.index.into());
+                set(&rec, "chunk", &0.into());
+                set(&rec, "blob", s.body.0.unchecked_ref());
+                set(&rec, "size", &(s.body.0.size()).into());
+                set(&rec, "type", &s.body.0.type_().into());
+                set(&rec, "url", &s.url.as_str().into());
+                let range = match s.range {
+                    Some([a, b]) => Array::of2(&(a as f64).into(), &(b as f64).into()).into(),
+                    None => JsValue::NULL,
+                };
+                set(&rec, "range", &range);
+                store
+                    .put(JsValue::from(rec))
+                    .with_key(segment_key(id, &s.track, s.index, 0))
+                    .primitive()
+                    .map_err(other)?;
+            }
+            tx.commit().await.map_err(other)
+        }
+        .boxed_local()
+    }
+}

@@ -1,0 +1,142 @@
+//! The engine's `Fetcher` on the worker's `fetch()`: CORS mode, byte ranges, and checks that the
+//! body is what was asked for.
+
+use crate::body::BlobBody;
+use engine::ports::{Fetched, Fetcher};
+use engine::FetchError;
+use futures::future::{FutureExt, LocalBoxFuture};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Blob, Request, RequestInit, RequestMode, Response, ResponseType};
+
+/// Fetches with the worker's global `fetch`.
+pub struct WebFetcher;
+
+fn scope() -> web_sys::WorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+fn js_err(e: wasm_bindgen::JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+async fn send(url: &str, range: Option<[u64; 2]>) -> Result<Response, FetchError> {
+    let init = RequestInit::new();
+    init.set_mode(RequestMode::Cors);
+    let req =
+        Request::new_with_str_and_init(url, &init).map_err(|e| FetchError::Network(js_err(e)))?;
+    if let Some([a, b]) = range {
+        req.headers()
+            .set("Range", &format!("bytes={a}-{b}"))
+            .map_err(|e| FetchError::Network(js_err(e)))?;
+    }
+    let resp: Response = JsFuture::from(scope().fetch_with_request(&req))
+        .await
+        .map_err(|e| FetchError::Network(js_err(e)))?
+        .unchecked_into();
+    if resp.type_() == ResponseType::Opaque || resp.type_() == ResponseType::Opaqueredirect {
+        return Err(FetchError::Opaque);
+    }
+    if !resp.ok() {
+        return Err(FetchError::Status {
+            status: resp.status(),
+        });
+    }
+    Ok(resp)
+}
+
+async fn body_blob(resp: &Response) -> Result<Blob, FetchError> {
+    let promise = resp.blob().map_err(|e| FetchError::Network(js_err(e)))?;
+    Ok(JsFuture::from(promise)
+        .await
+        .map_err(|e| FetchError::Network(js_err(e)))?
+        .unchecked_into())
+}
+
+impl Fetcher for WebFetcher {
+    type Body = BlobBody;
+
+    fn fetch<'a>(
+        &'a self,
+        url: &'a str,
+        range: Option<[u64; 2]>,
+    ) -> LocalBoxFuture<'a, Result<Fetched<BlobBody>, FetchError>> {
+        async move {
+            let resp = send(url, range).await?;
+            let headers = resp.headers();
+            let declared = headers
+                .get("Content-Length")
+                .ok()
+                .flatten()
+                .and_then(|v| v.trim().parse::<f64>().ok());
+            let encoded = headers
+                .get("Content-Encoding")
+                .ok()
+                .flatten()
+                .is_some_and(|v| !v.eq_ignore_ascii_case("identity"));
+            let content_type = headers.get("Content-Type").ok().flatten();
+            let mut blob = body_blob(&resp).await?;
+            if let (Some(len), false) = (declared, encoded) {
+                if (blob.size() - len).abs() > 0.5 {
+                    return Err(FetchError::Integrity(format!(
+                        "Content-Length says {len} bytes but {} arrived",
+                        blob.size()
+                    )));
+                }
+            }
+            if let Some([a, b]) = range {
+                let want = (b - a + 1) as f64;
+                if resp.status() == 200 {
+                    // The server ignored Range and sent the whole file: keep only the part asked for.
+                    if blob.size() < (b + 1) as f64 {
+                        return Err(FetchError::Integrity(format!(
+                            "asked for bytes {a}-{b} but the whole file is {} bytes",
+                            blob.size()
+                        )));
+                    }
+                    blob = blob
+                        .slice_with_f64_and_f64(a as f64, (b + 1) as f64)
+                        .map_err(|e| FetchError::Integrity(js_err(e)))?;
+                } else if blob.size() > want {
+                    return Err(FetchError::Integrity(format!(
+                        "asked for {want} bytes, got {}",
+                        blob.size()
+                    )));
+                }
+            }
+            Ok(Fetched {
+                body: BlobBody(blob),
+                content_type,
+            })
+        }
+        .boxed_local()
+    }
+
+    fn fetch_text<'a>(
+        &'a self,
+        url: &'a str,
+    ) -> LocalBoxFuture<'a, Result<(String, String), FetchError>> {
+        async move {
+            let resp = send(url, None).await?;
+            let final_url = resp.url();
+            let promise = resp.text().map_err(|e| FetchError::Network(js_err(e)))?;
+            let text = JsFuture::from(promise)
+                .await
+                .map_err(|e| FetchError::Network(js_err(e)))?;
+            let text = text
+                .as_string()
+                .ok_or_else(|| FetchError::Integrity("the manifest is not text".into()))?;
+            Ok((
+                if final_url.is_empty() {
+                    url.to_string()
+                } else {
+                    final_url
+                },
+                text,
+            ))
+        }
+        .boxed_local()
+    }
+}

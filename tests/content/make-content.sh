@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Makes the DASH test content used by the fixture server and the end-to-end tests.
+#
+#   tests/content/make-content.sh            # output in tests/.content
+#   CONTENT_DIR=/tmp/c tests/content/make-content.sh
+#
+# One 12 s source (testsrc2 + a 440 Hz sine) is encoded once into an intermediate MP4
+# with two H.264 renditions (640x360 ~400k, 1280x720 ~1200k) and one AAC track
+# (language eng), then remuxed without re-encoding into two DASH streams:
+#   template/manifest.mpd  SegmentTemplate with @duration and $Number%05d$
+#   timeline/manifest.mpd  SegmentTemplate with a SegmentTimeline
+# plus poster.jpg (a frame at 1 s). Keyframes every 50 frames at 25 fps give 2 s segments.
+#
+# Idempotent: a marker file holding the recipe version is written last; when it matches,
+# nothing is done. Bump RECIPE when the commands below change.
+set -euo pipefail
+
+RECIPE="v1 12s 25fps 2s-seg 360p400k 720p1200k aac-eng template timeline poster"
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+OUT="${CONTENT_DIR:-$REPO/tests/.content}"
+MARKER="$OUT/.complete"
+STREAMS=(template timeline)
+
+is_complete() {
+  [[ -f "$MARKER" ]] && [[ "$(cat "$MARKER")" == "$RECIPE" ]] \
+    && [[ -f "$OUT/poster.jpg" ]] \
+    && [[ -f "$OUT/template/manifest.mpd" ]] && [[ -f "$OUT/timeline/manifest.mpd" ]]
+}
+
+summary() {
+  local files bytes
+  files=$(find "$OUT/template" "$OUT/timeline" -type f | wc -l)
+  bytes=$(du -sk "$OUT" | cut -f1)
+  echo "content: ${STREAMS[*]} + poster.jpg in $OUT ($files files, ${bytes} KiB)$1"
+}
+
+ff() { ffmpeg -hide_banner -loglevel error -nostdin -y "$@"; }
+
+# Encode once: video 0 = 640x360, video 1 = 1280x720, audio 0 = AAC stereo (eng).
+encode_source() {
+  local dst="$1"
+  ff -f lavfi -i "testsrc2=size=1280x720:rate=25:duration=12" \
+     -f lavfi -i "sine=frequency=440:sample_rate=48000:duration=12" \
+     -map 0:v -map 0:v -map 1:a \
+     -c:v libx264 -preset veryfast -profile:v main -pix_fmt yuv420p \
+     -g 50 -keyint_min 50 -sc_threshold 0 \
+     -filter:v:0 scale=640:360 -b:v:0 400k -maxrate:v:0 480k -bufsize:v:0 800k \
+     -b:v:1 1200k -maxrate:v:1 1440k -bufsize:v:1 2400k \
+     -c:a aac -b:a 128k -ac 2 \
+     -metadata:s:v language= -metadata:s:a:0 language=eng \
+     "$dst"
+}
+
+# Remux the source into one DASH stream; $2 is 0 (template + @duration) or 1 (timeline).
+make_dash() {
+  local src="$1" timeline="$2" dir="$3"
+  mkdir -p "$dir"
+  ff -i "$src" -map 0 -c copy -metadata:s:v language= \
+     -f dash -seg_duration 2 -use_template 1 -use_timeline "$timeline" \
+     -adaptation_sets "id=0,streams=v id=1,streams=a" \
+     "$dir/manifest.mpd"
+}
+
+make_poster() {
+  ff -ss 1 -i "$1" -map 0:v:1 -frames:v 1 -q:v 3 "$2"
+}
+
+# Fails loudly when an MPD is not what the tests expect.
+verify() {
+  local dir="$1" mpd
+  for s in "${STREAMS[@]}"; do
+    mpd="$dir/$s/manifest.mpd"
+    grep -q 'type="static"' "$mpd" || { echo "not static: $mpd" >&2; exit 1; }
+    ls "$dir/$s"/init-stream*.m4s >/dev/null
+  done
+  grep -q '<SegmentTimeline>' "$dir/timeline/manifest.mpd" \
+    || { echo "no SegmentTimeline in timeline/manifest.mpd" >&2; exit 1; }
+  if grep -q '<SegmentTimeline>' "$dir/template/manifest.mpd" \
+     || ! grep -q 'duration="' "$dir/template/manifest.mpd"; then
+    echo "template/manifest.mpd is not SegmentTemplate@duration" >&2; exit 1
+  fi
+  [[ -s "$dir/poster.jpg" ]] || { echo "no poster.jpg" >&2; exit 1; }
+}
+
+WORK=""
+cleanup() { [[ -n "$WORK" ]] && rm -rf "$WORK"; WORK=""; }
+trap cleanup EXIT
+
+build() {
+  local start=$SECONDS work
+  WORK="$(mktemp -d "$OUT/.build.XXXXXX")"
+  work="$WORK"
+  encode_source "$work/source.mp4"
+  make_dash "$work/source.mp4" 0 "$work/template"
+  make_dash "$work/source.mp4" 1 "$work/timeline"
+  make_poster "$work/source.mp4" "$work/poster.jpg"
+  verify "$work"
+  # Swap the finished tree in, then write the marker last.
+  rm -f "$MARKER"
+  for item in "${STREAMS[@]}" poster.jpg; do
+    rm -rf "${OUT:?}/$item"
+    mv "$work/$item" "$OUT/$item"
+  done
+  echo "$RECIPE" > "$MARKER"
+  cleanup
+  summary " built in $((SECONDS - start)) s"
+}
+
+main() {
+  command -v ffmpeg >/dev/null || { echo "ffmpeg is required (apt-get install ffmpeg)" >&2; exit 1; }
+  mkdir -p "$OUT"
+  # Serialise concurrent runs (parallel test files may all call this script).
+  exec 9>"$OUT/.lock"
+  command -v flock >/dev/null && flock 9
+  if is_complete; then
+    summary " (up to date)"
+  else
+    build
+  fi
+}
+
+main "$@"

@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// Serves the app origin and the media/Kaltura-emulator origin for manual use and the demo.
+//
+//   node tests/server/serve.mjs [--app-port 8080] [--media-port 8081] [--content-dir DIR]
+//
+// Stops cleanly on SIGINT / SIGTERM.
+
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {parseArgs} from 'node:util';
+import {startAppServer} from './app-server.mjs';
+import {startMediaServer} from './fixture-server.mjs';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function options() {
+  const {values} = parseArgs({
+    options: {
+      'app-port': {type: 'string', default: '8080'},
+      'media-port': {type: 'string', default: '8081'},
+      'content-dir': {type: 'string', default: path.join(REPO, 'tests', '.content')},
+      host: {type: 'string', default: '127.0.0.1'},
+    },
+  });
+  return {
+    appPort: Number(values['app-port']),
+    mediaPort: Number(values['media-port']),
+    contentDir: path.resolve(values['content-dir']),
+    host: values.host,
+  };
+}
+
+async function main() {
+  const opts = options();
+  const app = await startAppServer({port: opts.appPort, root: REPO, host: opts.host});
+  const media = await startMediaServer({
+    port: opts.mediaPort,
+    contentDir: opts.contentDir,
+    host: opts.host,
+  });
+  console.log(`App:   ${app.url}/`);
+  console.log(`Media: ${media.url}/`);
+  console.log(`Kaltura API: ${media.url}/api_v3`);
+
+  const shutdown = async (signal) => {
+    console.log(`${signal}: stopping`);
+    await Promise.all([app.stop(), media.stop()]);
+    process.exit(0);
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
