@@ -11,7 +11,7 @@ cargo build --release --locked --target wasm32-unknown-unknown -p offline-manage
 wasm-bindgen --target no-modules --no-typescript --out-dir "$BG" --out-name offline-manager-sw \
   "$ROOT/target/wasm32-unknown-unknown/release/offline_manager_sw.wasm"
 # Debian's binaryen 108 produces a module that fails to instantiate; npm's binaryen is used.
-"$ROOT/node_modules/.bin/wasm-opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+"$ROOT/node_modules/.bin/wasm-opt" -Oz --strip-debug --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-reference-types --enable-multivalue --enable-mutable-globals \
   "$BG/offline-manager-sw_bg.wasm" -o "$OUT/offline-manager-sw_bg.wasm"
 version=$(sha256sum "$OUT/offline-manager-sw_bg.wasm" | cut -c1-16)

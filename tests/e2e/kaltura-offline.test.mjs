@@ -27,9 +27,10 @@ async function downloadInPage(page, media, entryId, options) {
         if (e.payload.detail.state === 'failed') reject(new Error('download failed: ' + JSON.stringify(e.payload.detail)));
       });
     });
-    const config = await om.getMediaConfig({entryId});
+    const fail = (step) => (e) => { throw new Error(`${step}: ${JSON.stringify(e)}`); };
+    const config = await om.getMediaConfig({entryId}).catch(fail('getMediaConfig'));
     seen.configUrl = config.sources.dash[0].url;
-    seen.started = await om.download(entryId, options);
+    seen.started = await om.download(entryId, options).catch(fail('download'));
     await completed;
     seen.all = await om.getAllDownloads();
     return seen;
@@ -82,6 +83,7 @@ for (const [entryId, form] of [['0_template', 'SegmentTemplate $Number$'], ['0_t
       assert.ok(played.source.url.startsWith(servers.app.url + '/__offline__/'), played.source.url);
       assert.deepEqual(played.errors, []);
       assert.ok(played.currentTime > 3, `currentTime reached ${played.currentTime}`);
+      if (process.env.E2E_VERBOSE) console.log(JSON.stringify(log, null, 1));
       const offlineRequests = log.filter((r) => r.url?.includes('/__offline__/'));
       assert.ok(offlineRequests.length >= 3, 'the player fetched the manifest and segments locally');
       for (const r of offlineRequests) {

@@ -52,14 +52,21 @@ function directoryRedirect(rawPath) {
 
 /**
  * Starts the app server.
- * @param {{port?: number, root: string, host?: string}} options  root = the repo root
+ * @param {{port?: number, root: string, host?: string, actions?: Record<string, () => Promise<unknown>>}} options
+ *   root = the repo root; actions = POST paths the demo uses (e.g. to stop the media server)
  * @returns {Promise<{url: string, port: number, stop: () => Promise<void>}>}
  */
-export async function startAppServer({port = 0, root, host = '127.0.0.1'} = {}) {
+export async function startAppServer({port = 0, root, host = '127.0.0.1', actions = {}} = {}) {
   if (!root) throw new Error('startAppServer: root is required');
   const absRoot = path.resolve(root);
 
   const handler = async (req, res) => {
+    const action = req.method === 'POST' && actions[rawPathOf(req)];
+    if (action) {
+      const body = JSON.stringify(await action());
+      res.writeHead(200, {...HEADERS, 'Content-Type': 'application/json'});
+      return res.end(body);
+    }
     if (!['GET', 'HEAD'].includes(req.method)) {
       return sendText(res, 405, 'method not allowed', {...HEADERS, Allow: 'GET, HEAD'});
     }

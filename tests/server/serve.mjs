@@ -32,19 +32,23 @@ function options() {
 
 async function main() {
   const opts = options();
-  const app = await startAppServer({port: opts.appPort, root: REPO, host: opts.host});
-  const media = await startMediaServer({
-    port: opts.mediaPort,
-    contentDir: opts.contentDir,
-    host: opts.host,
-  });
+  const startMedia = () => startMediaServer({port: opts.mediaPort, contentDir: opts.contentDir, host: opts.host});
+  let media = await startMedia();
+  // The demo page takes the network away for real by stopping the media server, and brings it back.
+  const actions = {
+    '/__demo/media/stop': async () => { await media?.stop(); media = null; return {media: 'stopped'}; },
+    '/__demo/media/start': async () => { media ??= await startMedia(); return {media: 'running', url: media.url}; },
+    '/__demo/media/status': async () => ({media: media ? 'running' : 'stopped'}),
+  };
+  const app = await startAppServer({port: opts.appPort, root: REPO, host: opts.host, actions});
+  console.log(`Demo:  ${app.url}/demo/?media=${encodeURIComponent(media.url)}`);
   console.log(`App:   ${app.url}/`);
   console.log(`Media: ${media.url}/`);
   console.log(`Kaltura API: ${media.url}/api_v3`);
 
   const shutdown = async (signal) => {
     console.log(`${signal}: stopping`);
-    await Promise.all([app.stop(), media.stop()]);
+    await Promise.all([app.stop(), media?.stop()]);
     process.exit(0);
   };
   process.once('SIGINT', shutdown);

@@ -122,10 +122,8 @@ where
                 .map_err(|e| store_error(entry_id, e))?;
             totals = recount(plan, &totals, &sizes);
             let now = host.now_ms();
-            if now - last_emit >= cfg.progress_interval_ms || done {
-                let secs = ((now - started) / 1000.0).max(0.001);
-                let speed = (totals.bytes_done - start_bytes) as f64 / secs;
-                host.emit(Event::Progress(totals.detail(entry_id, speed.round())));
+            if now - last_emit >= cfg.progress_interval_ms && !done {
+                host.emit(Event::Progress(totals.detail(entry_id, speed(start_bytes, &totals, now - started))));
                 last_emit = now;
             }
         }
@@ -148,8 +146,15 @@ where
             Some(entry_id),
         )));
     }
-    host.emit(Event::Progress(check.detail(entry_id, 0.0)));
+    let elapsed = host.now_ms() - started;
+    host.emit(Event::Progress(check.detail(entry_id, speed(start_bytes, &check, elapsed))));
     Ok(Outcome::Completed)
+}
+
+/// Average bytes per second of this job run.
+fn speed(start_bytes: u64, totals: &Totals, elapsed_ms: f64) -> f64 {
+    let secs = (elapsed_ms / 1000.0).max(0.001);
+    (totals.bytes_done.saturating_sub(start_bytes) as f64 / secs).round()
 }
 
 /// Updates totals after a commit without re-reading the store (the final check re-reads it).

@@ -1,0 +1,117 @@
+// The demo app: the OfflineManager API driving downloads of two sample entries, and the Kaltura
+// Player playing stored entries from the service worker.
+/* global KalturaPlayer */
+'use strict';
+
+const params = new URLSearchParams(location.search);
+const MEDIA = params.get('media') || `${location.protocol}//${location.hostname}:8081`;
+const PARTNER_ID = 1234;
+const SAMPLES = [
+  {id: '0_template', name: 'Template sample (SegmentTemplate $Number$)'},
+  {id: '0_timeline', name: 'Timeline sample (SegmentTimeline)'},
+];
+const $ = (s) => document.querySelector(s);
+const rows = new Map();
+let player = null;
+
+const om = new KalturaPlayer.OfflineManager({provider: {partnerId: PARTNER_ID, env: {serviceUrl: `${MEDIA}/api_v3`, cdnUrl: MEDIA}}});
+
+function bytes(n) {
+  if (!n) return '0 B';
+  const u = ['B', 'KB', 'MB', 'GB'];
+  const i = Math.min(u.length - 1, Math.floor(Math.log(n) / Math.log(1024)));
+  return `${(n / 1024 ** i).toFixed(i ? 1 : 0)} ${u[i]}`;
+}
+
+function showError(err) {
+  const e = err?.payload?.detail ?? err;
+  $('#error').textContent = e?.code ? `Error ${e.code}: ${e.data?.message ?? ''}` : String(e);
+}
+
+function row(sample) {
+  if (rows.has(sample.id)) return rows.get(sample.id);
+  const tr = document.createElement('tr');
+  tr.dataset.entry = sample.id;
+  tr.innerHTML = `<td>${sample.name}</td><td class="state">not stored</td>
+    <td><progress max="100" value="0"></progress> <span class="pct">0%</span></td>
+    <td class="size">–</td><td class="speed">–</td>
+    <td><button class="download">Download</button><button class="pause">Pause</button>
+    <button class="resume">Resume</button><button class="remove">Remove</button>
+    <button class="play">Play</button></td>`;
+  const act = (cls, fn) => tr.querySelector(cls).addEventListener('click', () => fn().catch(showError));
+  act('.download', async () => {
+    $('#error').textContent = '';
+    await om.getMediaConfig({entryId: sample.id});
+    await om.download(sample.id, {bitrate: Number($('#bitrate').value), language: $('#language').value});
+  });
+  act('.pause', () => om.pause(sample.id));
+  act('.resume', () => om.resume(sample.id));
+  act('.remove', async () => { await om.remove(sample.id); render(sample.id, null); });
+  act('.play', () => play(sample.id));
+  $('#entries tbody').append(tr);
+  rows.set(sample.id, tr);
+  return tr;
+}
+
+function render(id, entry) {
+  const tr = rows.get(id);
+  if (!tr) return;
+  const state = entry?.state ?? 'not stored';
+  const cell = tr.querySelector('.state');
+  cell.textContent = entry?.stopReason && state !== 'downloading' ? `${state} (${entry.stopReason})` : state;
+  cell.className = `state state-${state}`;
+  const pct = entry?.progress ?? 0;
+  tr.querySelector('progress').value = pct;
+  tr.querySelector('.pct').textContent = `${Math.floor(pct)}%`;
+  tr.querySelector('.size').textContent = entry ? `${bytes(entry.size)} / ${bytes(entry.expectedSize)}` : '–';
+  tr.querySelector('.play').disabled = state !== 'completed';
+  tr.querySelector('.pause').disabled = state !== 'downloading';
+  tr.querySelector('.resume').disabled = !['paused', 'failed'].includes(state);
+  tr.querySelector('.download').disabled = entry && state !== 'prepared';
+  tr.querySelector('.remove').disabled = !entry;
+}
+
+async function refresh() {
+  const all = await om.getAllDownloads();
+  const byId = new Map(all.map((e) => [e.id, e]));
+  for (const s of SAMPLES) render(s.id, byId.get(s.id) ?? null);
+  $('#storage').textContent = bytes(all.reduce((n, e) => n + (e.size || 0), 0));
+  $('#sw-state').textContent = navigator.serviceWorker.controller ? 'controlling this page' : 'not controlling';
+}
+
+async function play(id) {
+  const config = await om.getDownloadedMediaConfig(id);
+  if (!player) {
+    player = KalturaPlayer.setup({targetId: 'player', provider: {partnerId: PARTNER_ID}, playback: {autoplay: true, muted: true}});
+    player.addEventListener(player.Event.ERROR, (e) => showError(e.payload));
+    player.addEventListener(player.Event.TIME_UPDATE, () => {
+      $('#player-state').textContent = `Playing ${id} from ${config.sources.dash[0].url} — ${player.currentTime.toFixed(1)} s`;
+    });
+  }
+  player.setMedia(config);
+}
+
+async function mediaControl(action) {
+  const r = await fetch(`/__demo/media/${action}`, {method: 'POST'});
+  const {media} = await r.json();
+  $('#media-state').textContent = media;
+  $('#media-toggle').textContent = media === 'running' ? 'Stop media server' : 'Start media server';
+}
+
+om.addEventListener('progress', (e) => {
+  const d = e.payload.detail;
+  const tr = rows.get(d.entryId);
+  if (!tr) return;
+  tr.querySelector('progress').value = d.progress;
+  tr.querySelector('.pct').textContent = `${Math.floor(d.progress)}%`;
+  tr.querySelector('.size').textContent = `${bytes(d.bytesDownloaded)} / ${bytes(d.totalBytes)}`;
+  tr.querySelector('.speed').textContent = d.speed ? `${bytes(d.speed)}/s` : '–';
+});
+om.addEventListener('statechange', () => refresh().catch(showError));
+om.addEventListener('error', (e) => showError(e));
+$('#media-toggle').addEventListener('click', () =>
+  mediaControl($('#media-state').textContent === 'running' ? 'stop' : 'start').catch(showError));
+
+for (const s of SAMPLES) row(s);
+mediaControl('status').catch(() => { $('#media-state').textContent = 'unknown (no demo server)'; });
+refresh().catch(showError);

@@ -1,0 +1,460 @@
+// The OfflineManager: Kaltura's offline API for pages, relayed to the offline service worker.
+// Every method returns a promise; on failure it rejects with a KalturaError and dispatches the same
+// error as an 'error' event.
+
+import { sendRequest, type PostTarget } from './channel.js';
+import { createError, ErrorCode, Severity, toKalturaError, type KalturaError } from './errors.js';
+import { Emitter, type Listener, type OfflineEvent } from './events.js';
+import { KeepAlive } from './keep-alive.js';
+import {
+  isWorkerEvent,
+  MAX_ENTRY_ID_LENGTH,
+  type CommandFields,
+  type CommandResult,
+  type CommandType,
+  type DashSource,
+  type DownloadOptions,
+  type EntryState,
+  type EntrySummary,
+  type JsonObject,
+  type MediaConfig,
+  type MediaSources,
+  type OfflineEventMap,
+  type OfflineEventType,
+  type StopReason,
+} from './protocol.js';
+import { getProviderMediaConfig, type EntryMediaInfo, type ProviderConfig } from './provider.js';
+import { ensureRegistration, isControlledBy, waitForControl } from './registration.js';
+import { deriveEntryId, directoryOf, pageBaseUrl, pageUrl, resolveUrl } from './url.js';
+
+export interface OfflineManagerConfig {
+  /** Kaltura provider config (as for `KalturaPlayer.setup`); needed for `getMediaConfig({entryId})`. */
+  provider?: ProviderConfig;
+  /**
+   * The worker script; default `'./offline-manager-sw.js'` resolved against the shim script's own
+   * URL (the files of `dist/` are served side by side), or `document.baseURI` when unknown.
+   */
+  serviceWorkerUrl?: string;
+  /** The worker scope; default the directory of the worker script. Pages playing stored media must lie under it. */
+  scope?: string;
+  /** How long to wait for each worker reply (and for the worker to activate); default 30000 ms. */
+  requestTimeoutMs?: number;
+  /** How long to wait for the Kaltura provider; default 20000 ms. */
+  providerTimeoutMs?: number;
+  /** Keep-alive ping interval while downloads run (Chromium stops idle workers after 30 s); default 10000 ms, 0 disables. */
+  keepAliveMs?: number;
+  /** The service worker container to use; default `navigator.serviceWorker` (for tests and embedding). */
+  serviceWorkerContainer?: ServiceWorkerContainer;
+}
+
+/** A plain media config, for apps without Kaltura: `{entryId?, sources: {dash: [{url}]}, ...}`. */
+export interface PlainMediaInfo extends Partial<Omit<MediaConfig, 'sources'>> {
+  /** Entry id; default `id`, else derived from the DASH URL (see `deriveEntryId`). */
+  entryId?: string;
+  sources: MediaSources;
+}
+
+/** What `getMediaConfig` takes: a Kaltura entry (`{entryId, ks?}`) or a plain media config. */
+export type MediaInfo = EntryMediaInfo | PlainMediaInfo;
+
+/** The DASH source of a stored entry: the local manifest served by the worker. */
+export interface LocalDashSource extends DashSource {
+  id: string;
+  url: string;
+  mimetype: 'application/dash+xml';
+  isLocal: true;
+  localSource: true;
+}
+
+/** The stored config, ready for `player.setMedia`, with the entry's storage state. */
+export interface DownloadedMediaConfig extends MediaConfig {
+  id: string;
+  sources: MediaSources & { dash: [LocalDashSource]; hls: []; progressive: [] };
+  state: EntryState;
+  /** Bytes stored. */
+  size: number;
+  expectedSize: number;
+  expiration: number | null;
+}
+
+/** One item of `getAllDownloads()`. */
+export interface DownloadItem {
+  id: string;
+  metadata: JsonObject | null;
+  poster: string | null;
+  expectedSize: number;
+  size: number;
+  expiration: number | null;
+  duration: number | null;
+  state: EntryState;
+  progress: number;
+  stopReason: StopReason | null;
+}
+
+/** The event object listeners receive: `{type, payload: {detail}}`. */
+export type OfflineManagerEvent<K extends OfflineEventType = OfflineEventType> = OfflineEvent<K, OfflineEventMap[K]>;
+export type OfflineManagerListener<K extends OfflineEventType = OfflineEventType> = Listener<OfflineManagerEvent<K>>;
+
+let shimBaseUrl: string | undefined;
+
+/** Records where the shim script was loaded from, so the default worker URL sits beside it. */
+export function setShimBaseUrl(url: string | undefined): void {
+  shimBaseUrl = url;
+}
+
+export const DEFAULTS = {
+  serviceWorkerUrl: './offline-manager-sw.js',
+  requestTimeoutMs: 30000,
+  providerTimeoutMs: 20000,
+  keepAliveMs: 10000,
+} as const;
+
+type ArgCode = typeof ErrorCode.CANNOT_ADD_ITEM | typeof ErrorCode.ENTRY_DOES_NOT_EXIST;
+
+/** Validates an entry id argument (a non-empty printable string of at most 256 characters; numbers are accepted as OTT asset ids). */
+export function checkEntryId(value: unknown, method: string, code: ArgCode = ErrorCode.ENTRY_DOES_NOT_EXIST): string {
+  const id = typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
+  // Control characters (Unicode Cc), as the worker refuses them.
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ENTRY_ID_LENGTH || /[\u0000-\u001f\u007f-\u009f]/.test(id)) {
+    throw createError(code, `${method} needs an entry id: a non-empty string of at most ${MAX_ENTRY_ID_LENGTH} printable characters (got ${JSON.stringify(value) ?? String(value)}); pass the id used with getMediaConfig`, {
+      method,
+    });
+  }
+  return id;
+}
+
+/** Validates download options and keeps only the known, defined fields. */
+export function checkDownloadOptions(options: unknown, entryId: string): DownloadOptions {
+  if (options === undefined || options === null) return {};
+  const bad = (what: string): never => {
+    throw createError(ErrorCode.CANNOT_ADD_ITEM, `download options for entry ${entryId} are invalid: ${what}; pass {language?: string, bitrate?: number (bits per second), thumbnails?: boolean}`, { entryId });
+  };
+  if (typeof options !== 'object') return bad(`expected an object, got ${typeof options}`);
+  const { language, bitrate, thumbnails } = options as Record<string, unknown>;
+  const out: DownloadOptions = {};
+  if (language !== undefined && language !== null) {
+    if (typeof language !== 'string') bad('language must be a string such as "en"');
+    else if (language !== '') out.language = language;
+  }
+  if (bitrate !== undefined && bitrate !== null) {
+    if (typeof bitrate !== 'number' || !Number.isFinite(bitrate) || bitrate <= 0) bad('bitrate must be a positive number of bits per second');
+    else out.bitrate = Math.round(bitrate);
+  }
+  if (thumbnails !== undefined && thumbnails !== null) {
+    if (typeof thumbnails !== 'boolean') bad('thumbnails must be true or false');
+    else out.thumbnails = thumbnails;
+  }
+  return out;
+}
+
+/** A JSON copy (drops functions and undefined), or 9010. */
+function jsonCopy<T>(value: T, entryId: string): T {
+  try {
+    return JSON.parse(JSON.stringify(value)) as T;
+  } catch (e) {
+    throw createError(ErrorCode.CANNOT_ADD_ITEM, `the media config of entry ${entryId} cannot be stored: it is not JSON-serialisable (${String(e)}); remove circular references and non-JSON values`, { entryId, cause: e });
+  }
+}
+
+function dashOf(config: MediaConfig): DashSource[] {
+  const dash = (config.sources as MediaSources | undefined)?.dash;
+  return Array.isArray(dash) ? dash.filter((s) => typeof s === 'object' && s !== null && typeof s.url === 'string' && s.url !== '') : [];
+}
+
+function noDash(config: MediaConfig, entryId: string): KalturaError {
+  const s = (config.sources ?? {}) as MediaSources;
+  const count = (v: unknown): number => (Array.isArray(v) ? v.length : 0);
+  return createError(
+    ErrorCode.CONTENT_UNSUPPORTED_BY_BROWSER,
+    `entry ${entryId} has no DASH source (sources has ${count(s.hls)} HLS and ${count(s.progressive)} progressive); only DASH can be stored offline: enable a DASH (mpegdash) delivery for the entry or pass a config with sources.dash[0].url`,
+    { entryId },
+  );
+}
+
+export class OfflineManager {
+  private readonly events = new Emitter<OfflineEventMap>();
+  private readonly keepAlive: KeepAlive;
+  private readonly container: ServiceWorkerContainer | undefined;
+  private readonly provider: ProviderConfig | undefined;
+  private readonly serviceWorkerUrl: string;
+  private readonly scope: string | undefined;
+  private readonly requestTimeoutMs: number;
+  private readonly providerTimeoutMs: number;
+  private registration: Promise<ServiceWorkerRegistration> | undefined;
+  private destroyed = false;
+
+  constructor(config: OfflineManagerConfig = {}) {
+    const c = config ?? {};
+    this.provider = c.provider;
+    this.serviceWorkerUrl = c.serviceWorkerUrl ?? DEFAULTS.serviceWorkerUrl;
+    this.scope = c.scope;
+    this.requestTimeoutMs = c.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs;
+    this.providerTimeoutMs = c.providerTimeoutMs ?? DEFAULTS.providerTimeoutMs;
+    this.keepAlive = new KeepAlive(() => this.send('ping', {}), c.keepAliveMs ?? DEFAULTS.keepAliveMs);
+    const nav = (globalThis as { navigator?: { serviceWorker?: ServiceWorkerContainer } }).navigator;
+    this.container = c.serviceWorkerContainer ?? nav?.serviceWorker ?? undefined;
+    if (this.container) {
+      this.container.addEventListener('message', this.onMessage);
+      this.container.startMessages?.();
+      // Register early: the worker installs, claims the page and resumes unfinished downloads
+      // while the app gets ready. A failure is reported by the first call that needs the worker.
+      this.ready().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Gets a media config and keeps it in the worker as a prepared entry.
+   * `{entryId, ks?}` asks the Kaltura provider (the Kaltura Player script must be loaded and
+   * `provider` configured); a config with `sources` is used as is. Resolves with the (JSON) config.
+   */
+  getMediaConfig(mediaInfo: MediaInfo): Promise<MediaConfig> {
+    return this.run(async () => {
+      if (typeof mediaInfo !== 'object' || mediaInfo === null) {
+        throw createError(ErrorCode.CANNOT_ADD_ITEM, 'getMediaConfig needs {entryId} (with a provider configured) or a media config with sources.dash[0].url');
+      }
+      let entryId: string;
+      let config: MediaConfig;
+      if (typeof (mediaInfo as PlainMediaInfo).sources === 'object' && (mediaInfo as PlainMediaInfo).sources !== null) {
+        const plain = mediaInfo as PlainMediaInfo;
+        const given = plain.entryId ?? plain.id;
+        const label = given !== undefined ? String(given) : 'without id';
+        config = jsonCopy(plain, label) as MediaConfig;
+        delete (config as { entryId?: unknown }).entryId;
+        const dash = dashOf(config);
+        if (dash.length === 0) throw noDash(config, label);
+        const base = pageBaseUrl();
+        for (const source of dash) {
+          try {
+            source.url = resolveUrl(source.url, base);
+          } catch (e) {
+            throw createError(ErrorCode.CANNOT_ADD_ITEM, `the DASH URL ${source.url} of entry ${label} is not a valid URL (${String(e)}); pass an absolute http(s) URL`, { entryId: given, cause: e });
+          }
+        }
+        entryId = given !== undefined ? checkEntryId(given, 'getMediaConfig', ErrorCode.CANNOT_ADD_ITEM) : deriveEntryId(dash[0].url);
+        if (config.id === undefined) config.id = entryId;
+      } else {
+        const info = mediaInfo as EntryMediaInfo;
+        entryId = checkEntryId(info.entryId, 'getMediaConfig', ErrorCode.CANNOT_ADD_ITEM);
+        const fromProvider = await getProviderMediaConfig(this.provider, { ...info, entryId }, this.providerTimeoutMs);
+        config = jsonCopy(fromProvider, entryId);
+        if (dashOf(config).length === 0) throw noDash(config, entryId);
+      }
+      await this.send('prepare', { entryId, config });
+      return config;
+    });
+  }
+
+  /**
+   * Plans and starts the download of a prepared entry (prepared in this page or an earlier one).
+   * Resolves with the entry's summary once the download has started, not when it completes:
+   * watch 'progress' and 'statechange' events.
+   */
+  download(entryId: string, options?: DownloadOptions): Promise<EntrySummary> {
+    return this.run(async () => {
+      const id = checkEntryId(entryId, 'download');
+      const summary = await this.send('download', { entryId: id, options: checkDownloadOptions(options, id) });
+      if (summary.state === 'downloading') this.keepAlive.start();
+      return summary;
+    });
+  }
+
+  /** Pauses a download; resolves with the entry's summary (state 'paused', stopReason 'user'). */
+  pause(entryId: string): Promise<EntrySummary> {
+    return this.run(async () => this.send('pause', { entryId: checkEntryId(entryId, 'pause') }));
+  }
+
+  /** Resumes a paused or failed download; resolves with the entry's summary. */
+  resume(entryId: string): Promise<EntrySummary> {
+    return this.run(async () => {
+      const summary = await this.send('resume', { entryId: checkEntryId(entryId, 'resume') });
+      if (summary.state === 'downloading') this.keepAlive.start();
+      return summary;
+    });
+  }
+
+  /** Deletes an entry and everything stored for it; resolves with `{entryId}`. */
+  remove(entryId: string): Promise<{ entryId: string }> {
+    return this.run(async () => this.send('remove', { entryId: checkEntryId(entryId, 'remove') }));
+  }
+
+  /** Pauses every running download; resolves with `{entryIds}` of those paused. */
+  pauseAll(): Promise<{ entryIds: string[] }> {
+    return this.run(async () => this.send('pauseAll', {}));
+  }
+
+  /** Deletes every entry; resolves with `{entryIds}` of those removed. */
+  removeAll(): Promise<{ entryIds: string[] }> {
+    return this.run(async () => this.send('removeAll', {}));
+  }
+
+  /**
+   * The stored config of a completed entry with its DASH source pointing at the local manifest
+   * (`isLocal` and `localSource` set), for `player.setMedia`. Rejects 9013 for an unknown entry,
+   * 9003 while the download is not complete.
+   */
+  getDownloadedMediaConfig(entryId: string): Promise<DownloadedMediaConfig> {
+    return this.run(async () => {
+      const id = checkEntryId(entryId, 'getDownloadedMediaConfig');
+      const detail = await this.send('get', { entryId: id });
+      if (detail.state !== 'completed') {
+        const hint = detail.state === 'paused' || detail.state === 'failed' ? `call resume('${id}') and wait` : 'wait';
+        throw createError(
+          ErrorCode.REQUESTED_ITEM_NOT_FOUND,
+          `the download of entry ${id} is not complete (state ${detail.state}, progress ${Math.floor(detail.progress)}%); ${hint} for its 'statechange' event with state 'completed'`,
+          { entryId: id, state: detail.state, progress: detail.progress, stopReason: detail.stopReason },
+          Severity.RECOVERABLE,
+        );
+      }
+      const reg = await this.ready();
+      if (this.container) await waitForControl(this.container, reg, this.requestTimeoutMs, pageUrl());
+      const config: MediaConfig = typeof detail.config === 'object' && detail.config !== null ? detail.config : { sources: {} };
+      const original = dashOf(config)[0];
+      const local: LocalDashSource = {
+        id: `${original?.id ?? id}_local`,
+        url: detail.localManifestUrl,
+        mimetype: 'application/dash+xml',
+        isLocal: true,
+        localSource: true,
+      };
+      if (original?.drmData !== undefined) local.drmData = original.drmData;
+      return {
+        ...config,
+        id: config.id ?? id,
+        // Kaltura providers keep id, poster, metadata and duration inside `sources`: keep them.
+        sources: { ...config.sources, dash: [local], hls: [], progressive: [] },
+        duration: config.duration ?? detail.duration ?? undefined,
+        metadata: config.metadata ?? detail.metadata ?? undefined,
+        poster: config.poster ?? detail.poster ?? undefined,
+        state: detail.state,
+        size: detail.size,
+        expectedSize: detail.expectedSize,
+        expiration: detail.expiration,
+      };
+    });
+  }
+
+  /** Every stored or prepared entry. */
+  getAllDownloads(): Promise<DownloadItem[]> {
+    return this.run(async () => {
+      const list = await this.send('list', {});
+      return list.map((e) => ({
+        id: e.id,
+        metadata: e.metadata,
+        poster: e.poster,
+        expectedSize: e.expectedSize,
+        size: e.size,
+        expiration: e.expiration,
+        duration: e.duration,
+        state: e.state,
+        progress: e.progress,
+        stopReason: e.stopReason,
+      }));
+    });
+  }
+
+  /** The licence expiry of an entry in ms since the epoch; null for clear content. */
+  getExpiration(entryId: string): Promise<number | null> {
+    return this.run(async () => (await this.send('get', { entryId: checkEntryId(entryId, 'getExpiration') })).expiration);
+  }
+
+  /** Renews an entry's licence and resolves with the new expiry. Clear content has none (9016); DRM renewal is not implemented yet (9016). */
+  renewLicense(entryId: string): Promise<number> {
+    return this.run(async () => {
+      const id = checkEntryId(entryId, 'renewLicense');
+      const detail = await this.send('get', { entryId: id });
+      if (detail.expiration === null) {
+        throw createError(ErrorCode.RENEW_LICENSE_FAILED, `entry ${id} is clear content: it has no licence to renew, and none is needed to play it offline`, { entryId: id });
+      }
+      throw createError(ErrorCode.RENEW_LICENSE_FAILED, `renewing the licence of entry ${id} is not supported yet; remove the entry and download it again`, { entryId: id });
+    });
+  }
+
+  /** Listens to 'progress', 'statechange' or 'error'; the listener gets `{type, payload: {detail}}`. */
+  addEventListener<K extends OfflineEventType>(type: K, listener: OfflineManagerListener<K>): void {
+    if (!this.destroyed) this.events.add(type, listener);
+  }
+
+  removeEventListener<K extends OfflineEventType>(type: K, listener: OfflineManagerListener<K>): void {
+    this.events.remove(type, listener);
+  }
+
+  /** Stops keep-alive and event delivery and removes every listener; later calls reject with 9002. Downloads continue in the worker. */
+  destroy(): void {
+    this.destroyed = true;
+    this.keepAlive.stop();
+    this.events.clear();
+    this.container?.removeEventListener('message', this.onMessage);
+  }
+
+  private readonly onMessage = (event: Event): void => {
+    if (this.destroyed) return;
+    const data: unknown = (event as MessageEvent).data;
+    if (!isWorkerEvent(data)) return;
+    switch (data.type) {
+      case 'progress':
+        this.keepAlive.start();
+        this.events.emit('progress', data.detail);
+        break;
+      case 'statechange':
+        if (data.detail.state === 'downloading') this.keepAlive.start();
+        this.events.emit('statechange', data.detail);
+        break;
+      case 'error':
+        this.events.emit('error', data.detail);
+        break;
+    }
+  };
+
+  private run<T>(op: () => Promise<T>): Promise<T> {
+    const attempt = this.destroyed
+      ? Promise.reject(createError(ErrorCode.OPERATION_ABORTED, 'this OfflineManager was destroyed; create a new one'))
+      : Promise.resolve().then(op);
+    return attempt.catch((e: unknown) => {
+      const error = toKalturaError(e);
+      if (!this.destroyed) this.events.emit('error', error);
+      throw error;
+    });
+  }
+
+  private ready(): Promise<ServiceWorkerRegistration> {
+    if (!this.registration) {
+      const pending = this.register();
+      this.registration = pending;
+      pending.catch(() => {
+        if (this.registration === pending) this.registration = undefined; // the next call tries again
+      });
+    }
+    return this.registration;
+  }
+
+  private async register(): Promise<ServiceWorkerRegistration> {
+    const container = this.container;
+    if (!container) {
+      throw createError(
+        ErrorCode.STORAGE_NOT_SUPPORTED,
+        'offline storage needs service workers, and this page has none (navigator.serviceWorker is missing); serve the page over HTTPS (or http://localhost), outside private browsing, in a browser that supports service workers',
+      );
+    }
+    const base = this.serviceWorkerUrl === DEFAULTS.serviceWorkerUrl ? (shimBaseUrl ?? pageBaseUrl()) : pageBaseUrl();
+    let scriptUrl: string;
+    let scope: string;
+    try {
+      scriptUrl = resolveUrl(this.serviceWorkerUrl, base);
+      scope = this.scope !== undefined ? resolveUrl(this.scope, base) : directoryOf(scriptUrl);
+    } catch (e) {
+      throw createError(ErrorCode.STORAGE_NOT_SUPPORTED, `the service worker URL ${this.serviceWorkerUrl} or scope ${String(this.scope)} is not a valid URL (${String(e)}); pass an absolute or page-relative serviceWorkerUrl`, { cause: e });
+    }
+    return ensureRegistration({ container, scriptUrl, scope, timeoutMs: this.requestTimeoutMs });
+  }
+
+  private async send<K extends CommandType>(type: K, fields: CommandFields<K>): Promise<CommandResult<K>> {
+    const reg = await this.ready();
+    const container = this.container as ServiceWorkerContainer;
+    const controller = container.controller;
+    const target: PostTarget | null = controller && isControlledBy(container, reg) ? controller : reg.active;
+    if (!target) {
+      throw createError(ErrorCode.OPERATION_ABORTED, 'the offline service worker is not active; reload the page', { type }, Severity.RECOVERABLE);
+    }
+    return sendRequest(target, type, fields, this.requestTimeoutMs);
+  }
+}
