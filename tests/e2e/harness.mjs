@@ -20,7 +20,16 @@ const FLAGS = [
 export async function startServers() {
   const app = await startAppServer({root: ROOT});
   const media = await startMediaServer({contentDir: CONTENT_DIR});
-  return {app, media, async stop() { await app.stop(); await media.stop(); }};
+  return {
+    app,
+    media,
+    /** Stops the media server (the network is gone for the page) and starts it again. */
+    async restartMedia() {
+      await this.media.stop();
+      this.media = await startMediaServer({contentDir: CONTENT_DIR, port: this.media.port});
+    },
+    async stop() { await this.app.stop(); await this.media.stop(); },
+  };
 }
 
 /** Launches Chromium; `CHROMIUM` overrides the executable. */

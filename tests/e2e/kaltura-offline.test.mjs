@@ -92,14 +92,7 @@ for (const [entryId, form] of [['0_template', 'SegmentTemplate $Number$'], ['0_t
       }
     } finally {
       await context.close();
-      servers.media = await restartMedia(servers.media);
+      await servers.restartMedia();
     }
   });
-}
-
-async function restartMedia(old) {
-  const {startMediaServer} = await import('../server/fixture-server.mjs');
-  const {CONTENT_DIR} = await import('./harness.mjs');
-  await old.stop();
-  return startMediaServer({contentDir: CONTENT_DIR, port: old.port});
 }

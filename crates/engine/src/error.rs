@@ -38,6 +38,8 @@ pub enum Code {
     ResumeFailed = 9015,
     /// The licence could not be renewed.
     RenewLicenseFailed = 9016,
+    /// The entry is already downloaded.
+    EntryAlreadyExists = 9017,
     /// Removal failed.
     RemoveFailed = 9018,
 }

@@ -123,7 +123,9 @@ where
             totals = recount(plan, &totals, &sizes);
             let now = host.now_ms();
             if now - last_emit >= cfg.progress_interval_ms && !done {
-                host.emit(Event::Progress(totals.detail(entry_id, speed(start_bytes, &totals, now - started))));
+                host.emit(Event::Progress(
+                    totals.detail(entry_id, speed(start_bytes, &totals, now - started)),
+                ));
                 last_emit = now;
             }
         }
@@ -147,7 +149,9 @@ where
         )));
     }
     let elapsed = host.now_ms() - started;
-    host.emit(Event::Progress(check.detail(entry_id, speed(start_bytes, &check, elapsed))));
+    host.emit(Event::Progress(
+        check.detail(entry_id, speed(start_bytes, &check, elapsed)),
+    ));
     Ok(Outcome::Completed)
 }
 

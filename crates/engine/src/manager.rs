@@ -134,7 +134,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         }
         if entry.state == State::Completed {
             return Err(KalturaError::new(
-                Code::StoreAlreadyInProgress,
+                Code::EntryAlreadyExists,
                 format!("entry {id} is already downloaded; remove it to download again"),
                 Some(id),
             ));

@@ -112,10 +112,12 @@ pub fn parse(text: &str) -> Result<Element, MpdError> {
                     Ok(Some(ch)) => ch.to_string(),
                     Ok(None) => match resolve_predefined_entity(&r) {
                         Some(s) => s.to_string(),
-                        None => return Err(MpdError::Xml(format!(
+                        None => {
+                            return Err(MpdError::Xml(format!(
                             "entity &{}; is not expanded (only the XML predefined entities are)",
                             &*r
-                        ))),
+                        )))
+                        }
                     },
                     Err(e) => return Err(MpdError::Xml(e.to_string())),
                 };
