@@ -114,6 +114,22 @@ impl Fetcher for WebFetcher {
         .boxed_local()
     }
 
+    fn fetch_bytes<'a>(
+        &'a self,
+        url: &'a str,
+        range: [u64; 2],
+    ) -> LocalBoxFuture<'a, Result<Vec<u8>, FetchError>> {
+        async move {
+            let body = self.fetch(url, Some(range)).await?.body.0;
+            let promise = body.array_buffer();
+            let buffer = JsFuture::from(promise)
+                .await
+                .map_err(|e| FetchError::Network(js_err(e)))?;
+            Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+        }
+        .boxed_local()
+    }
+
     fn fetch_text<'a>(
         &'a self,
         url: &'a str,

@@ -9,27 +9,30 @@
 # (language eng), then remuxed without re-encoding into two DASH streams:
 #   template/manifest.mpd  SegmentTemplate with @duration and $Number%05d$
 #   timeline/manifest.mpd  SegmentTemplate with a SegmentTimeline
+#   list/manifest.mpd      SegmentList of byte ranges in one file per representation
+#   base/manifest.mpd      SegmentBase with indexRange (sidx) and Initialization range
 # plus poster.jpg (a frame at 1 s). Keyframes every 50 frames at 25 fps give 2 s segments.
 #
 # Idempotent: a marker file holding the recipe version is written last; when it matches,
 # nothing is done. Bump RECIPE when the commands below change.
 set -euo pipefail
 
-RECIPE="v1 12s 25fps 2s-seg 360p400k 720p1200k aac-eng template timeline poster"
+RECIPE="v2 12s 25fps 2s-seg 360p400k 720p1200k aac-eng template timeline list base poster"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUT="${CONTENT_DIR:-$REPO/tests/.content}"
 MARKER="$OUT/.complete"
-STREAMS=(template timeline)
+STREAMS=(template timeline list base)
 
 is_complete() {
   [[ -f "$MARKER" ]] && [[ "$(cat "$MARKER")" == "$RECIPE" ]] \
     && [[ -f "$OUT/poster.jpg" ]] \
-    && [[ -f "$OUT/template/manifest.mpd" ]] && [[ -f "$OUT/timeline/manifest.mpd" ]]
+    && [[ -f "$OUT/template/manifest.mpd" ]] && [[ -f "$OUT/timeline/manifest.mpd" ]] \
+    && [[ -f "$OUT/list/manifest.mpd" ]] && [[ -f "$OUT/base/manifest.mpd" ]]
 }
 
 summary() {
   local files bytes
-  files=$(find "$OUT/template" "$OUT/timeline" -type f | wc -l)
+  files=$(find "${STREAMS[@]/#/$OUT/}" -type f | wc -l)
   bytes=$(du -sk "$OUT" | cut -f1)
   echo "content: ${STREAMS[*]} + poster.jpg in $OUT ($files files, ${bytes} KiB)$1"
 }
@@ -61,6 +64,20 @@ make_dash() {
      "$dir/manifest.mpd"
 }
 
+# Remux into one file per representation; $2 is "list" (SegmentList of byte ranges) or "base"
+# (a global sidx, rewritten into SegmentBase).
+make_single_file() {
+  local src="$1" form="$2" dir="$3" sidx=()
+  [[ "$form" == base ]] && sidx=(-global_sidx 1)
+  mkdir -p "$dir"
+  ff -i "$src" -map 0 -c copy -metadata:s:v language= \
+     -f dash -seg_duration 2 -use_template 0 -use_timeline 0 -single_file 1 "${sidx[@]}" \
+     -adaptation_sets "id=0,streams=v id=1,streams=a" \
+     "$dir/manifest.mpd"
+  [[ "$form" == base ]] && node "$REPO/tests/content/segment-base.mjs" "$dir/manifest.mpd"
+  return 0
+}
+
 make_poster() {
   ff -ss 1 -i "$1" -map 0:v:1 -frames:v 1 -q:v 3 "$2"
 }
@@ -71,8 +88,10 @@ verify() {
   for s in "${STREAMS[@]}"; do
     mpd="$dir/$s/manifest.mpd"
     grep -q 'type="static"' "$mpd" || { echo "not static: $mpd" >&2; exit 1; }
-    ls "$dir/$s"/init-stream*.m4s >/dev/null
   done
+  ls "$dir/template"/init-stream*.m4s "$dir/timeline"/init-stream*.m4s >/dev/null
+  grep -q '<SegmentURL mediaRange=' "$dir/list/manifest.mpd" || { echo "no SegmentList in list/" >&2; exit 1; }
+  grep -q '<SegmentBase timescale="[0-9]*" indexRange=' "$dir/base/manifest.mpd" || { echo "no SegmentBase in base/" >&2; exit 1; }
   grep -q '<SegmentTimeline>' "$dir/timeline/manifest.mpd" \
     || { echo "no SegmentTimeline in timeline/manifest.mpd" >&2; exit 1; }
   if grep -q '<SegmentTimeline>' "$dir/template/manifest.mpd" \
@@ -93,6 +112,8 @@ build() {
   encode_source "$work/source.mp4"
   make_dash "$work/source.mp4" 0 "$work/template"
   make_dash "$work/source.mp4" 1 "$work/timeline"
+  make_single_file "$work/source.mp4" list "$work/list"
+  make_single_file "$work/source.mp4" base "$work/base"
   make_poster "$work/source.mp4" "$work/poster.jpg"
   verify "$work"
   # Swap the finished tree in, then write the marker last.

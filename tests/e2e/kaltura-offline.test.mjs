@@ -59,7 +59,13 @@ async function playOfflineInPage(page, entryId, seconds) {
   }, {entryId, seconds});
 }
 
-for (const [entryId, form] of [['0_template', 'SegmentTemplate $Number$'], ['0_timeline', 'SegmentTimeline']]) {
+const FORMS = [
+  ['0_template', 'SegmentTemplate $Number$'],
+  ['0_timeline', 'SegmentTimeline'],
+  ['0_list', 'SegmentList byte-range'],
+  ['0_base', 'SegmentBase (sidx)'],
+];
+for (const [entryId, form] of FORMS) {
   test(`a ${form} stream downloaded through the Kaltura provider plays offline in the Kaltura Player`, async () => {
     const {context, page, log} = await openPage(browser, servers.app, '/pages/kaltura.html');
     try {

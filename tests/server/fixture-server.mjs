@@ -259,6 +259,18 @@ export const DEFAULT_ENTRIES = {
     duration: 12,
     manifest: 'timeline/manifest.mpd',
   },
+  '0_list': {
+    name: 'SegmentList sample',
+    description: 'SegmentList of byte ranges in one file per representation (ffmpeg, 12 s)',
+    duration: 12,
+    manifest: 'list/manifest.mpd',
+  },
+  '0_base': {
+    name: 'SegmentBase sample',
+    description: 'SegmentBase with a sidx index (ffmpeg, 12 s)',
+    duration: 12,
+    manifest: 'base/manifest.mpd',
+  },
 };
 
 function apiException(code, message, args = {}) {

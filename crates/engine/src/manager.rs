@@ -148,8 +148,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         let base = url::Url::parse(&final_url).map_err(|e| {
             cannot_add(id, &format!("the manifest URL {final_url} is invalid: {e}"))
         })?;
-        let (plan, local) =
-            mpd::plan_manifest(&text, &base, &options).map_err(|e| plan_error(id, e))?;
+        let (plan, local) = self.plan(id, &text, &base, &options).await?;
         if entry.plan.as_ref() != Some(&plan) {
             self.store.clear_segments(id).await.map_err(db_error)?;
         }
@@ -163,6 +162,27 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             .await?;
         self.start_job(entry.clone());
         self.summary_value(&entry).await
+    }
+
+    /// Parses and selects, fetches the indexes SegmentBase tracks need, and plans.
+    async fn plan(
+        &self,
+        id: &str,
+        text: &str,
+        base: &url::Url,
+        options: &SelectOptions,
+    ) -> Result<(mpd::Plan, String), KalturaError> {
+        let planner = mpd::Planner::new(text, base, options).map_err(|e| plan_error(id, e))?;
+        let mut indexes = std::collections::HashMap::new();
+        for need in planner.index_needs() {
+            let bytes = self
+                .fetcher
+                .fetch_bytes(&need.url, need.range)
+                .await
+                .map_err(|e| manifest_fetch_error(id, &need.url, e))?;
+            indexes.insert(need.key, bytes);
+        }
+        planner.finish(&indexes).map_err(|e| plan_error(id, e))
     }
 
     async fn pause(self: &Rc<Self>, id: &str) -> Res {

@@ -224,6 +224,13 @@ impl Fetcher for MemFetcher {
         }
         .boxed_local()
     }
+    fn fetch_bytes<'a>(
+        &'a self,
+        url: &'a str,
+        range: [u64; 2],
+    ) -> LocalBoxFuture<'a, Result<Vec<u8>, FetchError>> {
+        async move { Ok(self.fetch(url, Some(range)).await?.body.0.to_vec()) }.boxed_local()
+    }
     fn fetch_text<'a>(
         &'a self,
         url: &'a str,

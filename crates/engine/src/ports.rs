@@ -91,6 +91,12 @@ pub trait Fetcher: 'static {
         url: &'a str,
         range: Option<[u64; 2]>,
     ) -> LocalBoxFuture<'a, Result<Fetched<Self::Body>, FetchError>>;
+    /// Fetch a small byte range into memory (a SegmentBase `sidx` index).
+    fn fetch_bytes<'a>(
+        &'a self,
+        url: &'a str,
+        range: [u64; 2],
+    ) -> LocalBoxFuture<'a, Result<Vec<u8>, FetchError>>;
     /// Fetch text (the manifest); returns (final URL after redirects, text).
     fn fetch_text<'a>(
         &'a self,

@@ -30,6 +30,10 @@ pub enum MpdError {
     Xlink,
     /// Selection left nothing to download.
     NothingSelected,
+    /// A SegmentBase representation's `sidx` box is missing or malformed.
+    BadIndex(String),
+    /// A SegmentBase representation needs its index bytes before it can be planned.
+    IndexNeeded(String),
 }
 
 impl fmt::Display for MpdError {
@@ -60,6 +64,10 @@ impl fmt::Display for MpdError {
             ),
             MpdError::NothingSelected => {
                 write!(f, "no track of the manifest matches the download options")
+            }
+            MpdError::BadIndex(why) => write!(f, "the segment index (sidx) is unusable: {why}"),
+            MpdError::IndexNeeded(key) => {
+                write!(f, "track {key} needs its segment index fetched first")
             }
         }
     }

@@ -11,11 +11,12 @@ pub mod model;
 pub mod plan;
 pub mod segments;
 pub mod select;
+pub mod sidx;
 pub mod template;
 pub mod xml;
 
 pub use error::MpdError;
 pub use model::{Manifest, TrackKind};
-pub use plan::{plan_manifest, Plan, PlanItem, TrackPlan};
+pub use plan::{plan_manifest, IndexNeed, Plan, PlanItem, Planner, TrackPlan};
 pub use segments::{InitSegment, Segment};
 pub use select::SelectOptions;

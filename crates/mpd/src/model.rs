@@ -40,6 +40,8 @@ pub struct Manifest {
 pub struct Period {
     /// Position in the document (used in track keys; ids may be missing or repeat).
     pub index: usize,
+    /// `Period@id`, if any.
+    pub id: Option<String>,
     /// Start on the presentation timeline, seconds.
     pub start: f64,
     /// Duration in seconds, when it can be known.
@@ -84,6 +86,10 @@ pub struct Track {
 pub enum Addressing {
     /// `SegmentTemplate` with `@duration` or a `SegmentTimeline`.
     Template(Template),
+    /// `SegmentList` of `SegmentURL`s (files or byte ranges of one file).
+    List(List),
+    /// `SegmentBase`: one file indexed by its `sidx` box.
+    Base(Base),
     /// The representation is one file with no index: one media segment, the whole file.
     SingleFile,
 }
@@ -107,6 +113,65 @@ pub struct Template {
     pub initialization: Option<String>,
     /// `SegmentTimeline` entries.
     pub timeline: Option<Vec<TimelineEntry>>,
+}
+
+/// Timing attributes common to every form (MultipleSegmentBaseType).
+#[derive(Debug, Clone, Default)]
+pub struct Timing {
+    /// `@timescale` (default 1).
+    pub timescale: u64,
+    /// `@presentationTimeOffset`.
+    pub pto: u64,
+    /// `@startNumber` (default 1).
+    pub start_number: u64,
+    /// `@endNumber`.
+    pub end_number: Option<u64>,
+    /// `@duration`.
+    pub duration: Option<u64>,
+    /// `SegmentTimeline` entries.
+    pub timeline: Option<Vec<TimelineEntry>>,
+}
+
+/// Merged `SegmentList`.
+#[derive(Debug, Clone)]
+pub struct List {
+    /// Timing of the list.
+    pub timing: Timing,
+    /// `Initialization`.
+    pub init: Option<ListInit>,
+    /// `SegmentURL`s in order.
+    pub urls: Vec<ListUrl>,
+}
+
+/// An `Initialization` element.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListInit {
+    /// `@sourceURL` (the BaseURL when absent).
+    pub source_url: Option<String>,
+    /// `@range`.
+    pub range: Option<[u64; 2]>,
+}
+
+/// A `SegmentURL` element.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListUrl {
+    /// `@media` (the BaseURL when absent).
+    pub media: Option<String>,
+    /// `@mediaRange`.
+    pub range: Option<[u64; 2]>,
+}
+
+/// Merged `SegmentBase`.
+#[derive(Debug, Clone)]
+pub struct Base {
+    /// `@timescale`.
+    pub timescale: u64,
+    /// `@presentationTimeOffset`.
+    pub pto: u64,
+    /// `@indexRange`: where the `sidx` box is.
+    pub index_range: Option<[u64; 2]>,
+    /// `Initialization`.
+    pub init: Option<ListInit>,
 }
 
 /// One `S` element.
@@ -156,6 +221,7 @@ impl Manifest {
             let tracks = period_tracks(index, p, &base)?;
             periods.push(Period {
                 index,
+                id: p.attr("id").map(str::to_string),
                 start,
                 duration: period_duration,
                 tracks,
@@ -259,52 +325,166 @@ fn resolve_base(parent: &Url, el: &Element) -> Result<Url, MpdError> {
     }
 }
 
-/// Merges SegmentTemplate from outermost to innermost level.
+/// Finds the segment information of a representation: the innermost level (Period,
+/// AdaptationSet, Representation) that has a SegmentTemplate, SegmentList or SegmentBase decides
+/// the form, and that form's attributes are merged from the outermost level inwards.
 fn addressing(levels: &[&Element], rep_id: &str) -> Result<Addressing, MpdError> {
-    let templates: Vec<&Element> = levels
+    const FORMS: [&str; 3] = ["SegmentTemplate", "SegmentList", "SegmentBase"];
+    let form = levels
         .iter()
-        .filter_map(|l| l.child("SegmentTemplate"))
-        .collect();
-    if templates.is_empty() {
-        let has_base_url = levels.last().and_then(|r| r.child("BaseURL")).is_some();
-        let has_other = levels
-            .iter()
-            .any(|l| l.child("SegmentList").is_some() || l.child("SegmentBase").is_some());
-        return if has_base_url && !has_other {
+        .rev()
+        .find_map(|l| FORMS.iter().find(|f| l.child(f).is_some()));
+    let Some(form) = form else {
+        return if levels.last().and_then(|r| r.child("BaseURL")).is_some() {
             Ok(Addressing::SingleFile)
         } else {
             Err(MpdError::NoSegmentInfo(rep_id.to_string()))
         };
+    };
+    let els: Vec<&Element> = levels.iter().filter_map(|l| l.child(form)).collect();
+    let timing = merge_timing(&els, form_name(form))?;
+    match *form {
+        "SegmentTemplate" => {
+            let mut t = Template {
+                timescale: timing.timescale,
+                pto: timing.pto,
+                start_number: timing.start_number,
+                end_number: timing.end_number,
+                duration: timing.duration,
+                timeline: timing.timeline,
+                ..Template::default()
+            };
+            for el in &els {
+                t.media = el.attr("media").map(str::to_string).or(t.media);
+                t.initialization = el
+                    .attr("initialization")
+                    .map(str::to_string)
+                    .or(t.initialization);
+                if t.initialization.is_none() {
+                    t.initialization = el
+                        .child("Initialization")
+                        .and_then(|i| i.attr("sourceURL"))
+                        .map(str::to_string);
+                }
+            }
+            if t.media.is_none() || (t.duration.is_none() && t.timeline.is_none()) {
+                return Err(MpdError::NoSegmentInfo(rep_id.to_string()));
+            }
+            Ok(Addressing::Template(t))
+        }
+        "SegmentList" => {
+            let mut list = List {
+                timing,
+                init: None,
+                urls: Vec::new(),
+            };
+            for el in &els {
+                if let Some(init) = el.child("Initialization") {
+                    list.init = Some(init_of(init)?);
+                }
+                let urls: Vec<&Element> = el.children_named("SegmentURL").collect();
+                if !urls.is_empty() {
+                    if urls.len() > crate::segments::MAX_SEGMENTS_PER_TRACK as usize {
+                        return Err(MpdError::TooLarge("segments per track"));
+                    }
+                    list.urls = urls
+                        .iter()
+                        .map(|u| {
+                            Ok(ListUrl {
+                                media: u.attr("media").map(str::to_string),
+                                range: opt_range(u, "SegmentURL", "mediaRange")?,
+                            })
+                        })
+                        .collect::<Result<_, MpdError>>()?;
+                }
+            }
+            if list.urls.is_empty()
+                || (list.timing.duration.is_none()
+                    && list.timing.timeline.is_none()
+                    && list.urls.len() > 1)
+            {
+                return Err(MpdError::NoSegmentInfo(rep_id.to_string()));
+            }
+            Ok(Addressing::List(list))
+        }
+        _ => {
+            let mut base = Base {
+                timescale: timing.timescale,
+                pto: timing.pto,
+                index_range: None,
+                init: None,
+            };
+            for el in &els {
+                base.index_range = opt_range(el, "SegmentBase", "indexRange")?.or(base.index_range);
+                if let Some(init) = el.child("Initialization") {
+                    base.init = Some(init_of(init)?);
+                }
+            }
+            if base.index_range.is_none() {
+                return Err(MpdError::NoSegmentInfo(rep_id.to_string()));
+            }
+            Ok(Addressing::Base(base))
+        }
     }
-    let mut t = Template {
+}
+
+fn form_name(form: &str) -> &'static str {
+    match form {
+        "SegmentTemplate" => "SegmentTemplate",
+        "SegmentList" => "SegmentList",
+        _ => "SegmentBase",
+    }
+}
+
+/// The attributes shared by every form, merged outer to inner.
+fn merge_timing(els: &[&Element], name: &'static str) -> Result<Timing, MpdError> {
+    let mut t = Timing {
         timescale: 1,
         start_number: 1,
-        ..Template::default()
+        ..Timing::default()
     };
-    for el in templates {
-        if let Some(v) = num(el, "SegmentTemplate", "timescale")? {
+    for el in els {
+        if let Some(v) = num(el, name, "timescale")? {
             if v == 0 {
-                return Err(bad("SegmentTemplate", "timescale", "0"));
+                return Err(bad(name, "timescale", "0"));
             }
             t.timescale = v;
         }
-        t.pto = num(el, "SegmentTemplate", "presentationTimeOffset")?.unwrap_or(t.pto);
-        t.start_number = num(el, "SegmentTemplate", "startNumber")?.unwrap_or(t.start_number);
-        t.end_number = num(el, "SegmentTemplate", "endNumber")?.or(t.end_number);
-        t.duration = num(el, "SegmentTemplate", "duration")?.or(t.duration);
-        t.media = el.attr("media").map(str::to_string).or(t.media);
-        t.initialization = el
-            .attr("initialization")
-            .map(str::to_string)
-            .or(t.initialization);
+        t.pto = num(el, name, "presentationTimeOffset")?.unwrap_or(t.pto);
+        t.start_number = num(el, name, "startNumber")?.unwrap_or(t.start_number);
+        t.end_number = num(el, name, "endNumber")?.or(t.end_number);
+        t.duration = num(el, name, "duration")?.or(t.duration);
         if let Some(tl) = el.child("SegmentTimeline") {
             t.timeline = Some(timeline(tl)?);
         }
     }
-    if t.media.is_none() || (t.duration.is_none() && t.timeline.is_none()) {
-        return Err(MpdError::NoSegmentInfo(rep_id.to_string()));
+    Ok(t)
+}
+
+fn init_of(el: &Element) -> Result<ListInit, MpdError> {
+    Ok(ListInit {
+        source_url: el.attr("sourceURL").map(str::to_string),
+        range: opt_range(el, "Initialization", "range")?,
+    })
+}
+
+/// Parses an inclusive byte range `a-b`.
+fn opt_range(
+    el: &Element,
+    element: &'static str,
+    attr: &'static str,
+) -> Result<Option<[u64; 2]>, MpdError> {
+    let Some(v) = el.attr(attr) else {
+        return Ok(None);
+    };
+    let parsed = v
+        .trim()
+        .split_once('-')
+        .and_then(|(a, b)| Some([a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?]));
+    match parsed {
+        Some([a, b]) if a <= b => Ok(Some([a, b])),
+        _ => Err(bad(element, attr, v)),
     }
-    Ok(Addressing::Template(t))
 }
 
 /// Most `S` elements accepted in one timeline.

@@ -2,9 +2,10 @@
 
 use crate::error::MpdError;
 use crate::model::{Manifest, TrackKind};
-use crate::segments::{enumerate, InitSegment, Segment};
+use crate::segments::{enumerate, index_location, InitSegment, Segment};
 use crate::select::{select, SelectOptions};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use url::Url;
 
 /// What to download for one entry. Stored with the entry so a resumed job needs no network.
@@ -95,57 +96,119 @@ pub struct PlanItem<'a> {
     pub range: Option<[u64; 2]>,
 }
 
-/// Plans the download of `text` (fetched from `url`) under `options`; returns the plan and the
-/// local manifest text.
+/// A SegmentBase track's index to fetch before planning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexNeed {
+    /// Track key.
+    pub key: String,
+    /// The file holding the index.
+    pub url: String,
+    /// Inclusive byte range of the index.
+    pub range: [u64; 2],
+}
+
+/// Plans in two steps, because SegmentBase tracks need their `sidx` bytes: parse and select,
+/// let the caller fetch [`Planner::index_needs`], then [`Planner::finish`].
+#[derive(Debug, Clone)]
+pub struct Planner {
+    manifest: Manifest,
+    url: Url,
+    chosen: Vec<String>,
+}
+
+impl Planner {
+    /// Parses `text` (fetched from `url`) and selects tracks under `options`.
+    pub fn new(text: &str, url: &Url, options: &SelectOptions) -> Result<Planner, MpdError> {
+        let manifest = Manifest::parse(text, url)?;
+        let chosen: Vec<String> = select(&manifest, options)
+            .iter()
+            .map(|t| t.key.clone())
+            .collect();
+        let has_media = manifest.tracks().any(|(_, t)| {
+            chosen.contains(&t.key)
+                && (options.all || matches!(t.kind, TrackKind::Video | TrackKind::Audio))
+        });
+        if !has_media {
+            return Err(MpdError::NothingSelected);
+        }
+        Ok(Planner {
+            manifest,
+            url: url.clone(),
+            chosen,
+        })
+    }
+
+    /// The parsed manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The indexes to fetch before [`Planner::finish`].
+    pub fn index_needs(&self) -> Vec<IndexNeed> {
+        self.selected()
+            .filter_map(|(_, t)| {
+                index_location(t).map(|(url, range)| IndexNeed {
+                    key: t.key.clone(),
+                    url,
+                    range,
+                })
+            })
+            .collect()
+    }
+
+    fn selected(&self) -> impl Iterator<Item = (&crate::model::Period, &crate::model::Track)> {
+        self.manifest
+            .tracks()
+            .filter(|(_, t)| self.chosen.contains(&t.key))
+    }
+
+    /// Builds the plan and the local manifest; `indexes` maps track keys to their index bytes.
+    pub fn finish(&self, indexes: &HashMap<String, Vec<u8>>) -> Result<(Plan, String), MpdError> {
+        let mut tracks = Vec::with_capacity(self.chosen.len());
+        let mut estimated = 0u64;
+        for (period, track) in self.selected() {
+            let segs = enumerate(period, track, indexes.get(&track.key).map(Vec::as_slice))?;
+            let seconds: f64 = segs.media.iter().map(|s| s.end - s.start).sum();
+            let known: Option<u64> = segs
+                .media
+                .iter()
+                .map(|s| s.range.map(|[a, b]| b - a + 1))
+                .sum();
+            estimated = estimated
+                .saturating_add(known.unwrap_or((track.bandwidth as f64 / 8.0 * seconds) as u64));
+            tracks.push(TrackPlan {
+                key: track.key.clone(),
+                period: period.index,
+                kind: track.kind,
+                id: track.id.clone(),
+                bandwidth: track.bandwidth,
+                mime_type: track.mime_type.clone(),
+                codecs: track.codecs.clone(),
+                lang: track.lang.clone(),
+                height: track.height,
+                timescale: segs.timescale,
+                pto: segs.pto,
+                init: segs.init,
+                segments: segs.media,
+            });
+        }
+        let plan = Plan {
+            manifest_url: self.url.to_string(),
+            duration: self.manifest.duration,
+            tracks,
+            estimated_bytes: estimated,
+        };
+        let local = crate::local::local_manifest(&self.manifest, &plan);
+        Ok((plan, local))
+    }
+}
+
+/// Plans a manifest that needs no index fetching (SegmentBase tracks fail with
+/// [`MpdError::IndexNeeded`]); returns the plan and the local manifest text.
 pub fn plan_manifest(
     text: &str,
     url: &Url,
     options: &SelectOptions,
 ) -> Result<(Plan, String), MpdError> {
-    let manifest = Manifest::parse(text, url)?;
-    let chosen = select(&manifest, options);
-    if !chosen
-        .iter()
-        .any(|t| matches!(t.kind, TrackKind::Video | TrackKind::Audio))
-    {
-        return Err(MpdError::NothingSelected);
-    }
-    let mut tracks = Vec::with_capacity(chosen.len());
-    let mut estimated = 0u64;
-    for track in chosen {
-        let period = &manifest.periods[period_index(&track.key)];
-        let segs = enumerate(period, track)?;
-        let seconds: f64 = segs.media.iter().map(|s| s.end - s.start).sum();
-        estimated = estimated.saturating_add((track.bandwidth as f64 / 8.0 * seconds) as u64);
-        tracks.push(TrackPlan {
-            key: track.key.clone(),
-            period: period.index,
-            kind: track.kind,
-            id: track.id.clone(),
-            bandwidth: track.bandwidth,
-            mime_type: track.mime_type.clone(),
-            codecs: track.codecs.clone(),
-            lang: track.lang.clone(),
-            height: track.height,
-            timescale: segs.timescale,
-            pto: segs.pto,
-            init: segs.init,
-            segments: segs.media,
-        });
-    }
-    let plan = Plan {
-        manifest_url: url.to_string(),
-        duration: manifest.duration,
-        tracks,
-        estimated_bytes: estimated,
-    };
-    let local = crate::local::local_manifest(&manifest, &plan);
-    Ok((plan, local))
-}
-
-fn period_index(key: &str) -> usize {
-    key.strip_prefix('p')
-        .and_then(|r| r.split('a').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
+    Planner::new(text, url, options)?.finish(&HashMap::new())
 }

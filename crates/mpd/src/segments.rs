@@ -1,7 +1,8 @@
 //! Enumerates the init and media segments of one track, as a player would fetch them.
 
 use crate::error::MpdError;
-use crate::model::{Addressing, Period, Template, Track};
+use crate::model::{Addressing, Base, List, ListInit, Period, Template, Timing, Track};
+use crate::sidx::parse_sidx;
 use crate::template::{expand, Vars};
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -48,10 +49,28 @@ pub struct TrackSegments {
     pub media: Vec<Segment>,
 }
 
-/// Lists the segments of `track` within `period`.
-pub fn enumerate(period: &Period, track: &Track) -> Result<TrackSegments, MpdError> {
+/// Where a SegmentBase track's index is, so the caller can fetch it before planning.
+pub fn index_location(track: &Track) -> Option<(String, [u64; 2])> {
+    match &track.addressing {
+        Addressing::Base(Base {
+            index_range: Some(r),
+            ..
+        }) => Some((track.base_url.to_string(), *r)),
+        _ => None,
+    }
+}
+
+/// Lists the segments of `track` within `period`; `index` holds the bytes of a SegmentBase
+/// track's `indexRange` (see [`index_location`]).
+pub fn enumerate(
+    period: &Period,
+    track: &Track,
+    index: Option<&[u8]>,
+) -> Result<TrackSegments, MpdError> {
     match &track.addressing {
         Addressing::Template(t) => template_segments(period, track, t),
+        Addressing::List(l) => list_segments(period, track, l),
+        Addressing::Base(b) => base_segments(period, track, b, index),
         Addressing::SingleFile => {
             let duration = period
                 .duration
@@ -74,56 +93,31 @@ pub fn enumerate(period: &Period, track: &Track) -> Result<TrackSegments, MpdErr
     }
 }
 
-fn template_segments(
+/// One slot of a timing: its number, media time and duration.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Slot {
+    number: u64,
+    t: u64,
+    d: u64,
+}
+
+/// Expands a SegmentTimeline or `@duration` into slots. `limit` caps the count (SegmentList
+/// length); without a timeline or limit the period duration decides.
+fn slots(
     period: &Period,
-    track: &Track,
-    t: &Template,
-) -> Result<TrackSegments, MpdError> {
-    let vars = |number: u64, time: u64| Vars {
-        representation_id: &track.id,
-        number,
-        time,
-        bandwidth: track.bandwidth,
-    };
-    let url_for = |template: &str, number: u64, time: u64| -> Result<String, MpdError> {
-        let rel = expand(template, &vars(number, time))?;
-        join(&track.base_url, &rel)
-    };
-    let init = match &t.initialization {
-        Some(init) => Some(InitSegment {
-            url: url_for(init, 0, 0)?,
-            range: None,
-        }),
-        None => None,
-    };
-    let media_template = t
-        .media
-        .as_deref()
-        .ok_or_else(|| MpdError::NoSegmentInfo(track.id.clone()))?;
-    let ts = t.timescale as f64;
-    let period_end_media = period.duration.map(|d| t.pto as f64 + d * ts);
-    let mut media = Vec::new();
-    let push = |number: u64, time: u64, d: u64, media: &mut Vec<Segment>| -> Result<(), MpdError> {
-        if media.len() as u64 >= MAX_SEGMENTS_PER_TRACK {
-            return Err(MpdError::TooLarge("segments per track"));
-        }
-        let start = period.start + (time as f64 - t.pto as f64) / ts;
-        let mut end = start + d as f64 / ts;
-        if let Some(pd) = period.duration {
-            end = end.min(period.start + pd);
-        }
-        media.push(Segment {
-            url: url_for(media_template, number, time)?,
-            range: None,
-            start,
-            end,
-            t: time,
-            d,
-        });
-        Ok(())
-    };
-    if let Some(timeline) = &t.timeline {
-        let mut number = t.start_number;
+    timing: &Timing,
+    limit: Option<u64>,
+    id: &str,
+) -> Result<Vec<Slot>, MpdError> {
+    let ts = timing.timescale as f64;
+    let period_end_media = period.duration.map(|d| timing.pto as f64 + d * ts);
+    let last_number = timing.end_number.unwrap_or(u64::MAX);
+    let max = limit
+        .unwrap_or(MAX_SEGMENTS_PER_TRACK)
+        .min(MAX_SEGMENTS_PER_TRACK);
+    let mut out = Vec::new();
+    if let Some(timeline) = &timing.timeline {
+        let mut number = timing.start_number;
         let mut cursor = 0u64;
         for (i, s) in timeline.iter().enumerate() {
             if s.d == 0 {
@@ -140,7 +134,7 @@ fn template_segments(
                 let limit = match timeline.get(i + 1).and_then(|n| n.t) {
                     Some(next) => next as f64,
                     None => {
-                        period_end_media.ok_or_else(|| MpdError::NoSegmentInfo(track.id.clone()))?
+                        period_end_media.ok_or_else(|| MpdError::NoSegmentInfo(id.to_string()))?
                     }
                 };
                 let count = ((limit - time as f64) / s.d as f64).ceil();
@@ -154,12 +148,14 @@ fn template_segments(
                 return Err(MpdError::TooLarge("segments per track"));
             }
             for _ in 0..=repeat {
-                if let Some(end) = t.end_number {
-                    if number > end {
-                        break;
-                    }
+                if number > last_number || out.len() as u64 >= max {
+                    break;
                 }
-                push(number, time, s.d, &mut media)?;
+                out.push(Slot {
+                    number,
+                    t: time,
+                    d: s.d,
+                });
                 number += 1;
                 time = time
                     .checked_add(s.d)
@@ -167,38 +163,210 @@ fn template_segments(
             }
             cursor = time;
         }
-    } else {
-        let d = t
-            .duration
-            .filter(|d| *d > 0)
-            .ok_or_else(|| MpdError::NoSegmentInfo(track.id.clone()))?;
-        let count = match (t.end_number, period.duration) {
-            (Some(end), _) => end.saturating_sub(t.start_number) + 1,
-            (None, Some(pd)) => {
-                let c = (pd * ts / d as f64 - 1e-9).ceil();
-                if !(0.0..=MAX_SEGMENTS_PER_TRACK as f64).contains(&c) {
-                    return Err(MpdError::TooLarge("segments per track"));
-                }
-                c as u64
-            }
-            (None, None) => return Err(MpdError::NoSegmentInfo(track.id.clone())),
-        };
-        if count > MAX_SEGMENTS_PER_TRACK {
+        if limit.is_none() && out.len() as u64 >= MAX_SEGMENTS_PER_TRACK {
             return Err(MpdError::TooLarge("segments per track"));
         }
-        for k in 0..count {
-            let time = k
-                .checked_mul(d)
-                .and_then(|x| x.checked_add(t.pto))
-                .ok_or(MpdError::TooLarge("segment time"))?;
-            push(t.start_number + k, time, d, &mut media)?;
-        }
+        return Ok(out);
     }
+    let d = timing
+        .duration
+        .filter(|d| *d > 0)
+        .ok_or_else(|| MpdError::NoSegmentInfo(id.to_string()))?;
+    let count = match (limit, timing.end_number, period.duration) {
+        (Some(n), _, _) => n,
+        (None, Some(end), _) => end.saturating_sub(timing.start_number) + 1,
+        (None, None, Some(pd)) => {
+            let c = (pd * ts / d as f64 - 1e-9).ceil();
+            if !(0.0..=MAX_SEGMENTS_PER_TRACK as f64).contains(&c) {
+                return Err(MpdError::TooLarge("segments per track"));
+            }
+            c as u64
+        }
+        (None, None, None) => return Err(MpdError::NoSegmentInfo(id.to_string())),
+    };
+    if count > MAX_SEGMENTS_PER_TRACK {
+        return Err(MpdError::TooLarge("segments per track"));
+    }
+    for k in 0..count {
+        let t = k
+            .checked_mul(d)
+            .and_then(|x| x.checked_add(timing.pto))
+            .ok_or(MpdError::TooLarge("segment time"))?;
+        out.push(Slot {
+            number: timing.start_number + k,
+            t,
+            d,
+        });
+    }
+    Ok(out)
+}
+
+/// A segment placed on the presentation timeline, its end cut at the period end.
+fn place(
+    period: &Period,
+    timescale: u64,
+    pto: u64,
+    slot: Slot,
+    url: String,
+    range: Option<[u64; 2]>,
+) -> Segment {
+    let ts = timescale as f64;
+    let start = period.start + (slot.t as f64 - pto as f64) / ts;
+    let mut end = start + slot.d as f64 / ts;
+    if let Some(pd) = period.duration {
+        end = end.min(period.start + pd);
+    }
+    Segment {
+        url,
+        range,
+        start,
+        end,
+        t: slot.t,
+        d: slot.d,
+    }
+}
+
+fn template_segments(
+    period: &Period,
+    track: &Track,
+    t: &Template,
+) -> Result<TrackSegments, MpdError> {
+    let vars = |number: u64, time: u64| Vars {
+        representation_id: &track.id,
+        number,
+        time,
+        bandwidth: track.bandwidth,
+    };
+    let url_for = |template: &str, number: u64, time: u64| -> Result<String, MpdError> {
+        join(&track.base_url, &expand(template, &vars(number, time))?)
+    };
+    let init = match &t.initialization {
+        Some(init) => Some(InitSegment {
+            url: url_for(init, 0, 0)?,
+            range: None,
+        }),
+        None => None,
+    };
+    let media_template = t
+        .media
+        .as_deref()
+        .ok_or_else(|| MpdError::NoSegmentInfo(track.id.clone()))?;
+    let timing = Timing {
+        timescale: t.timescale,
+        pto: t.pto,
+        start_number: t.start_number,
+        end_number: t.end_number,
+        duration: t.duration,
+        timeline: t.timeline.clone(),
+    };
+    let media = slots(period, &timing, None, &track.id)?
+        .into_iter()
+        .map(|s| {
+            Ok(place(
+                period,
+                t.timescale,
+                t.pto,
+                s,
+                url_for(media_template, s.number, s.t)?,
+                None,
+            ))
+        })
+        .collect::<Result<_, MpdError>>()?;
     Ok(TrackSegments {
         timescale: t.timescale,
         pto: t.pto,
         init,
         media,
+    })
+}
+
+fn list_segments(period: &Period, track: &Track, l: &List) -> Result<TrackSegments, MpdError> {
+    let init = l
+        .init
+        .as_ref()
+        .map(|i| init_segment(track, i))
+        .transpose()?;
+    let slots = slots(period, &l.timing, Some(l.urls.len() as u64), &track.id)?;
+    let media = slots
+        .into_iter()
+        .zip(&l.urls)
+        .map(|(s, u)| {
+            let url = match &u.media {
+                Some(m) => join(&track.base_url, m)?,
+                None => track.base_url.to_string(),
+            };
+            Ok(place(
+                period,
+                l.timing.timescale,
+                l.timing.pto,
+                s,
+                url,
+                u.range,
+            ))
+        })
+        .collect::<Result<_, MpdError>>()?;
+    Ok(TrackSegments {
+        timescale: l.timing.timescale,
+        pto: l.timing.pto,
+        init,
+        media,
+    })
+}
+
+fn base_segments(
+    period: &Period,
+    track: &Track,
+    b: &Base,
+    index: Option<&[u8]>,
+) -> Result<TrackSegments, MpdError> {
+    let [offset, _] = b
+        .index_range
+        .ok_or_else(|| MpdError::NoSegmentInfo(track.id.clone()))?;
+    let bytes = index.ok_or_else(|| MpdError::IndexNeeded(track.key.clone()))?;
+    let sidx = parse_sidx(bytes, offset)?;
+    // The sidx has its own timescale; presentationTimeOffset is in SegmentBase@timescale.
+    let pto = (b.pto as u128 * sidx.timescale as u128 / b.timescale.max(1) as u128) as u64;
+    let init = b
+        .init
+        .as_ref()
+        .map(|i| init_segment(track, i))
+        .transpose()?;
+    let url = track.base_url.to_string();
+    let media = sidx
+        .subsegments
+        .iter()
+        .enumerate()
+        .map(|(k, s)| {
+            place(
+                period,
+                sidx.timescale,
+                pto,
+                Slot {
+                    number: k as u64 + 1,
+                    t: s.t,
+                    d: s.d,
+                },
+                url.clone(),
+                Some(s.range),
+            )
+        })
+        .collect();
+    Ok(TrackSegments {
+        timescale: sidx.timescale,
+        pto,
+        init,
+        media,
+    })
+}
+
+fn init_segment(track: &Track, i: &ListInit) -> Result<InitSegment, MpdError> {
+    let url = match &i.source_url {
+        Some(u) => join(&track.base_url, u)?,
+        None => track.base_url.to_string(),
+    };
+    Ok(InitSegment {
+        url,
+        range: i.range,
     })
 }
 

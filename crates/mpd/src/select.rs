@@ -13,6 +13,8 @@ pub struct SelectOptions {
     pub bitrate: Option<u64>,
     /// Store thumbnail (image) tracks too.
     pub thumbnails: bool,
+    /// Every representation of every kind (for inspection tools, not for downloads).
+    pub all: bool,
 }
 
 /// Picks the representations to store, per period:
@@ -23,6 +25,9 @@ pub struct SelectOptions {
 /// - text: every text representation;
 /// - image: only with `thumbnails`, the highest-bandwidth one.
 pub fn select<'m>(manifest: &'m Manifest, options: &SelectOptions) -> Vec<&'m Track> {
+    if options.all {
+        return manifest.tracks().map(|(_, t)| t).collect();
+    }
     let mut chosen = Vec::new();
     for period in &manifest.periods {
         let of = |kind| {

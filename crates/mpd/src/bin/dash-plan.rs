@@ -1,0 +1,109 @@
+//! `dash-plan FILE_OR_URL [--language L] [--bitrate B] [--all]`: prints the download plan of a
+//! manifest, one JSON object per segment and line:
+//! `{"period","track","kind","url","range","start","end"}` (range inclusive, times on the
+//! presentation timeline, null for init segments). A file path resolves relative URLs against
+//! its `file://` URL.
+
+use mpd::{Planner, SelectOptions};
+use serde_json::json;
+use std::collections::HashMap;
+use std::io::{BufWriter, Write};
+use std::process::ExitCode;
+use url::Url;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("dash-plan: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), String> {
+    let mut args = std::env::args().skip(1);
+    let mut source = None;
+    let mut options = SelectOptions::default();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--language" => options.language = Some(args.next().ok_or("--language needs a value")?),
+            "--bitrate" => {
+                let v = args.next().ok_or("--bitrate needs a value")?;
+                options.bitrate = Some(
+                    v.parse()
+                        .map_err(|_| format!("--bitrate {v} is not a number"))?,
+                );
+            }
+            "--all" => options.all = true,
+            "-h" | "--help" => {
+                println!("usage: dash-plan FILE_OR_URL [--language L] [--bitrate B] [--all]");
+                return Ok(());
+            }
+            other if source.is_none() => source = Some(other.to_string()),
+            other => return Err(format!("unexpected argument {other}")),
+        }
+    }
+    let source =
+        source.ok_or("usage: dash-plan FILE_OR_URL [--language L] [--bitrate B] [--all]")?;
+    let (url, text) = load(&source)?;
+    let planner = Planner::new(&text, &url, &options).map_err(|e| e.to_string())?;
+    let mut indexes = HashMap::new();
+    for need in planner.index_needs() {
+        indexes.insert(need.key, read_range(&need.url, need.range)?);
+    }
+    let (plan, _) = planner.finish(&indexes).map_err(|e| e.to_string())?;
+    let manifest = planner.manifest();
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    for track in &plan.tracks {
+        let period = manifest
+            .periods
+            .get(track.period)
+            .and_then(|p| p.id.clone())
+            .unwrap_or_else(|| track.period.to_string());
+        let mut line = |v: serde_json::Value| writeln!(out, "{v}").map_err(|e| e.to_string());
+        if let Some(init) = &track.init {
+            line(
+                json!({"period": period, "track": track.id, "kind": "init", "url": init.url,
+                "range": init.range, "start": null, "end": null}),
+            )?;
+        }
+        for s in &track.segments {
+            line(
+                json!({"period": period, "track": track.id, "kind": "media", "url": s.url,
+                "range": s.range, "start": s.start, "end": s.end}),
+            )?;
+        }
+    }
+    out.flush().map_err(|e| e.to_string())
+}
+
+/// Reads a manifest from a file path or an http(s) URL.
+fn load(source: &str) -> Result<(Url, String), String> {
+    if source.starts_with("http://") || source.starts_with("https://") {
+        return Err(
+            "fetching URLs is not supported yet: download the manifest and pass its path".into(),
+        );
+    }
+    let path = std::fs::canonicalize(source).map_err(|e| format!("{source}: {e}"))?;
+    let url = Url::from_file_path(&path).map_err(|()| format!("{source}: not an absolute path"))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{source}: {e}"))?;
+    Ok((url, text))
+}
+
+/// Reads an inclusive byte range of a `file://` URL (a SegmentBase index).
+fn read_range(url: &str, [a, b]: [u64; 2]) -> Result<Vec<u8>, String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let path = Url::parse(url)
+        .ok()
+        .and_then(|u| u.to_file_path().ok())
+        .ok_or_else(|| format!("{url}: only file URLs can be read for a segment index"))?;
+    let mut file = std::fs::File::open(&path).map_err(|e| format!("{url}: {e}"))?;
+    file.seek(SeekFrom::Start(a))
+        .map_err(|e| format!("{url}: {e}"))?;
+    let mut buf = Vec::new();
+    file.take(b - a + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| format!("{url}: {e}"))?;
+    Ok(buf)
+}

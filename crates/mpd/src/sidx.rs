@@ -1,0 +1,230 @@
+//! The `sidx` (segment index) box of ISO/IEC 14496-12, versions 0 and 1: the byte range and
+//! duration of every subsegment of a SegmentBase representation.
+
+use crate::error::MpdError;
+
+/// One subsegment the index points to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subsegment {
+    /// Inclusive byte range in the file.
+    pub range: [u64; 2],
+    /// Start time in the index's timescale.
+    pub t: u64,
+    /// Duration in the index's timescale.
+    pub d: u64,
+}
+
+/// A parsed segment index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentIndex {
+    /// Timescale of `t` and `d`.
+    pub timescale: u64,
+    /// The subsegments in order.
+    pub subsegments: Vec<Subsegment>,
+}
+
+/// Most references accepted in one index (the field is 16 bits).
+const MAX_REFERENCES: usize = 65_535;
+
+/// Parses the bytes fetched from `indexRange`; `offset` is the file offset of the first byte.
+/// Boxes before the `sidx` in the range (e.g. `styp`) are skipped.
+pub fn parse_sidx(bytes: &[u8], offset: u64) -> Result<SegmentIndex, MpdError> {
+    let bad = |why: &str| MpdError::BadIndex(why.to_string());
+    let mut pos = 0usize;
+    loop {
+        let header = bytes
+            .get(pos..pos + 8)
+            .ok_or_else(|| bad("no sidx box in the index range"))?;
+        let size32 = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as u64;
+        let (size, header_len) = match size32 {
+            1 => (
+                read_u64(bytes, pos + 8).ok_or_else(|| bad("truncated box size"))?,
+                16,
+            ),
+            0 => ((bytes.len() - pos) as u64, 8),
+            s => (s, 8),
+        };
+        if size < header_len as u64 {
+            return Err(bad("box size smaller than its header"));
+        }
+        if &header[4..8] == b"sidx" {
+            let end = pos
+                .checked_add(usize::try_from(size).map_err(|_| bad("box too large"))?)
+                .ok_or_else(|| bad("box too large"))?;
+            let body = bytes
+                .get(pos + header_len..end)
+                .ok_or_else(|| bad("sidx box is truncated"))?;
+            return parse_body(body, offset + end as u64);
+        }
+        pos = pos
+            .checked_add(usize::try_from(size).map_err(|_| bad("box too large"))?)
+            .ok_or_else(|| bad("box too large"))?;
+    }
+}
+
+/// `anchor` is the file offset of the first byte after the sidx box.
+fn parse_body(b: &[u8], anchor: u64) -> Result<SegmentIndex, MpdError> {
+    let bad = |why: &str| MpdError::BadIndex(why.to_string());
+    let version = *b.first().ok_or_else(|| bad("empty sidx"))?;
+    let timescale = u64::from(read_u32(b, 8).ok_or_else(|| bad("truncated sidx"))?);
+    if timescale == 0 {
+        return Err(bad("sidx timescale is 0"));
+    }
+    let (earliest, first_offset, mut pos) = match version {
+        0 => (
+            u64::from(read_u32(b, 12).ok_or_else(|| bad("truncated sidx"))?),
+            u64::from(read_u32(b, 16).ok_or_else(|| bad("truncated sidx"))?),
+            20,
+        ),
+        1 => (
+            read_u64(b, 12).ok_or_else(|| bad("truncated sidx"))?,
+            read_u64(b, 20).ok_or_else(|| bad("truncated sidx"))?,
+            28,
+        ),
+        v => return Err(bad(&format!("sidx version {v} is unknown"))),
+    };
+    let count = read_u16(b, pos + 2).ok_or_else(|| bad("truncated sidx"))? as usize;
+    pos += 4;
+    if count > MAX_REFERENCES || b.len() < pos + count * 12 {
+        return Err(bad("sidx reference count exceeds the box"));
+    }
+    let mut start = anchor
+        .checked_add(first_offset)
+        .ok_or_else(|| bad("offset overflow"))?;
+    let mut t = earliest;
+    let mut subsegments = Vec::with_capacity(count);
+    for _ in 0..count {
+        let word = read_u32(b, pos).ok_or_else(|| bad("truncated sidx"))?;
+        if word & 0x8000_0000 != 0 {
+            return Err(bad(
+                "hierarchical sidx (a reference to another index) is not supported",
+            ));
+        }
+        let size = u64::from(word & 0x7fff_ffff);
+        let d = u64::from(read_u32(b, pos + 4).ok_or_else(|| bad("truncated sidx"))?);
+        if size == 0 {
+            return Err(bad("a subsegment of 0 bytes"));
+        }
+        subsegments.push(Subsegment {
+            range: [start, start + size - 1],
+            t,
+            d,
+        });
+        start += size;
+        t = t.checked_add(d).ok_or_else(|| bad("time overflow"))?;
+        pos += 12;
+    }
+    Ok(SegmentIndex {
+        timescale,
+        subsegments,
+    })
+}
+
+fn read_u16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn read_u32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn read_u64(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_be_bytes(b.get(at..at + 8)?.try_into().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Builds a sidx box: version, timescale, earliest time, first offset, (size, duration) refs.
+    pub fn sidx(
+        version: u8,
+        timescale: u32,
+        earliest: u64,
+        first: u64,
+        refs: &[(u32, u32)],
+    ) -> Vec<u8> {
+        let mut body = vec![version, 0, 0, 0];
+        body.extend(1u32.to_be_bytes());
+        body.extend(timescale.to_be_bytes());
+        if version == 0 {
+            body.extend((earliest as u32).to_be_bytes());
+            body.extend((first as u32).to_be_bytes());
+        } else {
+            body.extend(earliest.to_be_bytes());
+            body.extend(first.to_be_bytes());
+        }
+        body.extend([0, 0]);
+        body.extend((refs.len() as u16).to_be_bytes());
+        for (size, d) in refs {
+            body.extend(size.to_be_bytes());
+            body.extend(d.to_be_bytes());
+            body.extend(0x9000_0000u32.to_be_bytes());
+        }
+        let mut out = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+        out.extend(b"sidx");
+        out.extend(body);
+        out
+    }
+
+    #[test]
+    fn version_0_subsegments_follow_the_box() {
+        let b = sidx(0, 1000, 0, 0, &[(100, 2000), (50, 1500)]);
+        let idx = parse_sidx(&b, 800).unwrap();
+        let anchor = 800 + b.len() as u64;
+        assert_eq!(idx.timescale, 1000);
+        assert_eq!(
+            idx.subsegments[0],
+            Subsegment {
+                range: [anchor, anchor + 99],
+                t: 0,
+                d: 2000
+            }
+        );
+        assert_eq!(
+            idx.subsegments[1],
+            Subsegment {
+                range: [anchor + 100, anchor + 149],
+                t: 2000,
+                d: 1500
+            }
+        );
+    }
+
+    #[test]
+    fn version_1_with_first_offset_and_64_bit_times() {
+        let b = sidx(1, 90_000, 5_000_000_000, 10, &[(7, 90_000)]);
+        let idx = parse_sidx(&b, 0).unwrap();
+        let anchor = b.len() as u64 + 10;
+        assert_eq!(
+            idx.subsegments[0],
+            Subsegment {
+                range: [anchor, anchor + 6],
+                t: 5_000_000_000,
+                d: 90_000
+            }
+        );
+    }
+
+    #[test]
+    fn boxes_before_the_sidx_are_skipped() {
+        let mut b = vec![0, 0, 0, 16];
+        b.extend(b"styp");
+        b.extend([0u8; 8]);
+        b.extend(sidx(0, 1000, 0, 0, &[(10, 1000)]));
+        assert_eq!(parse_sidx(&b, 0).unwrap().subsegments.len(), 1);
+    }
+
+    #[test]
+    fn truncated_or_lying_boxes_are_errors_not_panics() {
+        let b = sidx(0, 1000, 0, 0, &[(100, 2000), (50, 1500)]);
+        for cut in 0..b.len() {
+            assert!(parse_sidx(&b[..cut], 0).is_err(), "cut at {cut}");
+        }
+        let mut lying = b.clone();
+        lying[31] = 0xff; // reference count far beyond the box
+        assert!(parse_sidx(&lying, 0).is_err());
+        assert!(parse_sidx(&sidx(2, 1000, 0, 0, &[]), 0).is_err());
+        assert!(parse_sidx(&sidx(0, 0, 0, 0, &[(1, 1)]), 0).is_err());
+    }
+}
