@@ -127,22 +127,31 @@ export function checkEntryId(value: unknown, method: string, code: ArgCode = Err
 export function checkDownloadOptions(options: unknown, entryId: string): DownloadOptions {
   if (options === undefined || options === null) return {};
   const bad = (what: string): never => {
-    throw createError(ErrorCode.CANNOT_ADD_ITEM, `download options for entry ${entryId} are invalid: ${what}; pass {language?: string, bitrate?: number (bits per second), thumbnails?: boolean}`, { entryId });
+    throw createError(ErrorCode.CANNOT_ADD_ITEM, `download options for entry ${entryId} are invalid: ${what}; see DownloadOptions (language, bitrate, audioLanguages, textLanguages, videoHeight, maxHeight, videoBitrate, thumbnails, codecs)`, { entryId });
   };
   if (typeof options !== 'object') return bad(`expected an object, got ${typeof options}`);
-  const { language, bitrate, thumbnails } = options as Record<string, unknown>;
+  const o = options as Record<string, unknown>;
+  const given = (k: string): boolean => o[k] !== undefined && o[k] !== null;
   const out: DownloadOptions = {};
-  if (language !== undefined && language !== null) {
-    if (typeof language !== 'string') bad('language must be a string such as "en"');
-    else if (language !== '') out.language = language;
+  if (given('language')) {
+    if (typeof o.language !== 'string') bad('language must be a string such as "en"');
+    else if (o.language !== '') out.language = o.language;
   }
-  if (bitrate !== undefined && bitrate !== null) {
-    if (typeof bitrate !== 'number' || !Number.isFinite(bitrate) || bitrate <= 0) bad('bitrate must be a positive number of bits per second');
-    else out.bitrate = Math.round(bitrate);
+  for (const k of ['bitrate', 'videoBitrate', 'videoHeight', 'maxHeight'] as const) {
+    if (!given(k)) continue;
+    const v = o[k];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) bad(`${k} must be a positive number`);
+    else out[k] = Math.round(v);
   }
-  if (thumbnails !== undefined && thumbnails !== null) {
-    if (typeof thumbnails !== 'boolean') bad('thumbnails must be true or false');
-    else out.thumbnails = thumbnails;
+  for (const k of ['audioLanguages', 'textLanguages', 'codecs'] as const) {
+    if (!given(k)) continue;
+    const v = o[k];
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) bad(`${k} must be an array of strings`);
+    else out[k] = v.slice(0, 64) as string[];
+  }
+  if (given('thumbnails')) {
+    if (typeof o.thumbnails !== 'boolean') bad('thumbnails must be true or false');
+    else out.thumbnails = o.thumbnails;
   }
   return out;
 }

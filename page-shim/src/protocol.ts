@@ -56,14 +56,26 @@ export interface MediaConfig {
   [key: string]: unknown;
 }
 
-/** What to store: mirrors `mpd::SelectOptions`. */
+/** What to store: mirrors `mpd::SelectOptions` (crates/mpd/src/select.rs has the rules). */
 export interface DownloadOptions {
   /** Preferred audio language (all audio languages when none matches or none is given). */
   language?: string;
   /** Target video bitrate in bits per second (the highest when omitted). */
   bitrate?: number;
+  /** Audio languages to store, in addition to `language`. */
+  audioLanguages?: string[];
+  /** Text languages to store (all text tracks when omitted). */
+  textLanguages?: string[];
+  /** Preferred video height in pixels (the closest wins). */
+  videoHeight?: number;
+  /** Highest video height allowed. */
+  maxHeight?: number;
+  /** Target video bitrate; `bitrate` wins when both are given. */
+  videoBitrate?: number;
   /** Also store the thumbnail (image) track. */
   thumbnails?: boolean;
+  /** Codecs this browser plays (prefixes such as 'avc1', 'mp4a'); others are never chosen. */
+  codecs?: string[];
 }
 
 /** An entry as the worker reports it. */

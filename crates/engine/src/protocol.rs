@@ -275,6 +275,26 @@ mod tests {
     }
 
     #[test]
+    fn every_selection_option_of_the_shim_is_understood() {
+        let r = parse_request(r#"{"v":1,"id":4,"type":"download","entryId":"e","options":{"language":"en","bitrate":1,
+            "audioLanguages":["en","es"],"textLanguages":["fr"],"videoHeight":720,"maxHeight":1080,"videoBitrate":2,
+            "thumbnails":true,"codecs":["avc1","mp4a"]}}"#).unwrap();
+        let Command::Download {
+            options: Some(o), ..
+        } = r.command
+        else {
+            panic!("wrong command")
+        };
+        assert_eq!(o.audio_languages.unwrap(), ["en", "es"]);
+        assert_eq!(
+            (o.video_height, o.max_height, o.video_bitrate),
+            (Some(720), Some(1080), Some(2))
+        );
+        assert!(o.thumbnails && !o.all);
+        assert_eq!(o.codecs.unwrap(), ["avc1", "mp4a"]);
+    }
+
+    #[test]
     fn unknown_type_is_refused_with_the_request_id() {
         let (id, err) = parse_request(r#"{"v":1,"id":9,"type":"explode"}"#).unwrap_err();
         assert_eq!(id, 9.0);

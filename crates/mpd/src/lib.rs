@@ -4,6 +4,7 @@
 //! Pure Rust with no web dependency, so every rule is tested natively and the same code runs in
 //! the service worker.
 
+pub mod describe;
 pub mod duration;
 pub mod error;
 pub mod local;

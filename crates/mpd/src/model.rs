@@ -79,6 +79,8 @@ pub struct Track {
     pub base_url: Url,
     /// How its segments are addressed.
     pub addressing: Addressing,
+    /// Roles, label, frame rate, protection, tiles.
+    pub info: crate::describe::TrackInfo,
 }
 
 /// Segment addressing forms.
@@ -275,6 +277,7 @@ fn period_tracks(pi: usize, period: &Element, base: &Url) -> Result<Vec<Track>, 
                 mime_type,
                 codecs,
                 addressing,
+                info: crate::describe::describe(set, rep),
             });
         }
     }

@@ -52,6 +52,9 @@ pub struct TrackPlan {
     pub init: Option<InitSegment>,
     /// Media segments (stored at index 1..=n).
     pub segments: Vec<Segment>,
+    /// Roles, label, frame rate, protection, tiles.
+    #[serde(default)]
+    pub info: crate::describe::TrackInfo,
 }
 
 impl Plan {
@@ -190,6 +193,7 @@ impl Planner {
                 pto: segs.pto,
                 init: segs.init,
                 segments: segs.media,
+                info: track.info.clone(),
             });
         }
         let plan = Plan {

@@ -1,9 +1,10 @@
 //! Track selection from download options.
 
-use crate::model::{Manifest, Track, TrackKind};
+use crate::model::{Manifest, Period, Track, TrackKind};
 use serde::{Deserialize, Serialize};
 
-/// What the app asks to store. Every field is optional; see [`select`] for the defaults.
+/// What the app asks to store. Every field is optional; see [`select`] for the rules and the
+/// defaults.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct SelectOptions {
@@ -11,18 +12,34 @@ pub struct SelectOptions {
     pub language: Option<String>,
     /// Target video bitrate in bits per second (the original API's `bitrate`).
     pub bitrate: Option<u64>,
+    /// Audio languages to store (as the native SDKs offer); adds to `language`.
+    pub audio_languages: Option<Vec<String>>,
+    /// Text languages to store; all text tracks when absent.
+    pub text_languages: Option<Vec<String>>,
+    /// Preferred video height in pixels (closest wins).
+    pub video_height: Option<u32>,
+    /// Highest video height allowed.
+    pub max_height: Option<u32>,
+    /// Target video bitrate; same as `bitrate`, which wins when both are given.
+    pub video_bitrate: Option<u64>,
     /// Store thumbnail (image) tracks too.
     pub thumbnails: bool,
-    /// Every representation of every kind (for inspection tools, not for downloads).
+    /// Codecs the browser can play (prefixes such as `avc1`, `mp4a`, `vp09`); representations with
+    /// other codecs are never chosen. All codecs when absent.
+    pub codecs: Option<Vec<String>>,
+    /// Every representation of every kind (for inspection tools such as `dash-plan`; never taken
+    /// from a page's request).
+    #[serde(skip_deserializing)]
     pub all: bool,
 }
 
 /// Picks the representations to store, per period:
-/// - audio: every AdaptationSet whose `lang` matches `language` (all audio sets if none matches or
-///   no language is given), the highest-bandwidth representation of each;
-/// - video: the one representation whose bandwidth is closest to `bitrate` (the highest when no
-///   bitrate is given);
-/// - text: every text representation;
+/// - video: among playable representations no taller than `maxHeight`, the one closest to
+///   `videoHeight`, else the one whose bandwidth is closest to `bitrate`/`videoBitrate`, else the
+///   highest bandwidth;
+/// - audio: every AdaptationSet whose `lang` is `language` or in `audioLanguages` (every audio
+///   set when none matches or no language is given), the highest playable bandwidth of each;
+/// - text: every text representation, or those in `textLanguages`;
 /// - image: only with `thumbnails`, the highest-bandwidth one.
 pub fn select<'m>(manifest: &'m Manifest, options: &SelectOptions) -> Vec<&'m Track> {
     if options.all {
@@ -30,37 +47,22 @@ pub fn select<'m>(manifest: &'m Manifest, options: &SelectOptions) -> Vec<&'m Tr
     }
     let mut chosen = Vec::new();
     for period in &manifest.periods {
-        let of = |kind| {
-            period
-                .tracks
-                .iter()
-                .filter(move |t: &&Track| t.kind == kind)
-        };
-        if let Some(v) = pick_video(of(TrackKind::Video), options.bitrate) {
+        let playable = |t: &&Track| playable(t, options.codecs.as_deref());
+        if let Some(v) = pick_video(of(period, TrackKind::Video).filter(playable), options) {
             chosen.push(v);
         }
-        let lang_matches = |t: &&Track| match (&options.language, &t.lang) {
-            (Some(want), Some(have)) => lang_eq(want, have),
-            _ => false,
-        };
-        let any_match = of(TrackKind::Audio).any(|t| lang_matches(&t));
-        let audio: Vec<&Track> = of(TrackKind::Audio)
-            .filter(|t| !any_match || lang_matches(t))
-            .collect();
-        let mut sets: Vec<usize> = audio.iter().map(|t| t.adaptation).collect();
-        sets.dedup();
-        for set in sets {
-            if let Some(best) = audio
-                .iter()
-                .filter(|t| t.adaptation == set)
-                .max_by_key(|t| t.bandwidth)
-            {
-                chosen.push(best);
+        chosen.extend(pick_audio(period, options));
+        chosen.extend(of(period, TrackKind::Text).filter(|t| {
+            match &options.text_languages {
+                Some(langs) => t
+                    .lang
+                    .as_deref()
+                    .is_some_and(|l| langs.iter().any(|w| lang_eq(w, l))),
+                None => true,
             }
-        }
-        chosen.extend(of(TrackKind::Text));
+        }));
         if options.thumbnails {
-            if let Some(img) = of(TrackKind::Image).max_by_key(|t| t.bandwidth) {
+            if let Some(img) = of(period, TrackKind::Image).max_by_key(|t| t.bandwidth) {
                 chosen.push(img);
             }
         }
@@ -68,19 +70,80 @@ pub fn select<'m>(manifest: &'m Manifest, options: &SelectOptions) -> Vec<&'m Tr
     chosen
 }
 
-fn pick_video<'m>(
-    tracks: impl Iterator<Item = &'m Track>,
-    bitrate: Option<u64>,
-) -> Option<&'m Track> {
-    match bitrate {
-        Some(b) => tracks.min_by_key(|t| t.bandwidth.abs_diff(b)),
-        None => tracks.max_by_key(|t| t.bandwidth),
+fn of(period: &Period, kind: TrackKind) -> impl Iterator<Item = &Track> {
+    period.tracks.iter().filter(move |t| t.kind == kind)
+}
+
+fn pick_video<'m>(tracks: impl Iterator<Item = &'m Track>, o: &SelectOptions) -> Option<&'m Track> {
+    let fits: Vec<&Track> = tracks
+        .filter(|t| match (o.max_height, t.height) {
+            (Some(max), Some(h)) => h <= max,
+            _ => true,
+        })
+        .collect();
+    let bitrate = o.bitrate.or(o.video_bitrate);
+    let by_bitrate = |t: &&&Track| bitrate.map_or(0, |b| t.bandwidth.abs_diff(b));
+    match (o.video_height, bitrate) {
+        (Some(h), _) => fits
+            .iter()
+            .min_by_key(|t| {
+                (
+                    t.height.map_or(u32::MAX, |th| th.abs_diff(h)),
+                    by_bitrate(t),
+                    u64::MAX - t.bandwidth,
+                )
+            })
+            .copied(),
+        (None, Some(_)) => fits.iter().min_by_key(by_bitrate).copied(),
+        (None, None) => fits.iter().max_by_key(|t| t.bandwidth).copied(),
     }
+}
+
+fn pick_audio<'m>(period: &'m Period, o: &SelectOptions) -> Vec<&'m Track> {
+    let wanted: Vec<&str> = o
+        .language
+        .iter()
+        .chain(o.audio_languages.iter().flatten())
+        .map(String::as_str)
+        .collect();
+    let matches = |t: &Track| {
+        t.lang
+            .as_deref()
+            .is_some_and(|l| wanted.iter().any(|w| lang_eq(w, l)))
+    };
+    let audio: Vec<&Track> = of(period, TrackKind::Audio)
+        .filter(|t| playable(t, o.codecs.as_deref()))
+        .collect();
+    let any_match = audio.iter().any(|t| matches(t));
+    let mut out: Vec<&Track> = Vec::new();
+    for t in audio.iter().filter(|t| !any_match || matches(t)) {
+        match out.iter_mut().find(|c| c.adaptation == t.adaptation) {
+            Some(best) if best.bandwidth < t.bandwidth => *best = t,
+            Some(_) => {}
+            None => out.push(t),
+        }
+    }
+    out
+}
+
+/// Every codec of the representation starts with one of the playable prefixes.
+fn playable(track: &Track, codecs: Option<&[String]>) -> bool {
+    let Some(allowed) = codecs else { return true };
+    track
+        .codecs
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .all(|c| {
+            allowed
+                .iter()
+                .any(|a| c.to_ascii_lowercase().starts_with(&a.to_ascii_lowercase()))
+        })
 }
 
 /// `en` matches `en-US` and `eng` matches `en`: compare the primary subtag, mapping the common
 /// ISO 639-2 codes to ISO 639-1.
-fn lang_eq(a: &str, b: &str) -> bool {
+pub fn lang_eq(a: &str, b: &str) -> bool {
     primary(a) == primary(b)
 }
 
@@ -103,6 +166,9 @@ fn primary(tag: &str) -> String {
         "heb" => "he",
         "ara" => "ar",
         "nld" | "dut" => "nl",
+        "swe" => "sv",
+        "kor" => "ko",
+        "hin" => "hi",
         _ => return p,
     };
     mapped.to_string()
