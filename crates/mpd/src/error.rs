@@ -30,6 +30,8 @@ pub enum MpdError {
     Xlink,
     /// Selection left nothing to download.
     NothingSelected,
+    /// The manifest has no representation at all (e.g. only event streams).
+    NoTracks,
     /// A SegmentBase representation's `sidx` box is missing or malformed.
     BadIndex(String),
     /// A SegmentBase representation needs its index bytes before it can be planned.
@@ -65,6 +67,7 @@ impl fmt::Display for MpdError {
             MpdError::NothingSelected => {
                 write!(f, "no track of the manifest matches the download options")
             }
+            MpdError::NoTracks => write!(f, "the manifest has no representation to download"),
             MpdError::BadIndex(why) => write!(f, "the segment index (sidx) is unusable: {why}"),
             MpdError::IndexNeeded(key) => {
                 write!(f, "track {key} needs its segment index fetched first")

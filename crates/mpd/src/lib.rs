@@ -14,6 +14,7 @@ pub mod segments;
 pub mod select;
 pub mod sidx;
 pub mod template;
+pub mod urls;
 pub mod xml;
 
 pub use error::MpdError;

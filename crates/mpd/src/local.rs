@@ -19,9 +19,11 @@ const REPLACED: [&str; 6] = [
 ];
 
 /// The local MPD text for `plan`. Segment `k` of track `T` is at `T/k` (init at `T/0`),
-/// relative to the manifest's own URL.
+/// relative to the manifest's own URL. The source tree is copied selectively: the segment
+/// information of the source (which can be most of a long manifest) is never cloned.
 pub fn local_manifest(manifest: &Manifest, plan: &Plan) -> String {
-    let mut root = manifest.root.clone();
+    let src = &manifest.root;
+    let mut root = shell(src);
     root.attrs.retain(|(k, _)| {
         !matches!(
             k.as_str(),
@@ -29,58 +31,84 @@ pub fn local_manifest(manifest: &Manifest, plan: &Plan) -> String {
         )
     });
     set_attr(&mut root, "type", "static");
-    root.children
-        .retain(|c| !REPLACED.contains(&c.local_name()) && c.local_name() != "UTCTiming");
-    let mut period_index = 0usize;
-    root.children.retain_mut(|period| {
-        if period.local_name() != "Period" {
-            return true;
+    let mut pi = 0usize;
+    for child in &src.children {
+        match child.local_name() {
+            "Period" => {
+                if let Some(p) = copy_period(child, pi, plan) {
+                    root.children.push(p);
+                }
+                pi += 1;
+            }
+            "UTCTiming" => {}
+            name if REPLACED.contains(&name) => {}
+            _ => root.children.push(child.clone()),
         }
-        let pi = period_index;
-        period_index += 1;
-        keep_period(period, pi, plan)
-    });
+    }
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     write(&root, &mut out);
     out
 }
 
-fn keep_period(period: &mut Element, pi: usize, plan: &Plan) -> bool {
-    period
-        .children
-        .retain(|c| !REPLACED.contains(&c.local_name()));
+/// The element with its attributes and text but no children.
+fn shell(el: &Element) -> Element {
+    Element {
+        name: el.name.clone(),
+        attrs: el.attrs.clone(),
+        children: Vec::new(),
+        text: el.text.clone(),
+    }
+}
+
+fn copy_period(period: &Element, pi: usize, plan: &Plan) -> Option<Element> {
+    let mut out = shell(period);
     let mut ai = 0usize;
-    period.children.retain_mut(|set| {
-        if set.local_name() != "AdaptationSet" {
-            return true;
-        }
-        let a = ai;
-        ai += 1;
-        set.children.retain(|c| !REPLACED.contains(&c.local_name()));
-        let mut ri = 0usize;
-        set.children.retain_mut(|rep| {
-            if rep.local_name() != "Representation" {
-                return true;
-            }
-            let key = format!("p{pi}a{a}r{ri}");
-            ri += 1;
-            match plan.tracks.iter().find(|t| t.key == key) {
-                Some(track) => {
-                    rep.children.retain(|c| !REPLACED.contains(&c.local_name()));
-                    rep.children.push(template_for(track));
-                    true
+    for child in &period.children {
+        match child.local_name() {
+            "AdaptationSet" => {
+                if let Some(set) = copy_set(child, pi, ai, plan) {
+                    out.children.push(set);
                 }
-                None => false,
+                ai += 1;
             }
-        });
-        set.children
-            .iter()
-            .any(|c| c.local_name() == "Representation")
-    });
-    period
-        .children
+            name if REPLACED.contains(&name) => {}
+            _ => out.children.push(child.clone()),
+        }
+    }
+    out.children
         .iter()
         .any(|c| c.local_name() == "AdaptationSet")
+        .then_some(out)
+}
+
+fn copy_set(set: &Element, pi: usize, ai: usize, plan: &Plan) -> Option<Element> {
+    let mut out = shell(set);
+    let mut ri = 0usize;
+    for child in &set.children {
+        match child.local_name() {
+            "Representation" => {
+                let key = format!("p{pi}a{ai}r{ri}");
+                ri += 1;
+                if let Some(track) = plan.tracks.iter().find(|t| t.key == key) {
+                    let mut rep = shell(child);
+                    rep.children = child
+                        .children
+                        .iter()
+                        .filter(|c| !REPLACED.contains(&c.local_name()))
+                        .cloned()
+                        .collect();
+                    rep.children.push(template_for(track));
+                    out.children.push(rep);
+                }
+            }
+            name if REPLACED.contains(&name) => {}
+            _ => out.children.push(child.clone()),
+        }
+    }
+    out.children
+        .iter()
+        .any(|c| c.local_name() == "Representation")
+        .then_some(out)
 }
 
 fn template_for(track: &TrackPlan) -> Element {

@@ -99,22 +99,12 @@ pub enum Addressing {
 /// Merged `SegmentTemplate` values.
 #[derive(Debug, Clone, Default)]
 pub struct Template {
-    /// `@timescale` (default 1).
-    pub timescale: u64,
-    /// `@presentationTimeOffset` in timescale units.
-    pub pto: u64,
-    /// `@startNumber` (default 1).
-    pub start_number: u64,
-    /// `@endNumber`, if given.
-    pub end_number: Option<u64>,
-    /// `@duration` in timescale units.
-    pub duration: Option<u64>,
+    /// Timing (timescale, offset, numbering, duration or timeline).
+    pub timing: Timing,
     /// `@media` template.
     pub media: Option<String>,
     /// `@initialization` template.
     pub initialization: Option<String>,
-    /// `SegmentTimeline` entries.
-    pub timeline: Option<Vec<TimelineEntry>>,
 }
 
 /// Timing attributes common to every form (MultipleSegmentBaseType).
@@ -349,13 +339,9 @@ fn addressing(levels: &[&Element], rep_id: &str) -> Result<Addressing, MpdError>
     match *form {
         "SegmentTemplate" => {
             let mut t = Template {
-                timescale: timing.timescale,
-                pto: timing.pto,
-                start_number: timing.start_number,
-                end_number: timing.end_number,
-                duration: timing.duration,
-                timeline: timing.timeline,
-                ..Template::default()
+                timing,
+                media: None,
+                initialization: None,
             };
             for el in &els {
                 t.media = el.attr("media").map(str::to_string).or(t.media);
@@ -370,7 +356,7 @@ fn addressing(levels: &[&Element], rep_id: &str) -> Result<Addressing, MpdError>
                         .map(str::to_string);
                 }
             }
-            if t.media.is_none() || (t.duration.is_none() && t.timeline.is_none()) {
+            if t.media.is_none() || (t.timing.duration.is_none() && t.timing.timeline.is_none()) {
                 return Err(MpdError::NoSegmentInfo(rep_id.to_string()));
             }
             Ok(Addressing::Template(t))

@@ -123,6 +123,9 @@ impl Planner {
     /// Parses `text` (fetched from `url`) and selects tracks under `options`.
     pub fn new(text: &str, url: &Url, options: &SelectOptions) -> Result<Planner, MpdError> {
         let manifest = Manifest::parse(text, url)?;
+        if manifest.tracks().next().is_none() {
+            return Err(MpdError::NoTracks);
+        }
         let chosen: Vec<String> = select(&manifest, options)
             .iter()
             .map(|t| t.key.clone())

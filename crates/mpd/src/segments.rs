@@ -3,7 +3,8 @@
 use crate::error::MpdError;
 use crate::model::{Addressing, Base, List, ListInit, Period, Template, Timing, Track};
 use crate::sidx::parse_sidx;
-use crate::template::{expand, Vars};
+use crate::template::{expand_into, Vars};
+use crate::urls::BaseUrl;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -102,7 +103,8 @@ struct Slot {
 }
 
 /// Expands a SegmentTimeline or `@duration` into slots. `limit` caps the count (SegmentList
-/// length); without a timeline or limit the period duration decides.
+/// length); without a timeline or limit the period duration decides. A slot that starts at or
+/// after the period end plays nothing and is skipped, as players do.
 fn slots(
     period: &Period,
     timing: &Timing,
@@ -111,6 +113,7 @@ fn slots(
 ) -> Result<Vec<Slot>, MpdError> {
     let ts = timing.timescale as f64;
     let period_end_media = period.duration.map(|d| timing.pto as f64 + d * ts);
+    let in_period = |t: u64| period_end_media.is_none_or(|end| (t as f64) < end - 1e-9 * ts);
     let last_number = timing.end_number.unwrap_or(u64::MAX);
     let max = limit
         .unwrap_or(MAX_SEGMENTS_PER_TRACK)
@@ -119,6 +122,7 @@ fn slots(
     if let Some(timeline) = &timing.timeline {
         let mut number = timing.start_number;
         let mut cursor = 0u64;
+        let mut listed = 0u64;
         for (i, s) in timeline.iter().enumerate() {
             if s.d == 0 {
                 return Err(MpdError::BadAttribute {
@@ -148,14 +152,17 @@ fn slots(
                 return Err(MpdError::TooLarge("segments per track"));
             }
             for _ in 0..=repeat {
-                if number > last_number || out.len() as u64 >= max {
+                if number > last_number || listed >= max {
                     break;
                 }
-                out.push(Slot {
-                    number,
-                    t: time,
-                    d: s.d,
-                });
+                if in_period(time) {
+                    out.push(Slot {
+                        number,
+                        t: time,
+                        d: s.d,
+                    });
+                }
+                listed += 1;
                 number += 1;
                 time = time
                     .checked_add(s.d)
@@ -163,7 +170,7 @@ fn slots(
             }
             cursor = time;
         }
-        if limit.is_none() && out.len() as u64 >= MAX_SEGMENTS_PER_TRACK {
+        if limit.is_none() && listed >= MAX_SEGMENTS_PER_TRACK {
             return Err(MpdError::TooLarge("segments per track"));
         }
         return Ok(out);
@@ -187,16 +194,19 @@ fn slots(
     if count > MAX_SEGMENTS_PER_TRACK {
         return Err(MpdError::TooLarge("segments per track"));
     }
+    out.reserve(count as usize);
     for k in 0..count {
         let t = k
             .checked_mul(d)
             .and_then(|x| x.checked_add(timing.pto))
             .ok_or(MpdError::TooLarge("segment time"))?;
-        out.push(Slot {
-            number: timing.start_number + k,
-            t,
-            d,
-        });
+        if in_period(t) {
+            out.push(Slot {
+                number: timing.start_number + k,
+                t,
+                d,
+            });
+        }
     }
     Ok(out)
 }
@@ -231,14 +241,18 @@ fn template_segments(
     track: &Track,
     t: &Template,
 ) -> Result<TrackSegments, MpdError> {
-    let vars = |number: u64, time: u64| Vars {
-        representation_id: &track.id,
-        number,
-        time,
-        bandwidth: track.bandwidth,
-    };
-    let url_for = |template: &str, number: u64, time: u64| -> Result<String, MpdError> {
-        join(&track.base_url, &expand(template, &vars(number, time))?)
+    let base = BaseUrl::new(&track.base_url);
+    let mut scratch = String::new();
+    let mut url_for = |template: &str, number: u64, time: u64| -> Result<String, MpdError> {
+        scratch.clear();
+        let vars = Vars {
+            representation_id: &track.id,
+            number,
+            time,
+            bandwidth: track.bandwidth,
+        };
+        expand_into(&mut scratch, template, &vars)?;
+        base.join(&scratch)
     };
     let init = match &t.initialization {
         Some(init) => Some(InitSegment {
@@ -251,21 +265,14 @@ fn template_segments(
         .media
         .as_deref()
         .ok_or_else(|| MpdError::NoSegmentInfo(track.id.clone()))?;
-    let timing = Timing {
-        timescale: t.timescale,
-        pto: t.pto,
-        start_number: t.start_number,
-        end_number: t.end_number,
-        duration: t.duration,
-        timeline: t.timeline.clone(),
-    };
-    let media = slots(period, &timing, None, &track.id)?
+    let timing = &t.timing;
+    let media = slots(period, timing, None, &track.id)?
         .into_iter()
         .map(|s| {
             Ok(place(
                 period,
-                t.timescale,
-                t.pto,
+                timing.timescale,
+                timing.pto,
                 s,
                 url_for(media_template, s.number, s.t)?,
                 None,
@@ -273,14 +280,15 @@ fn template_segments(
         })
         .collect::<Result<_, MpdError>>()?;
     Ok(TrackSegments {
-        timescale: t.timescale,
-        pto: t.pto,
+        timescale: timing.timescale,
+        pto: timing.pto,
         init,
         media,
     })
 }
 
 fn list_segments(period: &Period, track: &Track, l: &List) -> Result<TrackSegments, MpdError> {
+    let base = BaseUrl::new(&track.base_url);
     let init = l
         .init
         .as_ref()
@@ -292,7 +300,7 @@ fn list_segments(period: &Period, track: &Track, l: &List) -> Result<TrackSegmen
         .zip(&l.urls)
         .map(|(s, u)| {
             let url = match &u.media {
-                Some(m) => join(&track.base_url, m)?,
+                Some(m) => base.join(m)?,
                 None => track.base_url.to_string(),
             };
             Ok(place(
@@ -371,7 +379,5 @@ fn init_segment(track: &Track, i: &ListInit) -> Result<InitSegment, MpdError> {
 }
 
 fn join(base: &Url, rel: &str) -> Result<String, MpdError> {
-    base.join(rel)
-        .map(|u| u.to_string())
-        .map_err(|e| MpdError::Url(format!("{rel}: {e}")))
+    BaseUrl::new(base).join(rel)
 }

@@ -17,6 +17,13 @@ pub struct Vars<'a> {
 /// Expands every identifier of ISO/IEC 23009-1 §5.3.9.4.4, including printf widths (`%05d`).
 pub fn expand(template: &str, vars: &Vars) -> Result<String, MpdError> {
     let mut out = String::with_capacity(template.len() + 16);
+    expand_into(&mut out, template, vars)?;
+    Ok(out)
+}
+
+/// [`expand`] into a reused buffer (planning expands one template per segment).
+pub fn expand_into(out: &mut String, template: &str, vars: &Vars) -> Result<(), MpdError> {
+    use std::fmt::Write;
     let mut rest = template;
     while let Some(start) = rest.find('$') {
         out.push_str(&rest[..start]);
@@ -45,16 +52,15 @@ pub fn expand(template: &str, vars: &Vars) -> Result<String, MpdError> {
             "Bandwidth" => vars.bandwidth,
             _ => return Err(bad(template)),
         };
-        match format {
-            None => out.push_str(&value.to_string()),
-            Some(f) => {
-                let width = parse_width(f).ok_or_else(|| bad(template))?;
-                out.push_str(&format!("{value:0width$}"));
-            }
-        }
+        let width = match format {
+            None => 1,
+            Some(f) => parse_width(f).ok_or_else(|| bad(template))?,
+        };
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{value:0width$}");
     }
     out.push_str(rest);
-    Ok(out)
+    Ok(())
 }
 
 /// `0Nd` (or `Nd`) → N; the spec only allows the `d` conversion.

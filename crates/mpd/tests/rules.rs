@@ -78,7 +78,7 @@ fn relative_urls_resolve_against_the_manifest_url() {
 fn template_identifiers_bandwidth_time_and_widths_are_expanded() {
     let p = all(&mpd(
         r#"<AdaptationSet mimeType="video/mp4"><Representation id="hd" bandwidth="5000">
-        <SegmentTemplate timescale="10" media="$RepresentationID$_$Bandwidth$_$Time%08d$_$Number%03d$$$.m4s">
+        <SegmentTemplate timescale="10" presentationTimeOffset="100" media="$RepresentationID$_$Bandwidth$_$Time%08d$_$Number%03d$$$.m4s">
         <SegmentTimeline><S t="100" d="40" r="1"/></SegmentTimeline></SegmentTemplate></Representation></AdaptationSet>"#,
     ));
     assert_eq!(
@@ -393,5 +393,20 @@ fn local_manifest_keeps_content_protection_and_drops_remote_urls() {
     assert_eq!(
         plan.tracks[0].info.protection[0].value.as_deref(),
         Some("cenc")
+    );
+}
+
+#[test]
+fn a_segment_starting_at_the_period_end_is_dropped() {
+    let doc = r#"<MPD type="static" mediaPresentationDuration="PT4S"><Period><AdaptationSet mimeType="audio/mp4">
+      <Representation id="a" bandwidth="1"><SegmentList timescale="1" duration="2">
+      <SegmentURL media="1.m4s"/><SegmentURL media="2.m4s"/><SegmentURL media="3.m4s"/></SegmentList>
+      </Representation></AdaptationSet></Period></MPD>"#;
+    assert_eq!(
+        urls(&all(doc).tracks[0]),
+        [
+            "https://cdn.example/a/b/1.m4s",
+            "https://cdn.example/a/b/2.m4s"
+        ]
     );
 }

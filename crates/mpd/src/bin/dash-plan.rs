@@ -78,12 +78,15 @@ fn run() -> Result<(), String> {
     out.flush().map_err(|e| e.to_string())
 }
 
-/// Reads a manifest from a file path or an http(s) URL.
+/// Reads a manifest from a file path or an `http://` URL (following redirects, so relative
+/// URLs resolve against the final URL as players do).
 fn load(source: &str) -> Result<(Url, String), String> {
     if source.starts_with("http://") || source.starts_with("https://") {
-        return Err(
-            "fetching URLs is not supported yet: download the manifest and pass its path".into(),
-        );
+        let (url, body) = http_get(source, None)?;
+        return Ok((
+            url,
+            String::from_utf8(body).map_err(|e| format!("{source}: {e}"))?,
+        ));
     }
     let path = std::fs::canonicalize(source).map_err(|e| format!("{source}: {e}"))?;
     let url = Url::from_file_path(&path).map_err(|()| format!("{source}: not an absolute path"))?;
@@ -91,9 +94,82 @@ fn load(source: &str) -> Result<(Url, String), String> {
     Ok((url, text))
 }
 
-/// Reads an inclusive byte range of a `file://` URL (a SegmentBase index).
+/// A plain HTTP/1.1 GET (no TLS: https is refused), following up to 5 redirects.
+fn http_get(start: &str, range: Option<[u64; 2]>) -> Result<(Url, Vec<u8>), String> {
+    use std::io::Read;
+    let mut url = Url::parse(start).map_err(|e| format!("{start}: {e}"))?;
+    for _ in 0..5 {
+        if url.scheme() != "http" {
+            return Err(format!("{url}: only http:// URLs can be fetched (no TLS here); download the manifest and pass its path"));
+        }
+        let host = url
+            .host_str()
+            .ok_or_else(|| format!("{url}: no host"))?
+            .to_string();
+        let port = url.port_or_known_default().unwrap_or(80);
+        let mut stream = std::net::TcpStream::connect((host.as_str(), port))
+            .map_err(|e| format!("{url}: {e}"))?;
+        let path = &url[url::Position::BeforePath..url::Position::AfterQuery];
+        let range_header = range
+            .map(|[a, b]| format!("Range: bytes={a}-{b}\r\n"))
+            .unwrap_or_default();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{range_header}Connection: close\r\n\r\n"
+        )
+        .map_err(|e| e.to_string())?;
+        let mut raw = Vec::new();
+        stream
+            .read_to_end(&mut raw)
+            .map_err(|e| format!("{url}: {e}"))?;
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .ok_or_else(|| format!("{url}: malformed HTTP response"))?;
+        let head = String::from_utf8_lossy(&raw[..split]).to_string();
+        let body = raw[split + 4..].to_vec();
+        let status: u16 = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("{url}: no status"))?;
+        let header = |name: &str| {
+            head.lines().skip(1).find_map(|l| {
+                l.split_once(':')
+                    .filter(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.trim().to_string())
+            })
+        };
+        if (300..400).contains(&status) {
+            let to =
+                header("location").ok_or_else(|| format!("{url}: redirect without Location"))?;
+            url = url.join(&to).map_err(|e| format!("{to}: {e}"))?;
+            continue;
+        }
+        if !(200..300).contains(&status) {
+            return Err(format!("{url}: HTTP {status}"));
+        }
+        if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+            return Err(format!("{url}: chunked responses are not supported"));
+        }
+        return Ok((url, body));
+    }
+    Err(format!("{start}: too many redirects"))
+}
+
+/// Reads an inclusive byte range of a `file://` or `http://` URL (a SegmentBase index).
 fn read_range(url: &str, [a, b]: [u64; 2]) -> Result<Vec<u8>, String> {
     use std::io::{Read, Seek, SeekFrom};
+    if url.starts_with("http://") {
+        let (_, mut body) = http_get(url, Some([a, b]))?;
+        if body.len() as u64 > b - a + 1 {
+            body = body
+                .get(a as usize..=b as usize)
+                .map(<[u8]>::to_vec)
+                .ok_or_else(|| format!("{url}: short body"))?;
+        }
+        return Ok(body);
+    }
     let path = Url::parse(url)
         .ok()
         .and_then(|u| u.to_file_path().ok())
