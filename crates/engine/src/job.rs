@@ -59,6 +59,27 @@ struct Item {
     index: u32,
     url: String,
     range: Option<[u64; 2]>,
+    /// The same segment under the track's other BaseURLs, tried when `url` keeps failing.
+    alternates: Vec<String>,
+}
+
+/// `url` under each alternative base URL of its track.
+fn alternates_of(plan: &Plan, track: &str, url: &str) -> Vec<String> {
+    let Some(bases) = plan
+        .tracks
+        .iter()
+        .find(|t| t.key == track)
+        .map(|t| &t.base_urls)
+    else {
+        return Vec::new();
+    };
+    match bases.split_first() {
+        Some((primary, others)) => match url.strip_prefix(primary.as_str()) {
+            Some(rest) => others.iter().map(|b| format!("{b}{rest}")).collect(),
+            None => Vec::new(),
+        },
+        None => Vec::new(),
+    }
 }
 
 /// Runs the job to completion or error. Dropping the future stops it; what was committed stays.
@@ -90,6 +111,7 @@ where
             index: i.index,
             url: i.url.to_string(),
             range: i.range,
+            alternates: alternates_of(plan, i.track, i.url),
         })
         .collect();
     let started = host.now_ms();
@@ -184,31 +206,53 @@ fn recount(plan: &Plan, before: &Totals, sizes: &[(String, u32, u64)]) -> Totals
     t
 }
 
+/// Fetches an item, retrying retriable failures with exponential backoff and jitter, then
+/// trying the alternative base URLs in turn. The error reported is the primary URL's.
 async fn fetch_with_retry<F: Fetcher, H: Host>(
     fetcher: &F,
     host: &H,
     item: Item,
     cfg: JobConfig,
 ) -> Result<NewSegment<F::Body>, (String, FetchError)> {
-    let mut attempt = 0u32;
-    loop {
-        match fetcher.fetch(&item.url, item.range).await {
-            Ok(f) => {
+    let mut first_error = None;
+    for url in std::iter::once(&item.url).chain(&item.alternates) {
+        match fetch_one(fetcher, host, url, item.range, cfg).await {
+            Ok(body) => {
                 return Ok(NewSegment {
                     track: item.track,
                     index: item.index,
-                    body: f.body,
-                    url: item.url,
+                    body,
+                    url: url.clone(),
                     range: item.range,
                 })
             }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    let e = first_error.unwrap_or(FetchError::Network("no URL to fetch".into()));
+    Err((item.url, e))
+}
+
+async fn fetch_one<F: Fetcher, H: Host>(
+    fetcher: &F,
+    host: &H,
+    url: &str,
+    range: Option<[u64; 2]>,
+    cfg: JobConfig,
+) -> Result<F::Body, FetchError> {
+    let mut attempt = 0u32;
+    loop {
+        match fetcher.fetch(url, range).await {
+            Ok(f) => return Ok(f.body),
             Err(e) if e.retriable() && attempt + 1 < cfg.max_attempts => {
                 let base = f64::from(cfg.backoff_ms) * 2f64.powi(attempt as i32);
                 let delay = base * (0.5 + host.random());
                 host.sleep(delay.min(30_000.0) as u32).await;
                 attempt += 1;
             }
-            Err(e) => return Err((item.url, e)),
+            Err(e) => return Err(e),
         }
     }
 }

@@ -320,3 +320,34 @@ fn a_live_manifest_is_refused_with_9005() {
         .unwrap_err();
     assert_eq!(err.code, 9005);
 }
+
+#[test]
+fn a_segment_missing_on_the_first_cdn_is_fetched_from_the_alternate_base_url() {
+    let mut w = world();
+    let text = include_str!("ffmpeg-template.mpd").replace(
+        "<Period id=\"0\" start=\"PT0.0S\">",
+        "<BaseURL>http://cdn1.test/s/</BaseURL><BaseURL>http://cdn2.test/s/</BaseURL><Period id=\"0\" start=\"PT0.0S\">",
+    );
+    w.fetcher.put(MANIFEST, text);
+    let urls: Vec<(String, Vec<u8>)> = w
+        .fetcher
+        .content
+        .borrow()
+        .iter()
+        .filter(|(u, _)| u.ends_with(".m4s"))
+        .map(|(u, b)| (u.clone(), b.clone()))
+        .collect();
+    for (url, body) in urls {
+        let name = url.rsplit('/').next().unwrap().to_string();
+        if name != "chunk-stream1-00004.m4s" {
+            w.fetcher.put(&format!("http://cdn1.test/s/{name}"), body.clone());
+        }
+        w.fetcher.put(&format!("http://cdn2.test/s/{name}"), body);
+    }
+    w.prepare_and_download("e1");
+    w.pool.run_until_stalled();
+    assert_eq!(w.state("e1").0, State::Completed);
+    let log = w.fetcher.log.borrow();
+    assert!(log.iter().any(|u| u == "http://cdn2.test/s/chunk-stream1-00004.m4s"));
+    assert_eq!(log.iter().filter(|u| u.starts_with("http://cdn2.test/")).count(), 1, "only the missing one moved");
+}

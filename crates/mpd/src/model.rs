@@ -75,8 +75,10 @@ pub struct Track {
     pub width: Option<u32>,
     /// Height in pixels, for video and image.
     pub height: Option<u32>,
-    /// The resolved BaseURL for this representation.
+    /// The resolved BaseURL of this representation.
     pub base_url: Url,
+    /// Other BaseURLs of the same content (another CDN), for retries.
+    pub alternate_base_urls: Vec<Url>,
     /// How its segments are addressed.
     pub addressing: Addressing,
     /// Roles, label, frame rate, protection, tiles.
@@ -188,7 +190,18 @@ impl Manifest {
             return Err(MpdError::Dynamic);
         }
         let duration = opt_duration(&root, "MPD", "mediaPresentationDuration")?;
-        let mpd_base = resolve_base(url, &root)?;
+        // A Location element moves the document: relative URLs resolve against it, as in players.
+        let document = match root
+            .child("Location")
+            .map(|l| l.text.as_str())
+            .filter(|t| !t.is_empty())
+        {
+            Some(loc) => url
+                .join(loc)
+                .map_err(|e| MpdError::Url(format!("{loc}: {e}")))?,
+            None => url.clone(),
+        };
+        let mpd_base = resolve_bases(&[document], &root)?;
         let period_els: Vec<&Element> = root.children_named("Period").collect();
         let mut periods = Vec::with_capacity(period_els.len());
         let mut cursor = 0.0;
@@ -209,7 +222,7 @@ impl Manifest {
                 (_, _, d) => d,
             };
             cursor = start + period_duration.unwrap_or(0.0);
-            let base = resolve_base(&mpd_base, p)?;
+            let base = resolve_bases(&mpd_base, p)?;
             let tracks = period_tracks(index, p, &base)?;
             periods.push(Period {
                 index,
@@ -234,15 +247,20 @@ impl Manifest {
     }
 }
 
-fn period_tracks(pi: usize, period: &Element, base: &Url) -> Result<Vec<Track>, MpdError> {
+fn period_tracks(pi: usize, period: &Element, base: &[Url]) -> Result<Vec<Track>, MpdError> {
     let mut tracks = Vec::new();
     for (ai, set) in period.children_named("AdaptationSet").enumerate() {
         if set.attr("href").is_some() {
             return Err(MpdError::Xlink);
         }
-        let set_base = resolve_base(base, set)?;
+        let set_base = resolve_bases(base, set)?;
         for (ri, rep) in set.children_named("Representation").enumerate() {
             let id = rep.attr("id").unwrap_or_default().to_string();
+            let mut bases = resolve_bases(&set_base, rep)?.into_iter();
+            let base_url = bases
+                .next()
+                .ok_or_else(|| MpdError::Url(format!("representation {id} has no base URL")))?;
+            let alternate_base_urls = bases.collect();
             let mime_type = inherit(rep, set, "mimeType")
                 .unwrap_or_default()
                 .to_string();
@@ -261,7 +279,8 @@ fn period_tracks(pi: usize, period: &Element, base: &Url) -> Result<Vec<Track>, 
                     .or(num(set, "AdaptationSet", "height")?)
                     .map(clamp_u32),
                 lang: set.attr("lang").or(rep.attr("lang")).map(str::to_string),
-                base_url: resolve_base(&set_base, rep)?,
+                base_url,
+                alternate_base_urls,
                 id,
                 kind,
                 mime_type,
@@ -305,17 +324,32 @@ fn kind_of(set: &Element, mime: &str, codecs: &str) -> TrackKind {
     }
 }
 
-fn resolve_base(parent: &Url, el: &Element) -> Result<Url, MpdError> {
-    match el
-        .child("BaseURL")
+/// Most alternative base URLs kept per representation.
+pub const MAX_BASE_URLS: usize = 8;
+
+/// Resolves `el`'s BaseURLs against each of the parent's: every combination is an alternative
+/// location of the same content (for retries on another CDN), the first being the primary.
+fn resolve_bases(parents: &[Url], el: &Element) -> Result<Vec<Url>, MpdError> {
+    let texts: Vec<&str> = el
+        .children_named("BaseURL")
         .map(|b| b.text.as_str())
         .filter(|t| !t.is_empty())
-    {
-        Some(text) => parent
-            .join(text)
-            .map_err(|e| MpdError::Url(format!("{text}: {e}"))),
-        None => Ok(parent.clone()),
+        .collect();
+    if texts.is_empty() {
+        return Ok(parents.to_vec());
     }
+    let mut out: Vec<Url> = Vec::new();
+    for parent in parents {
+        for text in &texts {
+            let url = parent
+                .join(text)
+                .map_err(|e| MpdError::Url(format!("{text}: {e}")))?;
+            if !out.contains(&url) && out.len() < MAX_BASE_URLS {
+                out.push(url);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Finds the segment information of a representation: the innermost level (Period,

@@ -55,6 +55,10 @@ pub struct TrackPlan {
     /// Roles, label, frame rate, protection, tiles.
     #[serde(default)]
     pub info: crate::describe::TrackInfo,
+    /// The base URL segment URLs were resolved against, and alternatives serving the same
+    /// content: a segment URL starting with `base_urls[0]` can be retried under any other.
+    #[serde(default)]
+    pub base_urls: Vec<String>,
 }
 
 impl Plan {
@@ -197,6 +201,10 @@ impl Planner {
                 init: segs.init,
                 segments: segs.media,
                 info: track.info.clone(),
+                base_urls: std::iter::once(&track.base_url)
+                    .chain(&track.alternate_base_urls)
+                    .map(|u| u.to_string())
+                    .collect(),
             });
         }
         let plan = Plan {

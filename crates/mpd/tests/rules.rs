@@ -410,3 +410,24 @@ fn a_segment_starting_at_the_period_end_is_dropped() {
         ]
     );
 }
+
+#[test]
+fn several_base_urls_are_kept_as_alternates_and_location_moves_the_document() {
+    let doc = r#"<MPD type="static" mediaPresentationDuration="PT4S"><Location>https://moved.example/x/m.mpd</Location>
+      <BaseURL>https://cdn1.example/s/</BaseURL><BaseURL>https://cdn2.example/s/</BaseURL>
+      <Period><AdaptationSet mimeType="video/mp4"><Representation id="v" bandwidth="1">
+      <SegmentTemplate media="$Number$.m4s" duration="4"/></Representation></AdaptationSet></Period></MPD>"#;
+    let t = all(doc).tracks.remove(0);
+    assert_eq!(t.segments[0].url, "https://cdn1.example/s/1.m4s");
+    assert_eq!(
+        t.base_urls,
+        ["https://cdn1.example/s/", "https://cdn2.example/s/"]
+    );
+    let moved = r#"<MPD type="static" mediaPresentationDuration="PT4S"><Location>https://moved.example/x/m.mpd</Location>
+      <Period><AdaptationSet mimeType="video/mp4"><Representation id="v" bandwidth="1">
+      <SegmentTemplate media="$Number$.m4s" duration="4"/></Representation></AdaptationSet></Period></MPD>"#;
+    assert_eq!(
+        all(moved).tracks[0].segments[0].url,
+        "https://moved.example/x/1.m4s"
+    );
+}
