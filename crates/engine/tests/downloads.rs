@@ -340,7 +340,8 @@ fn a_segment_missing_on_the_first_cdn_is_fetched_from_the_alternate_base_url() {
     for (url, body) in urls {
         let name = url.rsplit('/').next().unwrap().to_string();
         if name != "chunk-stream1-00004.m4s" {
-            w.fetcher.put(&format!("http://cdn1.test/s/{name}"), body.clone());
+            w.fetcher
+                .put(&format!("http://cdn1.test/s/{name}"), body.clone());
         }
         w.fetcher.put(&format!("http://cdn2.test/s/{name}"), body);
     }
@@ -348,6 +349,14 @@ fn a_segment_missing_on_the_first_cdn_is_fetched_from_the_alternate_base_url() {
     w.pool.run_until_stalled();
     assert_eq!(w.state("e1").0, State::Completed);
     let log = w.fetcher.log.borrow();
-    assert!(log.iter().any(|u| u == "http://cdn2.test/s/chunk-stream1-00004.m4s"));
-    assert_eq!(log.iter().filter(|u| u.starts_with("http://cdn2.test/")).count(), 1, "only the missing one moved");
+    assert!(log
+        .iter()
+        .any(|u| u == "http://cdn2.test/s/chunk-stream1-00004.m4s"));
+    assert_eq!(
+        log.iter()
+            .filter(|u| u.starts_with("http://cdn2.test/"))
+            .count(),
+        1,
+        "only the missing one moved"
+    );
 }

@@ -163,7 +163,7 @@ fn slots(
                     });
                 }
                 listed += 1;
-                number += 1;
+                number = number.saturating_add(1);
                 time = time
                     .checked_add(s.d)
                     .ok_or(MpdError::TooLarge("segment time"))?;
@@ -181,7 +181,7 @@ fn slots(
         .ok_or_else(|| MpdError::NoSegmentInfo(id.to_string()))?;
     let count = match (limit, timing.end_number, period.duration) {
         (Some(n), _, _) => n,
-        (None, Some(end), _) => end.saturating_sub(timing.start_number) + 1,
+        (None, Some(end), _) => end.saturating_sub(timing.start_number).saturating_add(1),
         (None, None, Some(pd)) => {
             let c = (pd * ts / d as f64 - 1e-9).ceil();
             if !(0.0..=MAX_SEGMENTS_PER_TRACK as f64).contains(&c) {
@@ -202,7 +202,7 @@ fn slots(
             .ok_or(MpdError::TooLarge("segment time"))?;
         if in_period(t) {
             out.push(Slot {
-                number: timing.start_number + k,
+                number: timing.start_number.saturating_add(k),
                 t,
                 d,
             });

@@ -105,12 +105,15 @@ fn parse_body(b: &[u8], anchor: u64) -> Result<SegmentIndex, MpdError> {
         if size == 0 {
             return Err(bad("a subsegment of 0 bytes"));
         }
+        let next = start
+            .checked_add(size)
+            .ok_or_else(|| bad("offset overflow"))?;
         subsegments.push(Subsegment {
-            range: [start, start + size - 1],
+            range: [start, next - 1],
             t,
             d,
         });
-        start += size;
+        start = next;
         t = t.checked_add(d).ok_or_else(|| bad("time overflow"))?;
         pos += 12;
     }
@@ -226,5 +229,15 @@ mod tests {
         assert!(parse_sidx(&lying, 0).is_err());
         assert!(parse_sidx(&sidx(2, 1000, 0, 0, &[]), 0).is_err());
         assert!(parse_sidx(&sidx(0, 0, 0, 0, &[(1, 1)]), 0).is_err());
+    }
+
+    #[test]
+    fn offsets_past_the_end_of_u64_are_errors() {
+        // Found by the fuzzer: a first_offset near u64::MAX overflowed the subsegment end.
+        let b = sidx(1, 1000, 0, u64::MAX - 200, &[(100, 1), (100, 1)]);
+        assert_eq!(
+            parse_sidx(&b, 0),
+            Err(MpdError::BadIndex("offset overflow".into()))
+        );
     }
 }
