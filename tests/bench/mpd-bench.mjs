@@ -29,6 +29,7 @@
 // 5. Prints a table and writes it as JSON to target/bench/mpd-latest.json.
 // Goal: shaka's median / ours >= 5, for native and for wasm.
 
+import {manifestPlayerInterface} from '../shaka-diff/shaka-plan.mjs';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -176,24 +177,7 @@ async function shakaOnce(shaka, uri) {
   const net = new shaka.net.NetworkingEngine();
   net.configure(config.networking);
   const errors = [];
-  const playerInterface = {
-    networkingEngine: net,
-    filter: async () => {},
-    makeTextStreamsForClosedCaptions: () => {},
-    onTimelineRegionAdded: () => {},
-    onEvent: () => {},
-    onError: (e) => errors.push(e),
-    isLowLatencyMode: () => false,
-    updateDuration: () => {},
-    newDrmInfo: () => {},
-    onManifestUpdated: () => {},
-    getBandwidthEstimate: () => 1e6,
-    onMetadata: async () => {},
-    disableStream: () => {},
-    addFont: () => {},
-    getStreamingRetryParameters: () => config.streaming.retryParameters,
-    onSegmentReceived: () => {},
-  };
+  const playerInterface = manifestPlayerInterface(net, config.streaming.retryParameters, errors);
   const parser = new shaka.dash.DashParser();
   parser.configure(config.manifest);
   try {

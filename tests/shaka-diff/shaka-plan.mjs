@@ -195,24 +195,7 @@ async function shakaPlanNow(mpdPath) {
   const netEngine = new shaka.net.NetworkingEngine();
   netEngine.configure(config.networking);
   const errors = [];
-  const playerInterface = {
-    networkingEngine: netEngine,
-    filter: async () => {},
-    makeTextStreamsForClosedCaptions: () => {},
-    onTimelineRegionAdded: () => {},
-    onEvent: () => {},
-    onError: (e) => errors.push(e),
-    isLowLatencyMode: () => false,
-    updateDuration: () => {},
-    newDrmInfo: () => {},
-    onManifestUpdated: () => {},
-    getBandwidthEstimate: () => 1e6,
-    onMetadata: async () => {},
-    disableStream: () => {},
-    addFont: () => {},
-    getStreamingRetryParameters: () => noRetry,
-    onSegmentReceived: () => {},
-  };
+  const playerInterface = manifestPlayerInterface(netEngine, noRetry, errors);
   const parser = new shaka.dash.DashParser();
   parser.configure(config.manifest);
   const periods = [];
@@ -640,3 +623,28 @@ export async function diffFile(file) {
 
 /** shaka's error code for a live manifest (shaka.offline.Storage: CANNOT_STORE_LIVE_OFFLINE). */
 export const SHAKA_LIVE_CODE = 9005;
+
+/**
+ * The smallest shaka.extern.ManifestParser.PlayerInterface that lets DashParser run without a
+ * player (shaka-player 5.2.12): errors are collected, everything else is a no-op.
+ */
+export function manifestPlayerInterface(networkingEngine, retryParameters, errors) {
+  return {
+    networkingEngine,
+    filter: async () => {},
+    makeTextStreamsForClosedCaptions: () => {},
+    onTimelineRegionAdded: () => {},
+    onEvent: () => {},
+    onError: (e) => errors.push(e),
+    isLowLatencyMode: () => false,
+    updateDuration: () => {},
+    newDrmInfo: () => {},
+    onManifestUpdated: () => {},
+    getBandwidthEstimate: () => 1e6,
+    onMetadata: async () => {},
+    disableStream: () => {},
+    addFont: () => {},
+    getStreamingRetryParameters: () => retryParameters,
+    onSegmentReceived: () => {},
+  };
+}
