@@ -9,6 +9,8 @@ const PARTNER_ID = 1234;
 const SAMPLES = [
   {id: '0_template', name: 'Template sample (SegmentTemplate $Number$)'},
   {id: '0_timeline', name: 'Timeline sample (SegmentTimeline)'},
+  {id: '0_list', name: 'SegmentList sample (byte ranges)'},
+  {id: '0_base', name: 'SegmentBase sample (sidx)'},
 ];
 const $ = (s) => document.querySelector(s);
 const rows = new Map();
