@@ -32,6 +32,9 @@ pub fn parse_sidx(bytes: &[u8], offset: u64) -> Result<SegmentIndex, MpdError> {
     let bad = |why: &str| MpdError::BadIndex(why.to_string());
     let mut pos = 0usize;
     loop {
+        if pos >= bytes.len() {
+            return Err(bad("no sidx box in the index range"));
+        }
         let header = bytes
             .get(pos..pos + 8)
             .ok_or_else(|| bad("no sidx box in the index range"))?;
@@ -54,7 +57,10 @@ pub fn parse_sidx(bytes: &[u8], offset: u64) -> Result<SegmentIndex, MpdError> {
             let body = bytes
                 .get(pos + header_len..end)
                 .ok_or_else(|| bad("sidx box is truncated"))?;
-            return parse_body(body, offset + end as u64);
+            let anchor = offset
+                .checked_add(end as u64)
+                .ok_or_else(|| bad("offset overflow"))?;
+            return parse_body(body, anchor);
         }
         pos = pos
             .checked_add(usize::try_from(size).map_err(|_| bad("box too large"))?)
@@ -124,15 +130,21 @@ fn parse_body(b: &[u8], anchor: u64) -> Result<SegmentIndex, MpdError> {
 }
 
 fn read_u16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
+    Some(u16::from_be_bytes(
+        b.get(at..at.checked_add(2)?)?.try_into().ok()?,
+    ))
 }
 
 fn read_u32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+    Some(u32::from_be_bytes(
+        b.get(at..at.checked_add(4)?)?.try_into().ok()?,
+    ))
 }
 
 fn read_u64(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_be_bytes(b.get(at..at + 8)?.try_into().ok()?))
+    Some(u64::from_be_bytes(
+        b.get(at..at.checked_add(8)?)?.try_into().ok()?,
+    ))
 }
 
 #[cfg(test)]
@@ -229,6 +241,15 @@ mod tests {
         assert!(parse_sidx(&lying, 0).is_err());
         assert!(parse_sidx(&sidx(2, 1000, 0, 0, &[]), 0).is_err());
         assert!(parse_sidx(&sidx(0, 0, 0, 0, &[(1, 1)]), 0).is_err());
+    }
+
+    #[test]
+    fn a_huge_box_before_the_sidx_is_an_error_not_an_overflow() {
+        // Found by the fuzzer: a 64-bit box size near usize::MAX overflowed the box walk.
+        let mut b = vec![0, 0, 0, 1];
+        b.extend(b"free");
+        b.extend((u64::MAX - 4).to_be_bytes());
+        assert!(parse_sidx(&b, 0).is_err());
     }
 
     #[test]
