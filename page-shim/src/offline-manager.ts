@@ -329,11 +329,12 @@ export class OfflineManager {
       return {
         ...config,
         id: config.id ?? id,
-        // Kaltura providers keep id, poster, metadata and duration inside `sources`: keep them.
-        sources: { ...config.sources, dash: [local], hls: [], progressive: [] },
+        // Kaltura providers keep id, poster, metadata and duration inside `sources`: keep them,
+        // with the poster the worker stored (detail.poster is then a local URL).
+        sources: { ...config.sources, dash: [local], hls: [], progressive: [], ...(detail.poster ? { poster: detail.poster } : {}) },
         duration: config.duration ?? detail.duration ?? undefined,
         metadata: config.metadata ?? detail.metadata ?? undefined,
-        poster: config.poster ?? detail.poster ?? undefined,
+        poster: detail.poster ?? config.poster ?? undefined,
         state: detail.state,
         size: detail.size,
         expectedSize: detail.expectedSize,

@@ -164,6 +164,7 @@ test('getDownloadedMediaConfig returns the stored config with a local DASH sourc
     dash: [{ id: 'src1_local', url: `${SCOPE}__offline__/0_abc/manifest.mpd`, mimetype: 'application/dash+xml', isLocal: true, localSource: true }],
     hls: [],
     progressive: [],
+    poster: 'p.jpg', // the worker's poster: a local URL once it is stored
   });
   assert.equal(c.id, '0_abc');
   assert.equal(c.state, 'completed');

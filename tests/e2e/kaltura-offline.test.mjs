@@ -53,7 +53,7 @@ async function playOfflineInPage(page, entryId, seconds) {
     while (player.currentTime <= seconds && errors.length === 0 && Date.now() - start < 30000) {
       await new Promise((r) => setTimeout(r, 200));
     }
-    const result = {source: config.sources.dash[0], currentTime: player.currentTime, errors};
+    const result = {source: config.sources.dash[0], poster: config.sources.poster, currentTime: player.currentTime, errors};
     player.destroy();
     return result;
   }, {entryId, seconds});
@@ -90,6 +90,8 @@ for (const [entryId, form] of FORMS) {
       assert.deepEqual(played.errors, []);
       assert.ok(played.currentTime > 3, `currentTime reached ${played.currentTime}`);
       if (process.env.E2E_VERBOSE) console.log(JSON.stringify(log, null, 1));
+      assert.ok(played.poster.startsWith(servers.app.url + '/__offline__/'), `poster ${played.poster} is stored`);
+      assert.deepEqual(log.filter((r) => r.failed || r.pageError), [], 'nothing failed while offline');
       const offlineRequests = log.filter((r) => r.url?.includes('/__offline__/'));
       assert.ok(offlineRequests.length >= 3, 'the player fetched the manifest and segments locally');
       for (const r of offlineRequests) {

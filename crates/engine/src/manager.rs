@@ -6,7 +6,7 @@
 use crate::entry::{Entry, State, StopReason};
 use crate::error::{Code, FetchError, KalturaError, StoreError};
 use crate::job::{self, JobConfig, JobError, Outcome};
-use crate::ports::{Fetcher, Host, Store};
+use crate::ports::{Fetcher, Host, NewSegment, Store};
 use crate::progress::Totals;
 use crate::protocol::{Command, EntrySummary, Event, StateDetail};
 use futures::future::{AbortHandle, Abortable};
@@ -18,6 +18,8 @@ use std::rc::Rc;
 
 /// The path segment under the worker scope where stored entries are served.
 pub const OFFLINE_PREFIX: &str = "__offline__";
+/// The pseudo-track under which an entry's poster image is stored (index 0).
+pub const POSTER_TRACK: &str = "poster";
 
 /// Handles commands; generic over the platform so tests run it natively.
 pub struct Manager<F: Fetcher, S: Store<F::Body>, H: Host> {
@@ -59,6 +61,37 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             self.scope,
             encode_segment(entry_id)
         )
+    }
+
+    /// The URL of an entry's stored poster.
+    pub fn local_poster_url(&self, entry_id: &str) -> String {
+        format!(
+            "{}{OFFLINE_PREFIX}/{}/{POSTER_TRACK}/0",
+            self.scope,
+            encode_segment(entry_id)
+        )
+    }
+
+    /// Stores the config's poster image so it shows offline. A poster that cannot be fetched is
+    /// not a reason to refuse the download: the remote URL is kept.
+    async fn store_poster(&self, id: &str, config: &Value) {
+        let url = config
+            .pointer("/sources/poster")
+            .or_else(|| config.get("poster"))
+            .and_then(Value::as_str)
+            .filter(|u| u.starts_with("http://") || u.starts_with("https://"));
+        let Some(url) = url else { return };
+        if let Ok(fetched) = self.fetcher.fetch(url, None).await {
+            let item = NewSegment {
+                track: POSTER_TRACK.to_string(),
+                index: 0,
+                body: fetched.body,
+                url: url.to_string(),
+                range: None,
+            };
+            // Best effort, as above: playback does not depend on the poster.
+            let _ = self.store.put_segments(id, vec![item]).await;
+        }
     }
 
     /// Number of jobs running now.
@@ -156,6 +189,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             .put_manifest(id, &local)
             .await
             .map_err(db_error)?;
+        self.store_poster(id, &entry.config).await;
         entry.plan = Some(plan);
         entry.options = options;
         self.set_state(&mut entry, State::Downloading, None, None)
@@ -300,17 +334,22 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
 
     /// The summary pages see, with progress read from the store.
     pub async fn summary(&self, entry: &Entry) -> Result<EntrySummary, KalturaError> {
+        let stored = match &entry.plan {
+            Some(_) => self
+                .store
+                .stored_segments(&entry.id)
+                .await
+                .map_err(db_error)?,
+            None => Vec::new(),
+        };
         let totals = match &entry.plan {
-            Some(plan) => Totals::of(
-                plan,
-                &self
-                    .store
-                    .stored_segments(&entry.id)
-                    .await
-                    .map_err(db_error)?,
-            ),
+            Some(plan) => Totals::of(plan, &stored),
             None => Totals::default(),
         };
+        let local_poster = stored
+            .iter()
+            .any(|s| s.track == POSTER_TRACK)
+            .then(|| Value::String(self.local_poster_url(&entry.id)));
         // Kaltura providers put id, poster, metadata and duration inside `sources`; plain
         // configs may put them at the top level.
         let field = |k: &str| {
@@ -327,7 +366,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             state: entry.state,
             stop_reason: entry.stop_reason,
             metadata: field("metadata"),
-            poster: field("poster"),
+            poster: local_poster.unwrap_or_else(|| field("poster")),
             duration: field("duration"),
             expected_size: totals.bytes_total,
             size: totals.bytes_done,

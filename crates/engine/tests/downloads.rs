@@ -360,3 +360,58 @@ fn a_segment_missing_on_the_first_cdn_is_fetched_from_the_alternate_base_url() {
         "only the missing one moved"
     );
 }
+
+#[test]
+fn the_poster_is_stored_and_reported_under_the_worker_scope() {
+    let mut w = world();
+    w.fetcher
+        .put("http://media.test/poster.jpg", vec![0xff; 300]);
+    let config =
+        json!({"sources": {"dash": [{"url": MANIFEST}], "poster": "http://media.test/poster.jpg"}});
+    w.run(Command::Prepare {
+        entry_id: "e1".into(),
+        config,
+    })
+    .unwrap();
+    let started = w
+        .run(Command::Download {
+            entry_id: "e1".into(),
+            options: None,
+        })
+        .unwrap();
+    assert_eq!(
+        started["poster"],
+        "https://app.test/__offline__/e1/poster/0"
+    );
+    w.pool.run_until_stalled();
+    assert_eq!(
+        w.state("e1").0,
+        State::Completed,
+        "the poster does not count as a segment"
+    );
+    assert!(w
+        .store
+        .segments
+        .borrow()
+        .contains_key(&("e1".to_string(), "poster".to_string(), 0)));
+}
+
+#[test]
+fn a_poster_that_cannot_be_fetched_keeps_its_remote_url_and_the_download_goes_on() {
+    let mut w = world();
+    let config = json!({"sources": {"dash": [{"url": MANIFEST}], "poster": "http://media.test/missing.jpg"}});
+    w.run(Command::Prepare {
+        entry_id: "e1".into(),
+        config,
+    })
+    .unwrap();
+    let started = w
+        .run(Command::Download {
+            entry_id: "e1".into(),
+            options: None,
+        })
+        .unwrap();
+    assert_eq!(started["poster"], "http://media.test/missing.jpg");
+    w.pool.run_until_stalled();
+    assert_eq!(w.state("e1").0, State::Completed);
+}
