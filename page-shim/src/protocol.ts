@@ -186,3 +186,38 @@ export function isWorkerEvent(data: unknown): data is WorkerEventMessage {
 export function isReply(data: unknown): data is ReplyMessage {
   return isObject(data) && typeof data.id === 'number' && typeof data.ok === 'boolean';
 }
+
+/**
+ * The protocol's names at run time, so page-shim/test/protocol-agreement.test.mjs can check them
+ * against the Rust worker (crates/engine/examples/protocol_check.rs). The types above are what
+ * TypeScript checks; the `satisfies` clauses make this table fail to compile when it names a
+ * field the types do not have.
+ */
+export const PROTOCOL_FIELDS = {
+  commands: {
+    prepare: ['entryId', 'config'],
+    download: ['entryId', 'options'],
+    pause: ['entryId'],
+    resume: ['entryId'],
+    remove: ['entryId'],
+    pauseAll: [],
+    removeAll: [],
+    get: ['entryId'],
+    list: [],
+    ping: [],
+  } satisfies { [K in CommandType]: ReadonlyArray<keyof CommandFields<K>> },
+  summary: [
+    'id', 'state', 'stopReason', 'metadata', 'poster', 'duration', 'expectedSize', 'size',
+    'segmentsDone', 'segmentsTotal', 'progress', 'expiration', 'error',
+  ] satisfies ReadonlyArray<keyof EntrySummary>,
+  progress: [
+    'entryId', 'progress', 'bytesDownloaded', 'totalBytes', 'segmentsDone', 'segmentsTotal', 'speed', 'eta',
+  ] satisfies ReadonlyArray<keyof ProgressDetail>,
+  statechange: ['entryId', 'state', 'stopReason'] satisfies ReadonlyArray<keyof StateChangeDetail>,
+  states: ['prepared', 'downloading', 'paused', 'completed', 'failed'] satisfies ReadonlyArray<EntryState>,
+  stopReasons: ['user', 'quota', 'network', 'error'] satisfies ReadonlyArray<StopReason>,
+  downloadOptions: [
+    'language', 'bitrate', 'audioLanguages', 'textLanguages', 'videoHeight', 'maxHeight',
+    'videoBitrate', 'thumbnails', 'codecs',
+  ] satisfies ReadonlyArray<keyof DownloadOptions>,
+} as const;

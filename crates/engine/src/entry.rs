@@ -83,3 +83,26 @@ impl Entry {
             .and_then(Value::as_str)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_survives_the_json_round_trip_of_its_store() {
+        let mut e = Entry::prepared(
+            "e",
+            serde_json::json!({"sources": {"dash": [{"url": "https://x/m.mpd"}]}}),
+            1.0,
+        );
+        e.options = SelectOptions {
+            language: Some("en".into()),
+            codecs: Some(vec!["avc1".into()]),
+            ..SelectOptions::default()
+        };
+        e.state = State::Paused;
+        e.stop_reason = Some(StopReason::Quota);
+        let text = serde_json::to_string(&e).unwrap();
+        assert_eq!(serde_json::from_str::<Entry>(&text).unwrap(), e);
+    }
+}

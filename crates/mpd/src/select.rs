@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 /// What the app asks to store. Every field is optional; see [`select`] for the rules and the
 /// defaults.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct SelectOptions {
     /// Preferred audio language (the original API's `language`).
     pub language: Option<String>,
@@ -29,7 +29,7 @@ pub struct SelectOptions {
     pub codecs: Option<Vec<String>>,
     /// Every representation of every kind (for inspection tools such as `dash-plan`; never taken
     /// from a page's request).
-    #[serde(skip_deserializing)]
+    #[serde(skip)]
     pub all: bool,
 }
 
