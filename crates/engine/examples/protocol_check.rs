@@ -69,8 +69,8 @@ fn shapes() -> Value {
         "summary": keys(to_value(summary)),
         "progress": keys(to_value(progress)),
         "statechange": keys(to_value(state)),
-        "states": states.iter().map(|s| to_value(s)).collect::<Vec<_>>(),
-        "stopReasons": reasons.iter().map(|s| to_value(s)).collect::<Vec<_>>(),
+        "states": states.iter().map(to_value).collect::<Vec<_>>(),
+        "stopReasons": reasons.iter().map(to_value).collect::<Vec<_>>(),
         "downloadOptions": options,
     })
 }
