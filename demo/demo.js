@@ -14,6 +14,11 @@ const SAMPLES = [
 ];
 const $ = (s) => document.querySelector(s);
 const rows = new Map();
+const stored = new Map(); // entry id -> bytes stored, for the storage figure
+
+function showStorage() {
+  $('#storage').textContent = bytes([...stored.values()].reduce((n, b) => n + b, 0));
+}
 let player = null;
 
 const om = new KalturaPlayer.OfflineManager({provider: {partnerId: PARTNER_ID, env: {serviceUrl: `${MEDIA}/api_v3`, cdnUrl: MEDIA}}});
@@ -48,7 +53,7 @@ function row(sample) {
   });
   act('.pause', () => om.pause(sample.id));
   act('.resume', () => om.resume(sample.id));
-  act('.remove', async () => { await om.remove(sample.id); render(sample.id, null); });
+  act('.remove', async () => { await om.remove(sample.id); stored.delete(sample.id); showStorage(); render(sample.id, null); });
   act('.play', () => play(sample.id));
   $('#entries tbody').append(tr);
   rows.set(sample.id, tr);
@@ -77,7 +82,9 @@ async function refresh() {
   const all = await om.getAllDownloads();
   const byId = new Map(all.map((e) => [e.id, e]));
   for (const s of SAMPLES) render(s.id, byId.get(s.id) ?? null);
-  $('#storage').textContent = bytes(all.reduce((n, e) => n + (e.size || 0), 0));
+  stored.clear();
+  for (const e of all) stored.set(e.id, e.size || 0);
+  showStorage();
   $('#sw-state').textContent = navigator.serviceWorker.controller ? 'controlling this page' : 'not controlling';
 }
 
@@ -108,6 +115,8 @@ om.addEventListener('progress', (e) => {
   tr.querySelector('.pct').textContent = `${Math.floor(d.progress)}%`;
   tr.querySelector('.size').textContent = `${bytes(d.bytesDownloaded)} / ${bytes(d.totalBytes)}`;
   tr.querySelector('.speed').textContent = d.speed ? `${bytes(d.speed)}/s` : '–';
+  stored.set(d.entryId, d.bytesDownloaded);
+  showStorage();
 });
 om.addEventListener('statechange', () => refresh().catch(showError));
 om.addEventListener('error', (e) => showError(e));

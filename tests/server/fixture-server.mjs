@@ -762,6 +762,7 @@ async function handleContent(req, res, contentDir, rawPath) {
  * @param {object} [options]
  * @param {number} [options.port=0]        0 picks a free port
  * @param {string} options.contentDir      served under /content/
+ * @param {number} [options.segmentDelayMs=0] delay before answering each non-manifest file
  * @param {string} [options.host='127.0.0.1']
  * @param {object} [options.entries]       Kaltura entries, see DEFAULT_ENTRIES
  * @param {number} [options.partnerId=1234]
@@ -776,6 +777,7 @@ export async function startMediaServer({
   entries = DEFAULT_ENTRIES,
   partnerId = DEFAULT_PARTNER_ID,
   ottAssets = DEFAULT_OTT_ASSETS,
+  segmentDelayMs = 0,
 } = {}) {
   if (!contentDir) throw new Error('startMediaServer: contentDir is required');
   const emulator = new KalturaEmulator({entries, partnerId});
@@ -799,7 +801,11 @@ export async function startMediaServer({
     if (rawPath.includes('/playManifest/')) {
       return handlePlayManifest(req, res, emulator, origin, rawPath);
     }
-    if (rawPath.startsWith('/content/')) return handleContent(req, res, contentDir, rawPath);
+    if (rawPath.startsWith('/content/')) {
+      // A slow CDN, so tests and the demo can see a download in progress.
+      if (segmentDelayMs > 0 && !rawPath.endsWith('.mpd')) await new Promise((r) => setTimeout(r, segmentDelayMs));
+      return handleContent(req, res, contentDir, rawPath);
+    }
     return sendText(res, 404, 'not found', CORS);
   };
 

@@ -19,6 +19,8 @@ function options() {
       'app-port': {type: 'string', default: '8080'},
       'media-port': {type: 'string', default: '8081'},
       'content-dir': {type: 'string', default: path.join(REPO, 'tests', '.content')},
+      // The demo's CDN is slowed a little so a person can watch a download progress.
+      'segment-delay-ms': {type: 'string', default: '150'},
       host: {type: 'string', default: '127.0.0.1'},
     },
   });
@@ -26,13 +28,16 @@ function options() {
     appPort: Number(values['app-port']),
     mediaPort: Number(values['media-port']),
     contentDir: path.resolve(values['content-dir']),
+    segmentDelayMs: Number(values['segment-delay-ms']),
     host: values.host,
   };
 }
 
 async function main() {
   const opts = options();
-  const startMedia = () => startMediaServer({port: opts.mediaPort, contentDir: opts.contentDir, host: opts.host});
+  const startMedia = () => startMediaServer({
+    port: opts.mediaPort, contentDir: opts.contentDir, host: opts.host, segmentDelayMs: opts.segmentDelayMs,
+  });
   let media = await startMedia();
   // The demo page takes the network away for real by stopping the media server, and brings it back.
   const actions = {
