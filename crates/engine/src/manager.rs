@@ -507,12 +507,16 @@ fn cannot_add(id: &str, why: &str) -> KalturaError {
 }
 
 fn manifest_fetch_error(id: &str, url: &str, e: FetchError) -> KalturaError {
-    KalturaError::new(
+    let err = KalturaError::new(
         Code::DownloadFailed,
         format!("could not fetch the manifest: {}", e.describe(url)),
         Some(id),
     )
-    .with("url", url)
+    .with("url", url);
+    match e {
+        FetchError::Status { status } => err.with("status", status),
+        _ => err,
+    }
 }
 
 fn plan_error(id: &str, e: MpdError) -> KalturaError {

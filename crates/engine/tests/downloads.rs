@@ -415,3 +415,22 @@ fn a_poster_that_cannot_be_fetched_keeps_its_remote_url_and_the_download_goes_on
     w.pool.run_until_stalled();
     assert_eq!(w.state("e1").0, State::Completed);
 }
+
+#[test]
+fn a_manifest_that_is_not_there_fails_with_9011_naming_url_and_status() {
+    let mut w = world();
+    let config = json!({"sources": {"dash": [{"url": "http://media.test/none.mpd"}]}});
+    w.run(Command::Prepare {
+        entry_id: "e".into(),
+        config,
+    })
+    .unwrap();
+    let err = w
+        .run(Command::Download {
+            entry_id: "e".into(),
+            options: None,
+        })
+        .unwrap_err();
+    assert_eq!((err.code, err.data["status"].as_u64()), (9011, Some(404)));
+    assert_eq!(err.data["url"], "http://media.test/none.mpd");
+}
