@@ -295,6 +295,17 @@ mod tests {
     }
 
     #[test]
+    fn an_oversized_request_is_refused_before_it_is_parsed() {
+        let big = format!(
+            r#"{{"v":1,"id":5,"type":"prepare","entryId":"e","config":{{"x":"{}"}}}}"#,
+            "a".repeat(MAX_REQUEST_BYTES)
+        );
+        let (_, err) = parse_request(&big).unwrap_err();
+        assert_eq!(err.code, 9002);
+        assert!(err.message().contains("limit"));
+    }
+
+    #[test]
     fn unknown_type_is_refused_with_the_request_id() {
         let (id, err) = parse_request(r#"{"v":1,"id":9,"type":"explode"}"#).unwrap_err();
         assert_eq!(id, 9.0);
