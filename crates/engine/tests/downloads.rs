@@ -61,17 +61,21 @@ impl World {
         self.pool.run_until(async move { m.handle(command).await })
     }
 
-    fn prepare_and_download(&mut self, id: &str) -> Value {
+    /// Prepares `id` with `config` and starts its download; returns the download's answer.
+    fn start(&mut self, id: &str, config: Value) -> Result<Value, engine::KalturaError> {
         self.run(Command::Prepare {
             entry_id: id.into(),
-            config: json!({"sources": {"dash": [{"url": MANIFEST}]}}),
-        })
-        .unwrap();
+            config,
+        })?;
         self.run(Command::Download {
             entry_id: id.into(),
             options: None,
         })
-        .unwrap()
+    }
+
+    fn prepare_and_download(&mut self, id: &str) -> Value {
+        self.start(id, json!({"sources": {"dash": [{"url": MANIFEST}]}}))
+            .unwrap()
     }
 
     fn state(&self, id: &str) -> (State, Option<StopReason>) {
@@ -307,16 +311,8 @@ fn a_live_manifest_is_refused_with_9005() {
         MANIFEST,
         include_str!("ffmpeg-template.mpd").replace(r#"type="static""#, r#"type="dynamic""#),
     );
-    w.run(Command::Prepare {
-        entry_id: "e".into(),
-        config: json!({"sources": {"dash": [{"url": MANIFEST}]}}),
-    })
-    .unwrap();
     let err = w
-        .run(Command::Download {
-            entry_id: "e".into(),
-            options: None,
-        })
+        .start("e", json!({"sources": {"dash": [{"url": MANIFEST}]}}))
         .unwrap_err();
     assert_eq!(err.code, 9005);
 }
@@ -368,17 +364,7 @@ fn the_poster_is_stored_and_reported_under_the_worker_scope() {
         .put("http://media.test/poster.jpg", vec![0xff; 300]);
     let config =
         json!({"sources": {"dash": [{"url": MANIFEST}], "poster": "http://media.test/poster.jpg"}});
-    w.run(Command::Prepare {
-        entry_id: "e1".into(),
-        config,
-    })
-    .unwrap();
-    let started = w
-        .run(Command::Download {
-            entry_id: "e1".into(),
-            options: None,
-        })
-        .unwrap();
+    let started = w.start("e1", config).unwrap();
     assert_eq!(
         started["poster"],
         "https://app.test/__offline__/e1/poster/0"
@@ -400,17 +386,7 @@ fn the_poster_is_stored_and_reported_under_the_worker_scope() {
 fn a_poster_that_cannot_be_fetched_keeps_its_remote_url_and_the_download_goes_on() {
     let mut w = world();
     let config = json!({"sources": {"dash": [{"url": MANIFEST}], "poster": "http://media.test/missing.jpg"}});
-    w.run(Command::Prepare {
-        entry_id: "e1".into(),
-        config,
-    })
-    .unwrap();
-    let started = w
-        .run(Command::Download {
-            entry_id: "e1".into(),
-            options: None,
-        })
-        .unwrap();
+    let started = w.start("e1", config).unwrap();
     assert_eq!(started["poster"], "http://media.test/missing.jpg");
     w.pool.run_until_stalled();
     assert_eq!(w.state("e1").0, State::Completed);
@@ -420,17 +396,7 @@ fn a_poster_that_cannot_be_fetched_keeps_its_remote_url_and_the_download_goes_on
 fn a_manifest_that_is_not_there_fails_with_9011_naming_url_and_status() {
     let mut w = world();
     let config = json!({"sources": {"dash": [{"url": "http://media.test/none.mpd"}]}});
-    w.run(Command::Prepare {
-        entry_id: "e".into(),
-        config,
-    })
-    .unwrap();
-    let err = w
-        .run(Command::Download {
-            entry_id: "e".into(),
-            options: None,
-        })
-        .unwrap_err();
+    let err = w.start("e", config).unwrap_err();
     assert_eq!((err.code, err.data["status"].as_u64()), (9011, Some(404)));
     assert_eq!(err.data["url"], "http://media.test/none.mpd");
 }
