@@ -97,6 +97,16 @@ export type OfflineManagerListener<K extends OfflineEventType = OfflineEventType
 
 let shimBaseUrl: string | undefined;
 
+/**
+ * Asks the browser to exempt this origin's storage from eviction (which would delete every
+ * download at once). Best effort: browsers may refuse or prompt, and the answer changes nothing
+ * here, so the promise is not awaited.
+ */
+function requestPersistentStorage(): void {
+  const storage = (globalThis as { navigator?: { storage?: { persist?: () => Promise<boolean> } } }).navigator?.storage;
+  storage?.persist?.().catch(() => undefined);
+}
+
 /** Records where the shim script was loaded from, so the default worker URL sits beside it. */
 export function setShimBaseUrl(url: string | undefined): void {
   shimBaseUrl = url;
@@ -263,6 +273,7 @@ export class OfflineManager {
       const id = checkEntryId(entryId, 'download');
       const summary = await this.send('download', { entryId: id, options: checkDownloadOptions(options, id) });
       if (summary.state === 'downloading') this.keepAlive.start();
+      requestPersistentStorage();
       return summary;
     });
   }

@@ -56,6 +56,22 @@ test('download works without getMediaConfig in this page and sends the protocol 
   assert.equal(typeof req.id, 'number');
 });
 
+test('download asks the browser to keep the origin\'s storage from eviction', async () => {
+  const had = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+  let asked = 0;
+  Object.defineProperty(globalThis, 'navigator', { value: { storage: { persist: async () => { asked++; return true; } } }, configurable: true });
+  try {
+    const { om, container } = make();
+    const w = await worker(container);
+    w.entries.set('0_p', { id: '0_p', state: 'prepared', config: { sources: { dash: [{ url: DASH }] } } });
+    await om.download('0_p');
+    assert.equal(asked, 1);
+  } finally {
+    if (had) Object.defineProperty(globalThis, 'navigator', had);
+    else delete globalThis.navigator;
+  }
+});
+
 test('getMediaConfig with a plain config: JSON copy, derived or given id, prepare sent, config returned', async () => {
   const { om, container } = make();
   const w = await worker(container);
