@@ -4,10 +4,13 @@
 use crate::body::BlobBody;
 use engine::ports::{Fetched, Fetcher};
 use engine::FetchError;
+use futures::future::{select, Either};
 use futures::future::{FutureExt, LocalBoxFuture};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, Request, RequestInit, RequestMode, Response, ResponseType};
+use web_sys::{
+    AbortController, AbortSignal, Blob, Request, RequestInit, RequestMode, Response, ResponseType,
+};
 
 /// Fetches with the worker's global `fetch`.
 pub struct WebFetcher;
@@ -22,9 +25,32 @@ fn js_err(e: wasm_bindgen::JsValue) -> String {
         .unwrap_or_else(|| format!("{e:?}"))
 }
 
-async fn send(url: &str, range: Option<[u64; 2]>) -> Result<Response, FetchError> {
+/// Longest a segment request may take before it is aborted and retried. A deadline, not an
+/// inactivity timer: `Response.blob()` reports no progress.
+const REQUEST_DEADLINE_MS: u32 = 120_000;
+
+/// Aborts its request when dropped: a paused or removed job drops its fetches, and the browser
+/// then stops downloading their bodies instead of finishing them for nothing.
+struct AbortOnDrop(Option<AbortController>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(controller) = &self.0 {
+            controller.abort();
+        }
+    }
+}
+
+async fn send(
+    url: &str,
+    range: Option<[u64; 2]>,
+    signal: Option<&AbortSignal>,
+) -> Result<Response, FetchError> {
     let init = RequestInit::new();
     init.set_mode(RequestMode::Cors);
+    if let Some(signal) = signal {
+        init.set_signal(Some(signal));
+    }
     let req =
         Request::new_with_str_and_init(url, &init).map_err(|e| FetchError::Network(js_err(e)))?;
     if let Some([a, b]) = range {
@@ -55,6 +81,61 @@ async fn body_blob(resp: &Response) -> Result<Blob, FetchError> {
         .unchecked_into())
 }
 
+/// One segment request with its checks: Content-Length, and the byte range asked for (a 200
+/// answered to a Range request is cut to the range).
+async fn fetch_checked(
+    url: &str,
+    range: Option<[u64; 2]>,
+    signal: Option<&AbortSignal>,
+) -> Result<Fetched<BlobBody>, FetchError> {
+    let resp = send(url, range, signal).await?;
+    let headers = resp.headers();
+    let declared = headers
+        .get("Content-Length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<f64>().ok());
+    let encoded = headers
+        .get("Content-Encoding")
+        .ok()
+        .flatten()
+        .is_some_and(|v| !v.eq_ignore_ascii_case("identity"));
+    let content_type = headers.get("Content-Type").ok().flatten();
+    let mut blob = body_blob(&resp).await?;
+    if let (Some(len), false) = (declared, encoded) {
+        if (blob.size() - len).abs() > 0.5 {
+            return Err(FetchError::Integrity(format!(
+                "Content-Length says {len} bytes but {} arrived",
+                blob.size()
+            )));
+        }
+    }
+    if let Some([a, b]) = range {
+        let want = (b - a + 1) as f64;
+        if resp.status() == 200 {
+            // The server ignored Range and sent the whole file: keep only the part asked for.
+            if blob.size() < (b + 1) as f64 {
+                return Err(FetchError::Integrity(format!(
+                    "asked for bytes {a}-{b} but the whole file is {} bytes",
+                    blob.size()
+                )));
+            }
+            blob = blob
+                .slice_with_f64_and_f64(a as f64, (b + 1) as f64)
+                .map_err(|e| FetchError::Integrity(js_err(e)))?;
+        } else if blob.size() > want {
+            return Err(FetchError::Integrity(format!(
+                "asked for {want} bytes, got {}",
+                blob.size()
+            )));
+        }
+    }
+    Ok(Fetched {
+        body: BlobBody(blob),
+        content_type,
+    })
+}
+
 impl Fetcher for WebFetcher {
     type Body = BlobBody;
 
@@ -64,52 +145,19 @@ impl Fetcher for WebFetcher {
         range: Option<[u64; 2]>,
     ) -> LocalBoxFuture<'a, Result<Fetched<BlobBody>, FetchError>> {
         async move {
-            let resp = send(url, range).await?;
-            let headers = resp.headers();
-            let declared = headers
-                .get("Content-Length")
-                .ok()
-                .flatten()
-                .and_then(|v| v.trim().parse::<f64>().ok());
-            let encoded = headers
-                .get("Content-Encoding")
-                .ok()
-                .flatten()
-                .is_some_and(|v| !v.eq_ignore_ascii_case("identity"));
-            let content_type = headers.get("Content-Type").ok().flatten();
-            let mut blob = body_blob(&resp).await?;
-            if let (Some(len), false) = (declared, encoded) {
-                if (blob.size() - len).abs() > 0.5 {
-                    return Err(FetchError::Integrity(format!(
-                        "Content-Length says {len} bytes but {} arrived",
-                        blob.size()
-                    )));
-                }
-            }
-            if let Some([a, b]) = range {
-                let want = (b - a + 1) as f64;
-                if resp.status() == 200 {
-                    // The server ignored Range and sent the whole file: keep only the part asked for.
-                    if blob.size() < (b + 1) as f64 {
-                        return Err(FetchError::Integrity(format!(
-                            "asked for bytes {a}-{b} but the whole file is {} bytes",
-                            blob.size()
-                        )));
-                    }
-                    blob = blob
-                        .slice_with_f64_and_f64(a as f64, (b + 1) as f64)
-                        .map_err(|e| FetchError::Integrity(js_err(e)))?;
-                } else if blob.size() > want {
-                    return Err(FetchError::Integrity(format!(
-                        "asked for {want} bytes, got {}",
-                        blob.size()
-                    )));
-                }
-            }
-            Ok(Fetched {
-                body: BlobBody(blob),
-                content_type,
-            })
+            let controller = AbortController::new().ok();
+            let signal = controller.as_ref().map(AbortController::signal);
+            let _abort = AbortOnDrop(controller);
+            let work = Box::pin(fetch_checked(url, range, signal.as_ref()));
+            let deadline = gloo_timers::future::TimeoutFuture::new(REQUEST_DEADLINE_MS);
+            let outcome = match select(work, deadline).await {
+                Either::Left((result, _)) => result,
+                Either::Right(_) => Err(FetchError::Network(format!(
+                    "no complete answer within {} s",
+                    REQUEST_DEADLINE_MS / 1000
+                ))),
+            };
+            outcome
         }
         .boxed_local()
     }
@@ -135,7 +183,7 @@ impl Fetcher for WebFetcher {
         url: &'a str,
     ) -> LocalBoxFuture<'a, Result<(String, String), FetchError>> {
         async move {
-            let resp = send(url, None).await?;
+            let resp = send(url, None, None).await?;
             let final_url = resp.url();
             let promise = resp.text().map_err(|e| FetchError::Network(js_err(e)))?;
             let text = JsFuture::from(promise)
