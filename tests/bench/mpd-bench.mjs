@@ -29,11 +29,10 @@
 // 5. Prints a table and writes it as JSON to target/bench/mpd-latest.json.
 // Goal: shaka's median / ours >= 5, for native and for wasm.
 
-import {manifestPlayerInterface} from '../shaka-diff/shaka-plan.mjs';
+import {loadShakaBuild, manifestPlayerInterface} from '../shaka-diff/shaka-plan.mjs';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import vm from 'node:vm';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -122,53 +121,9 @@ async function benchWasm(wasm, file) {
 
 // ------------------------------------------------------------------------------------ shaka
 
+/** shaka's release build, loaded by the differential test's loader (same stubs and file: scheme). */
 function loadShaka() {
-  const noop = () => {};
-  const ctx = vm.createContext({
-    console: { log: noop, info: noop, debug: noop, warn: noop, error: noop, trace: noop,
-      assert: noop, group: noop, groupEnd: noop, groupCollapsed: noop, time: noop, timeEnd: noop },
-    setTimeout, clearTimeout, setInterval, clearInterval, queueMicrotask,
-    URL, URLSearchParams, TextDecoder, TextEncoder, AbortController, atob, btoa,
-    crypto: globalThis.crypto,
-    navigator: {
-      userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) ' +
-        'Chrome/120.0.0.0 Safari/537.36',
-      vendor: 'Google Inc.', platform: 'Linux x86_64', maxTouchPoints: 0, language: 'en',
-      languages: ['en'], onLine: true,
-    },
-  });
-  vm.runInContext(`
-    var window = globalThis; var self = globalThis; var global = globalThis;
-    var MediaSource = function MediaSource() {};
-    MediaSource.isTypeSupported = function () { return true; };
-    var ManagedMediaSource = undefined;
-    var document = { createElement: function () { return { canPlayType: function () { return 'probably'; } }; },
-                     addEventListener: function () {}, removeEventListener: function () {} };
-    window.addEventListener = function () {}; window.removeEventListener = function () {};
-  `, ctx);
-  vm.runInContext(fs.readFileSync(SHAKA_JS, 'utf8'), ctx, { filename: SHAKA_JS });
-  const shaka = ctx.shaka;
-  if (!shaka?.dash?.DashParser) throw new Error('shaka did not load');
-  // Language-level polyfills shaka relies on (e.g. Map#getOrInsert is not in node 20).
-  for (const name of ['Map', 'Symbol', 'TypedArray', 'RandomUUID']) shaka.polyfill[name]?.install?.();
-  const CtxArrayBuffer = vm.runInContext('ArrayBuffer', ctx);
-  const CtxUint8Array = vm.runInContext('Uint8Array', ctx);
-  shaka.net.NetworkingEngine.registerScheme('file', (uri, request) => {
-    try {
-      const buf = fs.readFileSync(fileURLToPath(uri));
-      const ab = new CtxArrayBuffer(buf.length);
-      new CtxUint8Array(ab).set(buf);
-      return shaka.util.AbortableOperation.completed({
-        uri, originalUri: uri, data: ab, status: 200, headers: {}, originalRequest: request,
-        fromCache: false,
-      });
-    } catch (e) {
-      return shaka.util.AbortableOperation.failed(new shaka.util.Error(
-        shaka.util.Error.Severity.CRITICAL, shaka.util.Error.Category.NETWORK,
-        shaka.util.Error.Code.HTTP_ERROR, uri, String(e?.message || e)));
-    }
-  }, shaka.net.NetworkingEngine.PluginPriority.APPLICATION);
-  return shaka;
+  return loadShakaBuild(SHAKA_JS).shaka;
 }
 
 /** One shaka run: parse, every stream's segment index, every reference and its URI. */

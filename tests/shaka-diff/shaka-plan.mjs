@@ -53,9 +53,13 @@ const SHAKA_JS = path.join(REPO, 'node_modules/shaka-player/dist/shaka-player.co
 
 let loaded = null;
 
-/** Loads shaka once into an isolated vm context and returns {shaka, ctx}. */
-function loadShaka() {
-  if (loaded) return loaded;
+/**
+ * Loads a shaka-player build (debug or release) into a fresh vm context with the few browser
+ * globals its parser needs, shaka's language polyfills, a file: scheme that reads from disk and
+ * honours Range, and http(s) refused (no network here). Shared with tests/bench/mpd-bench.mjs.
+ * Returns {shaka, ctx}.
+ */
+export function loadShakaBuild(jsPath) {
   const ctx = vm.createContext({
     console: quietConsole(),
     setTimeout, clearTimeout, setInterval, clearInterval, queueMicrotask,
@@ -78,11 +82,11 @@ function loadShaka() {
                      addEventListener: function () {}, removeEventListener: function () {} };
     window.addEventListener = function () {}; window.removeEventListener = function () {};
   `, ctx);
-  const src = fs.readFileSync(SHAKA_JS, 'utf8');
-  vm.runInContext(src, ctx, { filename: SHAKA_JS });
+  const src = fs.readFileSync(jsPath, 'utf8');
+  vm.runInContext(src, ctx, { filename: jsPath });
   const shaka = ctx.shaka;
   if (!shaka || !shaka.dash || !shaka.dash.DashParser) throw new Error('shaka did not load');
-  shaka.log.setLevel?.(shaka.log.Level?.NONE ?? 0);
+  shaka.log?.setLevel?.(shaka.log.Level?.NONE ?? 0);
   // Language-level polyfills shaka relies on (Map#getOrInsert[Computed] is not in Node 20).
   // The browser-API polyfills of shaka.polyfill.installAll() are not needed by the parser.
   for (const name of ['Map', 'Symbol', 'TypedArray', 'RandomUUID']) {
@@ -126,10 +130,16 @@ function loadShaka() {
     shaka.net.NetworkingEngine.registerScheme(scheme, (uri) =>
       shaka.util.AbortableOperation.failed(new shaka.util.Error(
         shaka.util.Error.Severity.CRITICAL, shaka.util.Error.Category.NETWORK,
-        shaka.util.Error.Code.HTTP_ERROR, uri, 'network access disabled in shaka-diff')),
+        shaka.util.Error.Code.HTTP_ERROR, uri, 'network access disabled: shaka runs on files here')),
     shaka.net.NetworkingEngine.PluginPriority.APPLICATION);
   }
+  return { shaka, ctx };
+}
 
+/** Loads shaka's debug build once, capturing the streams of each period, and returns {shaka, ctx}. */
+function loadShaka() {
+  if (loaded) return loaded;
+  const { shaka, ctx } = loadShakaBuild(SHAKA_JS);
   // Capture the per-period streams handed to the period combiner (see header comment).
   const proto = shaka.util.PeriodCombiner.prototype;
   const original = proto.combinePeriods;
