@@ -191,14 +191,7 @@ fn recount(plan: &Plan, before: &Totals, sizes: &[(String, u32, u64)]) -> Totals
             .tracks
             .iter()
             .find(|p| &p.key == track)
-            .map(|p| match index {
-                0 => 1024,
-                k => p
-                    .segments
-                    .get(*k as usize - 1)
-                    .map_or(0, |s| (p.bandwidth as f64 / 8.0 * (s.end - s.start)) as u64),
-            })
-            .unwrap_or(0);
+            .map_or(0, |p| crate::progress::estimate(p, *index));
         t.items_done += 1;
         t.bytes_done += size;
         t.bytes_total = t.bytes_total.saturating_sub(estimate) + size;

@@ -2,11 +2,22 @@
 
 use crate::ports::StoredSegment;
 use crate::protocol::ProgressDetail;
-use mpd::Plan;
+use mpd::{Plan, TrackPlan};
 use std::collections::HashMap;
 
 /// Expected bytes of an init segment whose size is not known yet.
 const INIT_ESTIMATE: u64 = 1024;
+
+/// Expected bytes of item `index` of `track` before it is stored (0 is the init segment):
+/// bandwidth × duration for media segments.
+pub fn estimate(track: &TrackPlan, index: u32) -> u64 {
+    match index {
+        0 => INIT_ESTIMATE,
+        k => track.segments.get(k as usize - 1).map_or(0, |s| {
+            (track.bandwidth as f64 / 8.0 * (s.end - s.start)).max(0.0) as u64
+        }),
+    }
+}
 
 /// Bytes and items stored versus planned.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -30,21 +41,12 @@ impl Totals {
             .collect();
         let mut t = Totals::default();
         for track in &plan.tracks {
-            let bytes_per_second = track.bandwidth as f64 / 8.0;
-            if track.init.is_some() {
+            let first = if track.init.is_some() { 0 } else { 1 };
+            for index in first..=track.segments.len() as u32 {
                 t.items_total += 1;
-                match have.get(&(track.key.as_str(), 0)) {
+                match have.get(&(track.key.as_str(), index)) {
                     Some(size) => t.add_done(*size),
-                    None => t.bytes_total += INIT_ESTIMATE,
-                }
-            }
-            for (k, seg) in track.segments.iter().enumerate() {
-                t.items_total += 1;
-                match have.get(&(track.key.as_str(), k as u32 + 1)) {
-                    Some(size) => t.add_done(*size),
-                    None => {
-                        t.bytes_total += (bytes_per_second * (seg.end - seg.start)).max(0.0) as u64
-                    }
+                    None => t.bytes_total += estimate(track, index),
                 }
             }
         }
