@@ -6,7 +6,10 @@
 import { timerDelay } from './timeout.js';
 
 export interface PingResult {
+  /** Jobs running, plus entries waiting for the network to come back. */
   activeJobs: number;
+  /** The worker's WebAssembly memory in bytes (diagnostics). */
+  wasmMemoryBytes?: number | null;
 }
 
 export class KeepAlive {

@@ -137,7 +137,7 @@ export function checkEntryId(value: unknown, method: string, code: ArgCode = Err
 export function checkDownloadOptions(options: unknown, entryId: string): DownloadOptions {
   if (options === undefined || options === null) return {};
   const bad = (what: string): never => {
-    throw createError(ErrorCode.CANNOT_ADD_ITEM, `download options for entry ${entryId} are invalid: ${what}; see DownloadOptions (language, bitrate, audioLanguages, textLanguages, videoHeight, maxHeight, videoBitrate, thumbnails, codecs)`, { entryId });
+    throw createError(ErrorCode.CANNOT_ADD_ITEM, `download options for entry ${entryId} are invalid: ${what}; see DownloadOptions (language, bitrate, audioLanguages, textLanguages, videoHeight, maxHeight, videoBitrate, thumbnails, codecs, redirectOrigins)`, { entryId });
   };
   if (typeof options !== 'object') return bad(`expected an object, got ${typeof options}`);
   const o = options as Record<string, unknown>;
@@ -153,7 +153,7 @@ export function checkDownloadOptions(options: unknown, entryId: string): Downloa
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) bad(`${k} must be a positive number`);
     else out[k] = Math.round(v);
   }
-  for (const k of ['audioLanguages', 'textLanguages', 'codecs'] as const) {
+  for (const k of ['audioLanguages', 'textLanguages', 'codecs', 'redirectOrigins'] as const) {
     if (!given(k)) continue;
     const v = o[k];
     if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) bad(`${k} must be an array of strings`);
@@ -219,7 +219,14 @@ export class OfflineManager {
       // while the app gets ready. A failure is reported by the first call that needs the worker.
       this.ready().catch(() => undefined);
     }
+    (globalThis as { addEventListener?: (t: string, l: () => void) => void }).addEventListener?.('online', this.onOnline);
   }
+
+  /** The network came back: wake the worker, which resumes downloads paused for the network. */
+  private readonly onOnline = (): void => {
+    if (this.destroyed || !this.container) return;
+    this.send('ping', {}).then((r) => { if (r.activeJobs > 0) this.keepAlive.start(); }, () => undefined);
+  };
 
   /**
    * Gets a media config and keeps it in the worker as a prepared entry.
@@ -405,6 +412,7 @@ export class OfflineManager {
     this.keepAlive.stop();
     this.events.clear();
     this.container?.removeEventListener('message', this.onMessage);
+    (globalThis as { removeEventListener?: (t: string, l: () => void) => void }).removeEventListener?.('online', this.onOnline);
   }
 
   private readonly onMessage = (event: Event): void => {

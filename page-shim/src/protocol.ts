@@ -76,6 +76,8 @@ export interface DownloadOptions {
   thumbnails?: boolean;
   /** Codecs this browser plays (prefixes such as 'avc1', 'mp4a'); others are never chosen. */
   codecs?: string[];
+  /** Origins segment requests may be redirected to besides the manifest's and its BaseURLs' (e.g. 'https://cdn2.example.com'); ['*'] allows any. Other cross-origin redirects fail with 9011. */
+  redirectOrigins?: string[];
 }
 
 /** An entry as the worker reports it. */
@@ -117,7 +119,7 @@ export interface Commands {
   removeAll: { request: Record<string, never>; result: { entryIds: string[] } };
   get: { request: { entryId: string }; result: EntryDetail };
   list: { request: Record<string, never>; result: EntrySummary[] };
-  ping: { request: Record<string, never>; result: { activeJobs: number } };
+  ping: { request: Record<string, never>; result: { activeJobs: number; wasmMemoryBytes?: number | null } };
 }
 export type CommandType = keyof Commands;
 export type CommandFields<K extends CommandType> = Commands[K]['request'];
@@ -218,6 +220,6 @@ export const PROTOCOL_FIELDS = {
   stopReasons: ['user', 'quota', 'network', 'error'] satisfies ReadonlyArray<StopReason>,
   downloadOptions: [
     'language', 'bitrate', 'audioLanguages', 'textLanguages', 'videoHeight', 'maxHeight',
-    'videoBitrate', 'thumbnails', 'codecs',
+    'videoBitrate', 'thumbnails', 'codecs', 'redirectOrigins',
   ] satisfies ReadonlyArray<keyof DownloadOptions>,
 } as const;

@@ -75,6 +75,10 @@ self.addEventListener('fetch', (event) => {
   event.waitUntil(omWake(false));
 });
 
+// The network came back while the worker runs: resume downloads paused for the network (a
+// stopped worker is woken by the pages instead, which ping it on their own 'online' event).
+self.addEventListener('online', () => { omWake(true); });
+
 self.addEventListener('message', (event) => {
   const port = event.ports && event.ports[0] ? event.ports[0] : null;
   const id = event.data && typeof event.data.id === 'number' ? event.data.id : -1;

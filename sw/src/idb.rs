@@ -1,10 +1,15 @@
 //! The engine's `Store` on IndexedDB (indexed_db_futures), laid out to be readable in devtools.
 //!
-//! Database `offline-manager`, version 1:
+//! Database `offline-manager`, version 2:
 //! - `entries` (keyPath `id`): one record per entry, the engine's `Entry` as a plain object.
-//! - `segments` (key `[entryId, track, index, chunk]`): `{entryId, track, index, chunk, blob,
-//!   size, url, range, type}`; index 0 is the init segment.
+//! - `segments` (key `[entryId, track, index, chunk]`): `{entryId, track, index, chunk, chunks,
+//!   blob, size, url, range, type}`; index 0 is the init segment; a segment longer than 8 MiB
+//!   is chunks `0..chunks` whose bytes, joined, are the segment.
 //! - `manifests` (keyPath `entryId`): `{entryId, text}`, the local MPD.
+//! - `licenses` (key `[entryId, keyId]`, version 2): DRM licences kept for offline playback.
+//!
+//! Migrations run step by step in `open`: 0→1 creates the first three stores; 1→2 adds
+//! `licenses` (version 1 segment records lack `chunks`, which is read as 1).
 
 use crate::body::BlobBody;
 use engine::ports::{NewSegment, Store, StoredSegment};
@@ -20,10 +25,11 @@ use wasm_bindgen::{JsCast, JsValue};
 /// Database name.
 pub const DB_NAME: &str = "offline-manager";
 /// Current schema version; `migrate` upgrades every older one step by step.
-pub const DB_VERSION: u32 = 1;
+pub const DB_VERSION: u32 = 2;
 const ENTRIES: &str = "entries";
 const SEGMENTS: &str = "segments";
 const MANIFESTS: &str = "manifests";
+const LICENSES: &str = "licenses";
 
 /// IndexedDB-backed store.
 pub struct IdbStore {
@@ -45,6 +51,9 @@ impl IdbStore {
                     db.create_object_store(MANIFESTS)
                         .with_key_path("entryId".into())
                         .build()?;
+                }
+                if old < 2 {
+                    db.create_object_store(LICENSES).build()?;
                 }
                 Ok(())
             })
@@ -68,23 +77,49 @@ impl IdbStore {
             .and_then(|t| t.as_string()))
     }
 
-    /// A stored segment record (`blob`, `size`, `type`, ...).
+    /// A stored segment as one Blob (its chunks joined, still without copying bytes) and its
+    /// MIME type; `None` unless every chunk is stored.
     pub async fn segment(
         &self,
         id: &str,
         track: &str,
         index: u32,
-    ) -> Result<Option<JsValue>, StoreError> {
+    ) -> Result<Option<(web_sys::Blob, Option<String>)>, StoreError> {
         let tx = self.db.transaction(SEGMENTS).build().map_err(other)?;
         let store = tx.object_store(SEGMENTS).map_err(other)?;
-        let key = segment_key(id, track, index, 0);
-        store
-            .get(key)
+        let lower: JsValue = Array::of3(&id.into(), &track.into(), &index.into()).into();
+        let upper: JsValue =
+            Array::of4(&id.into(), &track.into(), &index.into(), &Array::new()).into();
+        let records: Vec<JsValue> = store
+            .get_all()
+            .with_query::<JsValue, _>(KeyRange::Bound(lower, false, upper, false))
             .primitive()
             .map_err(other)?
             .await
-            .map_err(other)
+            .map_err(other)?
+            .collect::<Result<_, _>>()
+            .map_err(other)?;
+        let field = |r: &JsValue, k: &str| Reflect::get(r, &k.into()).unwrap_or_default();
+        let Some(first) = records.first() else {
+            return Ok(None);
+        };
+        let chunks = field(first, "chunks").as_f64().unwrap_or(1.0) as usize;
+        if records.len() < chunks.max(1) {
+            return Ok(None);
+        }
+        let kind = field(first, "type").as_string().filter(|t| !t.is_empty());
+        let blob = if records.len() == 1 {
+            field(first, "blob").dyn_into().map_err(|_| bad_record())?
+        } else {
+            let parts: Array = records.iter().map(|r| field(r, "blob")).collect();
+            web_sys::Blob::new_with_blob_sequence(&parts).map_err(|_| bad_record())?
+        };
+        Ok(Some((blob, kind)))
     }
+}
+
+fn bad_record() -> StoreError {
+    StoreError::Other("a stored segment record has no Blob".into())
 }
 
 fn other(e: impl std::fmt::Display) -> StoreError {
@@ -271,6 +306,8 @@ impl Store<BlobBody> for IdbStore {
                     Some(StoredSegment {
                         track: field(r, "track")?.as_string()?,
                         index: field(r, "index")?.as_f64()? as u32,
+                        chunk: field(r, "chunk")?.as_f64().unwrap_or(0.0) as u32,
+                        chunks: field(r, "chunks")?.as_f64().unwrap_or(1.0) as u32,
                         size: field(r, "size")?.as_f64()? as u64,
                     })
                 })
@@ -297,7 +334,8 @@ impl Store<BlobBody> for IdbStore {
                 set(&rec, "entryId", &id.into());
                 set(&rec, "track", &s.track.as_str().into());
                 set(&rec, "index", &s.index.into());
-                set(&rec, "chunk", &0.into());
+                set(&rec, "chunk", &s.chunk.into());
+                set(&rec, "chunks", &s.chunks.into());
                 set(&rec, "blob", s.body.0.unchecked_ref());
                 set(&rec, "size", &(s.body.0.size()).into());
                 set(&rec, "type", &s.body.0.type_().into());
@@ -309,7 +347,7 @@ impl Store<BlobBody> for IdbStore {
                 set(&rec, "range", &range);
                 store
                     .put(JsValue::from(rec))
-                    .with_key(segment_key(id, &s.track, s.index, 0))
+                    .with_key(segment_key(id, &s.track, s.index, s.chunk))
                     .primitive()
                     .map_err(other)?;
             }

@@ -9,7 +9,8 @@ use futures::future::{FutureExt, LocalBoxFuture};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    AbortController, AbortSignal, Blob, Request, RequestInit, RequestMode, Response, ResponseType,
+    AbortController, AbortSignal, Blob, BlobPropertyBag, ReadableStreamDefaultReader, Request,
+    RequestInit, RequestMode, Response, ResponseType,
 };
 
 /// Fetches with the worker's global `fetch`.
@@ -25,9 +26,23 @@ fn js_err(e: wasm_bindgen::JsValue) -> String {
         .unwrap_or_else(|| format!("{e:?}"))
 }
 
-/// Longest a segment request may take before it is aborted and retried. A deadline, not an
-/// inactivity timer: `Response.blob()` reports no progress.
-const REQUEST_DEADLINE_MS: u32 = 120_000;
+/// A request that receives nothing (no headers, no body bytes) for this long is aborted and
+/// retried: a stalled connection never holds a download forever, while a slow one that keeps
+/// delivering is left alone.
+const INACTIVITY_MS: u32 = 30_000;
+
+fn inactive() -> FetchError {
+    FetchError::Network(format!("no data for {} s", INACTIVITY_MS / 1000))
+}
+
+/// Awaits `promise`, or fails when it takes longer than the inactivity timeout.
+async fn within_inactivity(promise: js_sys::Promise) -> Result<wasm_bindgen::JsValue, FetchError> {
+    let timer = gloo_timers::future::TimeoutFuture::new(INACTIVITY_MS);
+    match select(JsFuture::from(promise), timer).await {
+        Either::Left((result, _)) => result.map_err(|e| FetchError::Network(js_err(e))),
+        Either::Right(_) => Err(inactive()),
+    }
+}
 
 /// Aborts its request when dropped: a paused or removed job drops its fetches, and the browser
 /// then stops downloading their bodies instead of finishing them for nothing.
@@ -58,9 +73,8 @@ async fn send(
             .set("Range", &format!("bytes={a}-{b}"))
             .map_err(|e| FetchError::Network(js_err(e)))?;
     }
-    let resp: Response = JsFuture::from(scope().fetch_with_request(&req))
-        .await
-        .map_err(|e| FetchError::Network(js_err(e)))?
+    let resp: Response = within_inactivity(scope().fetch_with_request(&req))
+        .await?
         .unchecked_into();
     if resp.type_() == ResponseType::Opaque || resp.type_() == ResponseType::Opaqueredirect {
         return Err(FetchError::Opaque);
@@ -73,12 +87,37 @@ async fn send(
     Ok(resp)
 }
 
-async fn body_blob(resp: &Response) -> Result<Blob, FetchError> {
-    let promise = resp.blob().map_err(|e| FetchError::Network(js_err(e)))?;
-    Ok(JsFuture::from(promise)
-        .await
-        .map_err(|e| FetchError::Network(js_err(e)))?
-        .unchecked_into())
+/// Reads the body into a Blob, chunk by chunk so that a stall is noticed (`Response.blob()`
+/// reports no progress). The chunks stay JS values: bytes never enter wasm memory.
+async fn body_blob(resp: &Response, content_type: Option<&str>) -> Result<Blob, FetchError> {
+    let Some(stream) = resp.body() else {
+        return Blob::new().map_err(|e| FetchError::Network(js_err(e)));
+    };
+    let reader: ReadableStreamDefaultReader = stream
+        .get_reader()
+        .dyn_into()
+        .map_err(|e| FetchError::Network(js_err(e.into())))?;
+    let parts = js_sys::Array::new();
+    loop {
+        let chunk = match within_inactivity(reader.read()).await {
+            Ok(chunk) => chunk,
+            Err(e) => {
+                let _ = reader.cancel();
+                return Err(e);
+            }
+        };
+        let field = |k: &str| js_sys::Reflect::get(&chunk, &k.into()).unwrap_or_default();
+        if field("done").as_bool().unwrap_or(true) {
+            break;
+        }
+        parts.push(&field("value"));
+    }
+    let options = BlobPropertyBag::new();
+    if let Some(kind) = content_type {
+        options.set_type(kind);
+    }
+    Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+        .map_err(|e| FetchError::Network(js_err(e)))
 }
 
 /// One segment request with its checks: Content-Length, and the byte range asked for (a 200
@@ -101,7 +140,8 @@ async fn fetch_checked(
         .flatten()
         .is_some_and(|v| !v.eq_ignore_ascii_case("identity"));
     let content_type = headers.get("Content-Type").ok().flatten();
-    let mut blob = body_blob(&resp).await?;
+    let final_url = Some(resp.url()).filter(|u| !u.is_empty());
+    let mut blob = body_blob(&resp, content_type.as_deref()).await?;
     if let (Some(len), false) = (declared, encoded) {
         if (blob.size() - len).abs() > 0.5 {
             return Err(FetchError::Integrity(format!(
@@ -133,6 +173,7 @@ async fn fetch_checked(
     Ok(Fetched {
         body: BlobBody(blob),
         content_type,
+        final_url,
     })
 }
 
@@ -148,16 +189,7 @@ impl Fetcher for WebFetcher {
             let controller = AbortController::new().ok();
             let signal = controller.as_ref().map(AbortController::signal);
             let _abort = AbortOnDrop(controller);
-            let work = Box::pin(fetch_checked(url, range, signal.as_ref()));
-            let deadline = gloo_timers::future::TimeoutFuture::new(REQUEST_DEADLINE_MS);
-            let outcome = match select(work, deadline).await {
-                Either::Left((result, _)) => result,
-                Either::Right(_) => Err(FetchError::Network(format!(
-                    "no complete answer within {} s",
-                    REQUEST_DEADLINE_MS / 1000
-                ))),
-            };
-            outcome
+            fetch_checked(url, range, signal.as_ref()).await
         }
         .boxed_local()
     }
@@ -186,9 +218,7 @@ impl Fetcher for WebFetcher {
             let resp = send(url, None, None).await?;
             let final_url = resp.url();
             let promise = resp.text().map_err(|e| FetchError::Network(js_err(e)))?;
-            let text = JsFuture::from(promise)
-                .await
-                .map_err(|e| FetchError::Network(js_err(e)))?;
+            let text = within_inactivity(promise).await?;
             let text = text
                 .as_string()
                 .ok_or_else(|| FetchError::Integrity("the manifest is not text".into()))?;

@@ -5,8 +5,7 @@
 use crate::idb::IdbStore;
 use engine::range::{answer, RangeAnswer};
 use engine::OFFLINE_PREFIX;
-use js_sys::Reflect;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 use web_sys::{Blob, Headers, Request, Response, ResponseInit};
 
 /// A parsed local URL.
@@ -68,7 +67,7 @@ pub async fn respond(store: &IdbStore, rest: &str, request: &Request) -> Result<
             .await
             .map_err(store_err)?
         {
-            Some(record) => blob_response(&record, request),
+            Some((blob, kind)) => blob_response(blob, kind, request),
             None => not_found(&format!(
                 "9003: segment {track}/{index} of entry {entry} is not stored"
             )),
@@ -81,12 +80,8 @@ fn store_err(e: engine::StoreError) -> JsValue {
     JsValue::from_str(&format!("{e:?}"))
 }
 
-fn blob_response(record: &JsValue, request: &Request) -> Result<Response, JsValue> {
-    let blob: Blob = Reflect::get(record, &"blob".into())?.dyn_into()?;
+fn blob_response(blob: Blob, kind: Option<String>, request: &Request) -> Result<Response, JsValue> {
     let size = blob.size() as u64;
-    let kind = Reflect::get(record, &"type".into())?
-        .as_string()
-        .filter(|t| !t.is_empty());
     let headers = Headers::new()?;
     headers.set(
         "Content-Type",

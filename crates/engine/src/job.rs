@@ -3,10 +3,11 @@
 
 use crate::error::{Code, FetchError, KalturaError, StoreError};
 use crate::ports::{Body, Fetcher, Host, NewSegment, Store};
-use crate::progress::Totals;
+use crate::progress::{held, Held, Totals};
 use crate::protocol::Event;
 use futures::stream::{self, StreamExt};
 use mpd::Plan;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 /// Tunables of the scheduler.
@@ -16,13 +17,20 @@ pub struct JobConfig {
     pub concurrency: usize,
     /// Segments written per IndexedDB transaction.
     pub batch: usize,
-    /// Attempts per segment before the job stops (reset by any progress of the job).
+    /// Attempts per request before the job stops (each request counts its own).
     pub max_attempts: u32,
     /// First backoff delay in ms; doubles per attempt, with jitter.
     pub backoff_ms: u32,
     /// Minimum ms between two progress events.
     pub progress_interval_ms: f64,
+    /// Largest stored value: a longer byte range is fetched and stored in chunks of this size
+    /// (Chromium refuses one IndexedDB value over ~127 MiB; small chunks also let a killed worker
+    /// resume mid-file).
+    pub chunk_bytes: u64,
 }
+
+/// 8 MiB.
+pub const CHUNK_BYTES: u64 = 8 * 1024 * 1024;
 
 impl Default for JobConfig {
     fn default() -> Self {
@@ -32,6 +40,7 @@ impl Default for JobConfig {
             max_attempts: 5,
             backoff_ms: 500,
             progress_interval_ms: 250.0,
+            chunk_bytes: CHUNK_BYTES,
         }
     }
 }
@@ -46,7 +55,7 @@ pub enum Outcome {
 /// Why a job stopped early.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobError {
-    /// The network failed after retries: pause with reason network.
+    /// The network failed after retries, or the device is offline: pause with reason network.
     Network(KalturaError),
     /// The disk is full: pause with reason quota.
     Quota(KalturaError),
@@ -54,9 +63,14 @@ pub enum JobError {
     Fatal(KalturaError),
 }
 
-struct Item {
+/// One request: a whole segment, or one chunk of a long byte range.
+struct Unit {
     track: String,
     index: u32,
+    chunk: u32,
+    /// Chunks of the segment; 1 for a segment fetched whole (split after the fetch when it is
+    /// longer than a chunk).
+    chunks: u32,
     url: String,
     range: Option<[u64; 2]>,
     /// The same segment under the track's other BaseURLs, tried when `url` keeps failing.
@@ -82,10 +96,95 @@ fn alternates_of(plan: &Plan, track: &str, url: &str) -> Vec<String> {
     }
 }
 
+/// What is left to fetch: every planned item, or chunk of one, that the store lacks.
+fn units_to_fetch(plan: &Plan, have: &HashMap<(&str, u32), Held>, chunk: u64) -> Vec<Unit> {
+    let chunk = chunk.max(1);
+    let mut todo = Vec::new();
+    for i in plan.items() {
+        let held = have.get(&(i.track, i.index));
+        if held.is_some_and(Held::complete) {
+            continue;
+        }
+        let alternates = alternates_of(plan, i.track, i.url);
+        let unit = |c: u32, n: u32, range: Option<[u64; 2]>| Unit {
+            track: i.track.to_string(),
+            index: i.index,
+            chunk: c,
+            chunks: n,
+            url: i.url.to_string(),
+            range,
+            alternates: alternates.clone(),
+        };
+        match i.range {
+            Some([a, b]) if b >= a && b - a + 1 > chunk => {
+                let n = u32::try_from((b - a + 1).div_ceil(chunk)).unwrap_or(u32::MAX);
+                let stored = held.map(|h| h.stored.as_slice()).unwrap_or_default();
+                for c in 0..n {
+                    if stored.contains(&c) {
+                        continue;
+                    }
+                    let first = a + u64::from(c) * chunk;
+                    let last = (first + chunk - 1).min(b);
+                    todo.push(unit(c, n, Some([first, last])));
+                }
+            }
+            range => todo.push(unit(0, 1, range)),
+        }
+    }
+    todo
+}
+
+/// The origin (`scheme://host:port`) of a URL, if it has one.
+pub fn origin_of(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    match u.origin() {
+        o @ url::Origin::Tuple(..) => Some(o.ascii_serialization()),
+        url::Origin::Opaque(_) => None,
+    }
+}
+
+/// Where segment requests may be redirected: the manifest's origin, every BaseURL's origin, and
+/// what the app allowed (`"*"` allows any).
+#[derive(Debug, Clone, Default)]
+pub struct RedirectPolicy {
+    origins: HashSet<String>,
+    any: bool,
+}
+
+impl RedirectPolicy {
+    /// The policy for a plan and the origins the app allowed.
+    pub fn new(plan: &Plan, allowed: &[String]) -> Self {
+        let mut origins: HashSet<String> = plan
+            .tracks
+            .iter()
+            .flat_map(|t| t.base_urls.iter())
+            .chain(std::iter::once(&plan.manifest_url))
+            .filter_map(|u| origin_of(u))
+            .collect();
+        let any = allowed.iter().any(|a| a == "*");
+        origins.extend(allowed.iter().filter_map(|a| origin_of(a)));
+        RedirectPolicy { origins, any }
+    }
+
+    /// `Err` with the final origin when `requested` landed on an origin not allowed.
+    fn check(&self, requested: &str, final_url: Option<&str>) -> Result<(), FetchError> {
+        let Some(final_url) = final_url.filter(|f| !f.is_empty() && *f != requested) else {
+            return Ok(());
+        };
+        let to = origin_of(final_url).unwrap_or_else(|| final_url.to_string());
+        if self.any || origin_of(requested).as_ref() == Some(&to) || self.origins.contains(&to) {
+            Ok(())
+        } else {
+            Err(FetchError::CrossOriginRedirect(to))
+        }
+    }
+}
+
 /// Runs the job to completion or error. Dropping the future stops it; what was committed stays.
 pub async fn run<F, S, H>(
     entry_id: &str,
     plan: &Plan,
+    policy: &RedirectPolicy,
     fetcher: Rc<F>,
     store: Rc<S>,
     host: Rc<H>,
@@ -101,27 +200,22 @@ where
         .await
         .map_err(|e| store_error(entry_id, e))?;
     let mut totals = Totals::of(plan, &stored);
-    let have: std::collections::HashSet<(String, u32)> =
-        stored.into_iter().map(|s| (s.track, s.index)).collect();
-    let todo: Vec<Item> = plan
-        .items()
-        .filter(|i| !have.contains(&(i.track.to_string(), i.index)))
-        .map(|i| Item {
-            track: i.track.to_string(),
-            index: i.index,
-            url: i.url.to_string(),
-            range: i.range,
-            alternates: alternates_of(plan, i.track, i.url),
-        })
+    let todo = units_to_fetch(plan, &held(&stored), cfg.chunk_bytes);
+    let mut have: HashMap<(String, u32), Held> = held(&stored)
+        .into_iter()
+        .map(|((t, i), h)| ((t.to_string(), i), h))
         .collect();
+    drop(stored);
+    let tracks: HashMap<&str, &mpd::TrackPlan> =
+        plan.tracks.iter().map(|t| (t.key.as_str(), t)).collect();
     let started = host.now_ms();
     let start_bytes = totals.bytes_done;
     host.emit(Event::Progress(totals.detail(entry_id, 0.0)));
     let mut last_emit = started;
     let fetches = stream::iter(todo)
-        .map(|item| {
+        .map(|unit| {
             let (fetcher, host) = (fetcher.clone(), host.clone());
-            async move { fetch_with_retry(&*fetcher, &*host, item, cfg).await }
+            async move { fetch_with_retry(&*fetcher, &*host, policy, unit, cfg).await }
         })
         .buffer_unordered(cfg.concurrency.max(1));
     futures::pin_mut!(fetches);
@@ -130,19 +224,30 @@ where
         let next = fetches.next().await;
         let done = next.is_none();
         if let Some(result) = next {
-            batch.push(result.map_err(|(url, e)| fetch_error(entry_id, &url, e))?);
+            let segment = result.map_err(|(url, e)| fetch_error(entry_id, &url, e))?;
+            batch.extend(split(segment, cfg.chunk_bytes));
         }
         if batch.len() >= cfg.batch.max(1) || (done && !batch.is_empty()) {
             let items = std::mem::take(&mut batch);
-            let sizes: Vec<(String, u32, u64)> = items
+            let sizes: Vec<(String, u32, u32, u32, u64)> = items
                 .iter()
-                .map(|s| (s.track.clone(), s.index, s.body.size()))
+                .map(|s| (s.track.clone(), s.index, s.chunk, s.chunks, s.body.size()))
                 .collect();
             store
                 .put_segments(entry_id, items)
                 .await
                 .map_err(|e| store_error(entry_id, e))?;
-            totals = recount(plan, &totals, &sizes);
+            for (track, index, chunk, chunks, size) in sizes {
+                let h = have.entry((track.clone(), index)).or_default();
+                let before = h.clone();
+                h.bytes += size;
+                h.chunks += 1;
+                h.of = h.of.max(chunks);
+                h.stored.push(chunk);
+                if let Some(t) = tracks.get(track.as_str()) {
+                    totals.apply(t, index, &before, h);
+                }
+            }
             let now = host.now_ms();
             if now - last_emit >= cfg.progress_interval_ms && !done {
                 host.emit(Event::Progress(
@@ -177,26 +282,40 @@ where
     Ok(Outcome::Completed)
 }
 
+/// A segment fetched whole but longer than a chunk is stored as several slices, all in one
+/// transaction (so it is still stored whole or not at all).
+fn split<B: Body>(s: NewSegment<B>, chunk: u64) -> Vec<NewSegment<B>> {
+    let size = s.body.size();
+    let chunk = chunk.max(1);
+    if s.chunks != 1 || size <= chunk {
+        return vec![s];
+    }
+    let n = size.div_ceil(chunk);
+    let n32 = u32::try_from(n).unwrap_or(u32::MAX);
+    (0..n)
+        .map(|c| {
+            let first = c * chunk;
+            let last = (first + chunk).min(size);
+            NewSegment {
+                track: s.track.clone(),
+                index: s.index,
+                chunk: c as u32,
+                chunks: n32,
+                body: s.body.slice(first, last),
+                url: s.url.clone(),
+                range: Some(match s.range {
+                    Some([a, _]) => [a + first, a + last - 1],
+                    None => [first, last - 1],
+                }),
+            }
+        })
+        .collect()
+}
+
 /// Average bytes per second of this job run.
 fn speed(start_bytes: u64, totals: &Totals, elapsed_ms: f64) -> f64 {
     let secs = (elapsed_ms / 1000.0).max(0.001);
     (totals.bytes_done.saturating_sub(start_bytes) as f64 / secs).round()
-}
-
-/// Updates totals after a commit without re-reading the store (the final check re-reads it).
-fn recount(plan: &Plan, before: &Totals, sizes: &[(String, u32, u64)]) -> Totals {
-    let mut t = *before;
-    for (track, index, size) in sizes {
-        let estimate = plan
-            .tracks
-            .iter()
-            .find(|p| &p.key == track)
-            .map_or(0, |p| crate::progress::estimate(p, *index));
-        t.items_done += 1;
-        t.bytes_done += size;
-        t.bytes_total = t.bytes_total.saturating_sub(estimate) + size;
-    }
-    t
 }
 
 /// Fetches an item, retrying retriable failures with exponential backoff and jitter, then
@@ -204,41 +323,55 @@ fn recount(plan: &Plan, before: &Totals, sizes: &[(String, u32, u64)]) -> Totals
 async fn fetch_with_retry<F: Fetcher, H: Host>(
     fetcher: &F,
     host: &H,
-    item: Item,
+    policy: &RedirectPolicy,
+    unit: Unit,
     cfg: JobConfig,
 ) -> Result<NewSegment<F::Body>, (String, FetchError)> {
     let mut first_error = None;
-    for url in std::iter::once(&item.url).chain(&item.alternates) {
-        match fetch_one(fetcher, host, url, item.range, cfg).await {
+    for url in std::iter::once(&unit.url).chain(&unit.alternates) {
+        match fetch_one(fetcher, host, policy, url, unit.range, cfg).await {
             Ok(body) => {
                 return Ok(NewSegment {
-                    track: item.track,
-                    index: item.index,
+                    track: unit.track,
+                    index: unit.index,
+                    chunk: unit.chunk,
+                    chunks: unit.chunks,
                     body,
                     url: url.clone(),
-                    range: item.range,
+                    range: unit.range,
                 })
             }
+            // Offline: the other CDNs are unreachable too; pause now.
+            Err(e @ FetchError::Network(_)) if !host.online() => return Err((unit.url, e)),
             Err(e) => {
                 first_error.get_or_insert(e);
             }
         }
     }
     let e = first_error.unwrap_or(FetchError::Network("no URL to fetch".into()));
-    Err((item.url, e))
+    Err((unit.url, e))
 }
 
 async fn fetch_one<F: Fetcher, H: Host>(
     fetcher: &F,
     host: &H,
+    policy: &RedirectPolicy,
     url: &str,
     range: Option<[u64; 2]>,
     cfg: JobConfig,
 ) -> Result<F::Body, FetchError> {
     let mut attempt = 0u32;
     loop {
-        match fetcher.fetch(url, range).await {
-            Ok(f) => return Ok(f.body),
+        let result = fetcher.fetch(url, range).await.and_then(|f| {
+            policy.check(url, f.final_url.as_deref())?;
+            check_size(&f.body, range)?;
+            Ok(f.body)
+        });
+        match result {
+            Ok(body) => return Ok(body),
+            Err(FetchError::Network(m)) if !host.online() => {
+                return Err(FetchError::Network(format!("{m}; the device is offline")))
+            }
             Err(e) if e.retriable() && attempt + 1 < cfg.max_attempts => {
                 let base = f64::from(cfg.backoff_ms) * 2f64.powi(attempt as i32);
                 let delay = base * (0.5 + host.random());
@@ -247,6 +380,21 @@ async fn fetch_one<F: Fetcher, H: Host>(
             }
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// A body for a byte range must be exactly that long: whatever the server claimed, a short or
+/// long body is never stored (and the request is tried again).
+fn check_size<B: Body>(body: &B, range: Option<[u64; 2]>) -> Result<(), FetchError> {
+    match range {
+        Some([a, b]) if body.size() != b.saturating_sub(a) + 1 => {
+            Err(FetchError::Integrity(format!(
+                "asked for bytes {a}-{b} ({} bytes), got {}",
+                b.saturating_sub(a) + 1,
+                body.size()
+            )))
+        }
+        _ => Ok(()),
     }
 }
 

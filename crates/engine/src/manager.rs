@@ -13,7 +13,7 @@ use futures::future::{AbortHandle, Abortable};
 use mpd::{MpdError, SelectOptions};
 use serde_json::{json, Value};
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 /// The path segment under the worker scope where stored entries are served.
@@ -30,6 +30,8 @@ pub struct Manager<F: Fetcher, S: Store<F::Body>, H: Host> {
     cfg: JobConfig,
     running: RefCell<HashMap<String, (u64, AbortHandle)>>,
     generation: Cell<u64>,
+    /// Entries paused by a network failure that a timer retries while the worker lives.
+    waiting: RefCell<HashSet<String>>,
 }
 
 type Res = Result<Value, KalturaError>;
@@ -51,6 +53,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             cfg,
             running: RefCell::default(),
             generation: Cell::new(0),
+            waiting: RefCell::default(),
         })
     }
 
@@ -85,6 +88,8 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             let item = NewSegment {
                 track: POSTER_TRACK.to_string(),
                 index: 0,
+                chunk: 0,
+                chunks: 1,
                 body: fetched.body,
                 url: url.to_string(),
                 range: None,
@@ -94,9 +99,10 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         }
     }
 
-    /// Number of jobs running now.
+    /// Jobs running now, plus entries waiting for the network to come back: pages keep the
+    /// worker alive while this is not zero.
     pub fn active_jobs(&self) -> usize {
-        self.running.borrow().len()
+        self.running.borrow().len() + self.waiting.borrow().len()
     }
 
     /// Executes one command.
@@ -113,21 +119,71 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             Command::RemoveAll => self.remove_all().await,
             Command::Get { entry_id } => self.get(&entry_id).await,
             Command::List => self.list().await,
-            Command::Ping => Ok(json!({ "activeJobs": self.active_jobs() })),
+            Command::Ping => Ok(json!({
+                "activeJobs": self.active_jobs(),
+                "wasmMemoryBytes": self.host.memory_bytes(),
+            })),
         }
     }
 
-    /// Starts every job that should be running but is not (after the worker was stopped).
+    /// Starts every job that should be running but is not: those the worker was stopped in the
+    /// middle of, and those paused by a network failure once the device is online again (never
+    /// those paused by the user, or by a full disk, which waits for the user to free space).
     pub async fn resume_unfinished(self: &Rc<Self>) -> Result<usize, KalturaError> {
         let entries = self.store.list_entries().await.map_err(db_error)?;
         let mut started = 0;
-        for e in entries {
-            if e.state == State::Downloading && !self.running.borrow().contains_key(&e.id) {
+        for mut e in entries {
+            if self.running.borrow().contains_key(&e.id) {
+                continue;
+            }
+            let network_back = e.state == State::Paused
+                && e.stop_reason == Some(StopReason::Network)
+                && self.host.online();
+            if network_back {
+                self.set_state(&mut e, State::Downloading, None, None)
+                    .await?;
+            }
+            if e.state == State::Downloading {
+                self.waiting.borrow_mut().remove(&e.id);
                 self.start_job(e);
                 started += 1;
             }
         }
         Ok(started)
+    }
+
+    /// While the worker lives, retries an entry paused by the network with growing delays
+    /// (5 s doubling to 60 s, for about ten minutes). Pages keep pinging meanwhile (it counts in `active_jobs`), and
+    /// any page event after a worker restart resumes it through `resume_unfinished`.
+    fn retry_when_online(self: &Rc<Self>, id: String) {
+        if !self.waiting.borrow_mut().insert(id.clone()) {
+            return;
+        }
+        let me = self.clone();
+        self.host.spawn(Box::pin(async move {
+            let mut delay = 5_000u32;
+            // About ten minutes of tries; after that pages stop keeping the worker alive for it
+            // and their next 'online' event (or any other) resumes it.
+            for _ in 0..14 {
+                me.host.sleep(delay).await;
+                delay = (delay * 2).min(60_000);
+                if !me.waiting.borrow().contains(&id) {
+                    return; // resumed, paused, or removed meanwhile
+                }
+                let entry = match me.store.get_entry(&id).await {
+                    Ok(Some(e)) => e,
+                    _ => break,
+                };
+                if entry.state != State::Paused || entry.stop_reason != Some(StopReason::Network) {
+                    break;
+                }
+                if me.host.online() {
+                    let _ = me.resume_unfinished().await;
+                    return;
+                }
+            }
+            me.waiting.borrow_mut().remove(&id);
+        }));
     }
 
     async fn prepare(self: &Rc<Self>, id: &str, config: Value) -> Res {
@@ -404,12 +460,14 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     }
 
     fn stop_job(&self, id: &str) {
+        self.waiting.borrow_mut().remove(id);
         if let Some((_, handle)) = self.running.borrow_mut().remove(id) {
             handle.abort();
         }
     }
 
     fn start_job(self: &Rc<Self>, entry: Entry) {
+        self.waiting.borrow_mut().remove(&entry.id);
         let Some(plan) = entry.plan.clone() else {
             return;
         };
@@ -421,28 +479,44 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             .insert(entry.id.clone(), (gen, handle));
         let me = self.clone();
         let id = entry.id;
+        let allowed = entry.options.redirect_origins.unwrap_or_default();
         self.host.spawn(Box::pin(async move {
+            let mine = |me: &Self| me.running.borrow().get(&id).map(|(g, _)| *g) == Some(gen);
+            // Another worker of this origin (a second registration, or the old version during
+            // an update) may run this job already: then this one leaves it alone.
+            let lock = me.host.try_lock(&format!("offline-manager:job:{id}")).await;
+            if lock.is_none() {
+                if mine(&me) {
+                    me.running.borrow_mut().remove(&id);
+                }
+                return;
+            }
+            let policy = job::RedirectPolicy::new(&plan, &allowed);
             let job = job::run(
                 &id,
                 &plan,
+                &policy,
                 me.fetcher.clone(),
                 me.store.clone(),
                 me.host.clone(),
                 me.cfg,
             );
             let result = Abortable::new(job, registration).await;
-            let mine = me.running.borrow().get(&id).map(|(g, _)| *g) == Some(gen);
-            if !mine {
+            if !mine(&me) {
                 return; // paused, removed or replaced: whoever stopped it set the state
             }
             me.running.borrow_mut().remove(&id);
             if let Ok(result) = result {
                 me.finish(&id, result).await;
             }
+            drop(lock);
         }));
     }
 
-    async fn finish(&self, id: &str, result: Result<Outcome, JobError>) {
+    async fn finish(self: &Rc<Self>, id: &str, result: Result<Outcome, JobError>) {
+        if matches!(result, Err(JobError::Network(_))) {
+            self.retry_when_online(id.to_string());
+        }
         let Ok(Some(mut entry)) = self.store.get_entry(id).await else {
             return;
         };

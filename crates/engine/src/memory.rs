@@ -3,7 +3,7 @@
 
 use crate::entry::Entry;
 use crate::error::{FetchError, StoreError};
-use crate::ports::{Body, Fetched, Fetcher, Host, NewSegment, Store, StoredSegment};
+use crate::ports::{Body, Fetched, Fetcher, Host, LockGuard, NewSegment, Store, StoredSegment};
 use crate::protocol::Event;
 use futures::future::{FutureExt, LocalBoxFuture};
 use futures::task::LocalSpawnExt;
@@ -19,6 +19,20 @@ impl Body for Bytes {
     fn size(&self) -> u64 {
         self.0.len() as u64
     }
+    fn slice(&self, start: u64, end: u64) -> Self {
+        let end = (end as usize).min(self.0.len());
+        let start = (start as usize).min(end);
+        Bytes(Rc::new(self.0[start..end].to_vec()))
+    }
+}
+
+/// One stored chunk: its bytes and the number of chunks of its segment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemChunk {
+    /// The bytes.
+    pub body: Bytes,
+    /// Chunks of the whole segment.
+    pub chunks: u32,
 }
 
 /// A store in memory, with an optional byte quota checked at commit like IndexedDB's.
@@ -26,8 +40,8 @@ impl Body for Bytes {
 pub struct MemStore {
     /// Entries by id.
     pub entries: RefCell<BTreeMap<String, Entry>>,
-    /// Segments by (entry, track, index).
-    pub segments: RefCell<BTreeMap<(String, String, u32), Bytes>>,
+    /// Segment chunks by (entry, track, index, chunk), as IndexedDB keys them.
+    pub segments: RefCell<BTreeMap<(String, String, u32, u32), MemChunk>>,
     /// Local manifests by entry.
     pub manifests: RefCell<BTreeMap<String, String>>,
     /// Quota in bytes of segment data, if any.
@@ -38,7 +52,24 @@ pub struct MemStore {
 
 impl MemStore {
     fn used(&self) -> u64 {
-        self.segments.borrow().values().map(Body::size).sum()
+        self.segments.borrow().values().map(|c| c.body.size()).sum()
+    }
+
+    /// The bytes of a stored segment (its chunks joined), if every chunk is there.
+    pub fn segment_bytes(&self, id: &str, track: &str, index: u32) -> Option<Vec<u8>> {
+        let segs = self.segments.borrow();
+        let chunks: Vec<&MemChunk> = segs
+            .iter()
+            .filter(|(k, _)| k.0 == id && k.1 == track && k.2 == index)
+            .map(|(_, v)| v)
+            .collect();
+        let whole = chunks.first().map(|c| c.chunks as usize)? == chunks.len();
+        whole.then(|| {
+            chunks
+                .iter()
+                .flat_map(|c| c.body.0.iter().copied())
+                .collect()
+        })
     }
 }
 
@@ -103,7 +134,9 @@ impl Store<Bytes> for MemStore {
                 .map(|(k, v)| StoredSegment {
                     track: k.1.clone(),
                     index: k.2,
-                    size: v.size(),
+                    chunk: k.3,
+                    chunks: v.chunks,
+                    size: v.body.size(),
                 })
                 .collect())
         }
@@ -125,7 +158,11 @@ impl Store<Bytes> for MemStore {
             }
             let mut segs = self.segments.borrow_mut();
             for s in items {
-                segs.insert((id.to_string(), s.track, s.index), s.body);
+                let chunk = MemChunk {
+                    body: s.body,
+                    chunks: s.chunks,
+                };
+                segs.insert((id.to_string(), s.track, s.index, s.chunk), chunk);
             }
             self.commits.set(self.commits.get() + 1);
             Ok(())
@@ -139,6 +176,9 @@ impl Store<Bytes> for MemStore {
 pub enum Script {
     /// Fail this way once, then go on with the next script or the content.
     Fail(FetchError),
+    /// Answer once with only the first `n` bytes, as a server that lies about the length (or
+    /// a connection cut short) does.
+    Truncate(usize),
 }
 
 /// A server in memory: content by URL, faults scripted per URL, and a log of requests.
@@ -175,21 +215,34 @@ impl MemFetcher {
             .push_back(Script::Fail(e));
     }
 
-    fn answer(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+    /// Scripts a short answer for the next request of `url`.
+    pub fn truncate_once(&self, url: &str, n: usize) {
+        self.faults
+            .borrow_mut()
+            .entry(url.to_string())
+            .or_default()
+            .push_back(Script::Truncate(n));
+    }
+
+    fn answer(&self, url: &str) -> Result<(Vec<u8>, Option<usize>), FetchError> {
         self.log.borrow_mut().push(url.to_string());
-        if let Some(Script::Fail(e)) = self
+        let script = self
             .faults
             .borrow_mut()
             .get_mut(url)
-            .and_then(VecDeque::pop_front)
-        {
-            return Err(e);
-        }
-        self.content
+            .and_then(VecDeque::pop_front);
+        let truncate = match script {
+            Some(Script::Fail(e)) => return Err(e),
+            Some(Script::Truncate(n)) => Some(n),
+            None => None,
+        };
+        let body = self
+            .content
             .borrow()
             .get(url)
             .cloned()
-            .ok_or(FetchError::Status { status: 404 })
+            .ok_or(FetchError::Status { status: 404 })?;
+        Ok((body, truncate))
     }
 }
 
@@ -209,17 +262,22 @@ impl Fetcher for MemFetcher {
                 futures::future::pending::<()>().await;
             }
             YieldOnce(false).await;
-            let body = self.answer(url)?;
-            let body = match range {
+            let final_url = self.redirects.borrow().get(url).cloned();
+            let (body, truncate) = self.answer(final_url.as_deref().unwrap_or(url))?;
+            let mut body = match range {
                 Some([a, b]) => body
                     .get(a as usize..=b as usize)
                     .ok_or(FetchError::Status { status: 416 })?
                     .to_vec(),
                 None => body,
             };
+            if let Some(n) = truncate {
+                body.truncate(n);
+            }
             Ok(Fetched {
                 body: Bytes(Rc::new(body)),
                 content_type: None,
+                final_url,
             })
         }
         .boxed_local()
@@ -242,7 +300,7 @@ impl Fetcher for MemFetcher {
                 .get(url)
                 .cloned()
                 .unwrap_or_else(|| url.to_string());
-            let body = self.answer(&final_url)?;
+            let (body, _) = self.answer(&final_url)?;
             let text = String::from_utf8(body).map_err(|e| FetchError::Integrity(e.to_string()))?;
             Ok((final_url, text))
         }
@@ -257,6 +315,13 @@ pub struct MemHost {
     pub now: Cell<f64>,
     /// Events emitted so far.
     pub events: RefCell<Vec<Event>>,
+    /// What `navigator.onLine` says.
+    pub online: Cell<bool>,
+    /// Locks held, shared by hosts made with `sharing_locks` (two workers, one origin).
+    pub locks: Rc<RefCell<std::collections::HashSet<String>>>,
+    /// While set, sleeps do not end (see `hold_timers`).
+    held: Rc<Cell<bool>>,
+    sleepers: Rc<RefCell<Vec<std::task::Waker>>>,
     spawner: futures::executor::LocalSpawner,
 }
 
@@ -266,8 +331,48 @@ impl MemHost {
         Rc::new(MemHost {
             now: Cell::new(1_000_000.0),
             events: RefCell::default(),
+            online: Cell::new(true),
+            locks: Rc::default(),
+            held: Rc::default(),
+            sleepers: Rc::default(),
             spawner: pool.spawner(),
         })
+    }
+
+    /// Sleeps started from now on wait until `release_timers`: lets a test look at the world
+    /// while a timer is pending (sleeps otherwise end at once).
+    pub fn hold_timers(&self) {
+        self.held.set(true);
+    }
+
+    /// Ends every held sleep.
+    pub fn release_timers(&self) {
+        self.held.set(false);
+        for waker in self.sleepers.borrow_mut().drain(..) {
+            waker.wake();
+        }
+    }
+
+    /// A second host on `pool` sharing this one's locks: another worker of the same origin.
+    pub fn sharing_locks(&self, pool: &futures::executor::LocalPool) -> Rc<MemHost> {
+        Rc::new(MemHost {
+            now: Cell::new(self.now.get()),
+            events: RefCell::default(),
+            online: Cell::new(true),
+            locks: self.locks.clone(),
+            held: Rc::default(),
+            sleepers: Rc::default(),
+            spawner: pool.spawner(),
+        })
+    }
+}
+
+/// Releases a `MemHost` lock when dropped.
+struct MemLock(Rc<RefCell<std::collections::HashSet<String>>>, String);
+
+impl Drop for MemLock {
+    fn drop(&mut self) {
+        self.0.borrow_mut().remove(&self.1);
     }
 }
 
@@ -279,7 +384,16 @@ impl Host for MemHost {
     }
     fn sleep(&self, ms: u32) -> LocalBoxFuture<'static, ()> {
         self.now.set(self.now.get() + f64::from(ms));
-        futures::future::ready(()).boxed_local()
+        let (held, sleepers) = (self.held.clone(), self.sleepers.clone());
+        futures::future::poll_fn(move |cx| {
+            if held.get() {
+                sleepers.borrow_mut().push(cx.waker().clone());
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(())
+            }
+        })
+        .boxed_local()
     }
     fn random(&self) -> f64 {
         0.5
@@ -290,6 +404,17 @@ impl Host for MemHost {
     }
     fn emit(&self, event: Event) {
         self.events.borrow_mut().push(event);
+    }
+    fn online(&self) -> bool {
+        self.online.get()
+    }
+    fn try_lock(&self, name: &str) -> LocalBoxFuture<'static, Option<LockGuard>> {
+        let acquired = self.locks.borrow_mut().insert(name.to_string());
+        let guard = acquired.then(|| LockGuard(Box::new(MemLock(self.locks.clone(), name.into()))));
+        futures::future::ready(guard).boxed_local()
+    }
+    fn memory_bytes(&self) -> Option<u64> {
+        None
     }
 }
 

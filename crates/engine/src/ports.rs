@@ -10,6 +10,9 @@ use futures::future::LocalBoxFuture;
 pub trait Body: Clone + 'static {
     /// Size in bytes.
     fn size(&self) -> u64;
+    /// Bytes `start..end` (a view, not a copy, in the worker): a body too big for one
+    /// IndexedDB value is stored as several slices.
+    fn slice(&self, start: u64, end: u64) -> Self;
 }
 
 /// A successful fetch.
@@ -19,6 +22,8 @@ pub struct Fetched<B> {
     pub body: B,
     /// The MIME type the server gave.
     pub content_type: Option<String>,
+    /// The URL that answered, after redirects (checked against the allowed origins).
+    pub final_url: Option<String>,
 }
 
 /// One segment to store, with where it came from.
@@ -28,6 +33,10 @@ pub struct NewSegment<B> {
     pub track: String,
     /// 0 for init, 1.. for media.
     pub index: u32,
+    /// Which part of the segment this is (0 unless the segment is stored in chunks).
+    pub chunk: u32,
+    /// How many chunks the segment has (1 for a segment stored whole).
+    pub chunks: u32,
     /// The body.
     pub body: B,
     /// Source URL.
@@ -43,6 +52,10 @@ pub struct StoredSegment {
     pub track: String,
     /// Index.
     pub index: u32,
+    /// Chunk number within the segment.
+    pub chunk: u32,
+    /// Chunks the whole segment has: it is complete when all of them are stored.
+    pub chunks: u32,
     /// Bytes.
     pub size: u64,
 }
@@ -116,4 +129,16 @@ pub trait Host: 'static {
     fn spawn(&self, task: LocalBoxFuture<'static, ()>);
     /// Deliver an event to every page.
     fn emit(&self, event: Event);
+    /// Whether the device believes it is online (`navigator.onLine`): when it is not, a failed
+    /// request pauses the job at once instead of spending its retries.
+    fn online(&self) -> bool;
+    /// Takes the exclusive lock `name` if no other worker or tab holds it (Web Locks), so two
+    /// workers sharing the database never run the same job. `None` when it is held elsewhere;
+    /// dropping the guard releases it.
+    fn try_lock(&self, name: &str) -> LocalBoxFuture<'static, Option<LockGuard>>;
+    /// Bytes of linear memory the worker uses (WebAssembly.Memory), for diagnostics.
+    fn memory_bytes(&self) -> Option<u64>;
 }
+
+/// Holds a lock until dropped.
+pub struct LockGuard(pub Box<dyn std::any::Any>);

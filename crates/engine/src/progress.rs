@@ -8,15 +8,57 @@ use std::collections::HashMap;
 /// Expected bytes of an init segment whose size is not known yet.
 const INIT_ESTIMATE: u64 = 1024;
 
-/// Expected bytes of item `index` of `track` before it is stored (0 is the init segment):
-/// bandwidth × duration for media segments.
+/// Expected bytes of item `index` of `track` before it is stored (0 is the init segment): the
+/// byte range's length where the manifest gives one (exact), else bandwidth × duration.
 pub fn estimate(track: &TrackPlan, index: u32) -> u64 {
+    let len = |r: [u64; 2]| r[1].saturating_sub(r[0]) + 1;
     match index {
-        0 => INIT_ESTIMATE,
-        k => track.segments.get(k as usize - 1).map_or(0, |s| {
-            (track.bandwidth as f64 / 8.0 * (s.end - s.start)).max(0.0) as u64
-        }),
+        0 => track
+            .init
+            .as_ref()
+            .and_then(|i| i.range)
+            .map_or(INIT_ESTIMATE, len),
+        k => track
+            .segments
+            .get(k as usize - 1)
+            .map_or(0, |s| match s.range {
+                Some(r) => len(r),
+                None => (track.bandwidth as f64 / 8.0 * (s.end - s.start)).max(0.0) as u64,
+            }),
     }
+}
+
+/// What the store holds of one item: bytes, chunks present, and chunks it needs.
+#[derive(Debug, Clone, Default)]
+pub struct Held {
+    /// Bytes stored.
+    pub bytes: u64,
+    /// Chunks stored.
+    pub chunks: u32,
+    /// Chunks the item has in all.
+    pub of: u32,
+    /// Which chunk numbers are stored.
+    pub stored: Vec<u32>,
+}
+
+impl Held {
+    /// Every chunk of the item is stored.
+    pub fn complete(&self) -> bool {
+        self.of > 0 && self.chunks >= self.of
+    }
+}
+
+/// Groups stored chunks by item.
+pub fn held(stored: &[StoredSegment]) -> HashMap<(&str, u32), Held> {
+    let mut map: HashMap<(&str, u32), Held> = HashMap::new();
+    for s in stored {
+        let h = map.entry((s.track.as_str(), s.index)).or_default();
+        h.bytes += s.size;
+        h.chunks += 1;
+        h.of = h.of.max(s.chunks.max(1));
+        h.stored.push(s.chunk);
+    }
+    map
 }
 
 /// Bytes and items stored versus planned.
@@ -35,28 +77,43 @@ pub struct Totals {
 impl Totals {
     /// Computes totals of `plan` from the stored segments.
     pub fn of(plan: &Plan, stored: &[StoredSegment]) -> Totals {
-        let have: HashMap<(&str, u32), u64> = stored
-            .iter()
-            .map(|s| ((s.track.as_str(), s.index), s.size))
-            .collect();
+        let have = held(stored);
         let mut t = Totals::default();
         for track in &plan.tracks {
             let first = if track.init.is_some() { 0 } else { 1 };
             for index in first..=track.segments.len() as u32 {
                 t.items_total += 1;
-                match have.get(&(track.key.as_str(), index)) {
-                    Some(size) => t.add_done(*size),
-                    None => t.bytes_total += estimate(track, index),
+                let h = have
+                    .get(&(track.key.as_str(), index))
+                    .cloned()
+                    .unwrap_or_default();
+                t.bytes_done += h.bytes;
+                if h.complete() {
+                    t.items_done += 1;
+                    t.bytes_total += h.bytes;
+                } else {
+                    t.bytes_total += estimate(track, index).max(h.bytes);
                 }
             }
         }
         t
     }
 
-    fn add_done(&mut self, size: u64) {
-        self.items_done += 1;
-        self.bytes_done += size;
-        self.bytes_total += size;
+    /// Moves one item from `before` to `after` (after a commit), without re-reading the store.
+    pub fn apply(&mut self, track: &TrackPlan, index: u32, before: &Held, after: &Held) {
+        let expected = |h: &Held| {
+            if h.complete() {
+                h.bytes
+            } else {
+                estimate(track, index).max(h.bytes)
+            }
+        };
+        self.bytes_done = self.bytes_done - before.bytes.min(self.bytes_done) + after.bytes;
+        self.bytes_total =
+            self.bytes_total - expected(before).min(self.bytes_total) + expected(after);
+        if after.complete() && !before.complete() {
+            self.items_done += 1;
+        }
     }
 
     /// 0–100, by bytes (by items when sizes are unknown), 100 only when every item is stored.

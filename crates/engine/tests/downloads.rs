@@ -1,97 +1,12 @@
 //! The download engine against its in-memory twins: the hard cases as native tests.
 
-use engine::memory::{MemFetcher, MemHost, MemStore};
+mod common;
+
+use common::{world, World, MANIFEST};
+use engine::memory::MemHost;
 use engine::{Command, Event, FetchError, JobConfig, Manager, State, StopReason};
 use futures::executor::LocalPool;
-use serde_json::{json, Value};
-use std::rc::Rc;
-
-const MANIFEST: &str = "http://media.test/s/manifest.mpd";
-
-struct World {
-    pool: LocalPool,
-    fetcher: Rc<MemFetcher>,
-    store: Rc<MemStore>,
-    host: Rc<MemHost>,
-    manager: Rc<Manager<MemFetcher, MemStore, MemHost>>,
-}
-
-fn world() -> World {
-    let pool = LocalPool::new();
-    let fetcher = Rc::new(MemFetcher::default());
-    fetcher.put(MANIFEST, include_str!("ffmpeg-template.mpd"));
-    for rep in 0..3 {
-        fetcher.put(
-            &format!("http://media.test/s/init-stream{rep}.m4s"),
-            vec![rep as u8; 700],
-        );
-        for n in 1..=6 {
-            fetcher.put(
-                &format!("http://media.test/s/chunk-stream{rep}-{n:05}.m4s"),
-                vec![n as u8; 10_000 + n * 10],
-            );
-        }
-    }
-    let store = Rc::new(MemStore::default());
-    let host = MemHost::new(&pool);
-    let cfg = JobConfig {
-        concurrency: 3,
-        batch: 2,
-        ..JobConfig::default()
-    };
-    let manager = Manager::new(
-        fetcher.clone(),
-        store.clone(),
-        host.clone(),
-        "https://app.test/".into(),
-        cfg,
-    );
-    World {
-        pool,
-        fetcher,
-        store,
-        host,
-        manager,
-    }
-}
-
-impl World {
-    fn run(&mut self, command: Command) -> Result<Value, engine::KalturaError> {
-        let m = self.manager.clone();
-        self.pool.run_until(async move { m.handle(command).await })
-    }
-
-    /// Prepares `id` with `config` and starts its download; returns the download's answer.
-    fn start(&mut self, id: &str, config: Value) -> Result<Value, engine::KalturaError> {
-        self.run(Command::Prepare {
-            entry_id: id.into(),
-            config,
-        })?;
-        self.run(Command::Download {
-            entry_id: id.into(),
-            options: None,
-        })
-    }
-
-    fn prepare_and_download(&mut self, id: &str) -> Value {
-        self.start(id, json!({"sources": {"dash": [{"url": MANIFEST}]}}))
-            .unwrap()
-    }
-
-    fn state(&self, id: &str) -> (State, Option<StopReason>) {
-        let e = self.store.entries.borrow().get(id).cloned().unwrap();
-        (e.state, e.stop_reason)
-    }
-
-    fn stored(&self, id: &str) -> usize {
-        self.store
-            .segments
-            .borrow()
-            .keys()
-            .filter(|k| k.0 == id)
-            .count()
-    }
-}
+use serde_json::json;
 
 #[test]
 fn a_download_stores_every_planned_segment_and_completes() {
@@ -375,11 +290,12 @@ fn the_poster_is_stored_and_reported_under_the_worker_scope() {
         State::Completed,
         "the poster does not count as a segment"
     );
-    assert!(w
-        .store
-        .segments
-        .borrow()
-        .contains_key(&("e1".to_string(), "poster".to_string(), 0)));
+    assert!(w.store.segments.borrow().contains_key(&(
+        "e1".to_string(),
+        "poster".to_string(),
+        0,
+        0
+    )));
 }
 
 #[test]

@@ -27,6 +27,10 @@ pub struct SelectOptions {
     /// Codecs the browser can play (prefixes such as `avc1`, `mp4a`, `vp09`); representations with
     /// other codecs are never chosen. All codecs when absent.
     pub codecs: Option<Vec<String>>,
+    /// Origins (`https://cdn2.example.com`) segment requests may be redirected to, besides the
+    /// manifest's and its BaseURLs' origins; `["*"]` allows any. Not a selection rule: it rides
+    /// with the options so it is kept with the entry and applies on every resume.
+    pub redirect_origins: Option<Vec<String>>,
     /// Every representation of every kind (for inspection tools such as `dash-plan`; never taken
     /// from a page's request).
     #[serde(skip)]

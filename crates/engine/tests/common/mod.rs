@@ -1,0 +1,141 @@
+//! The in-memory world the engine's native tests run in: a fetcher with an ffmpeg-made
+//! SegmentTemplate stream, a store, a host with a manual clock, and a manager over them.
+#![allow(dead_code)] // each test file uses its own part of it
+
+use engine::memory::{MemFetcher, MemHost, MemStore};
+use engine::{Command, JobConfig, Manager, State, StopReason};
+use futures::executor::LocalPool;
+use serde_json::{json, Value};
+use std::rc::Rc;
+
+pub const MANIFEST: &str = "http://media.test/s/manifest.mpd";
+
+pub struct World {
+    pub pool: LocalPool,
+    pub fetcher: Rc<MemFetcher>,
+    pub store: Rc<MemStore>,
+    pub host: Rc<MemHost>,
+    pub manager: Rc<Manager<MemFetcher, MemStore, MemHost>>,
+}
+
+/// The template stream (3 representations × init + 6 segments) with concurrency 3, batch 2.
+pub fn world() -> World {
+    world_with(JobConfig {
+        concurrency: 3,
+        batch: 2,
+        ..JobConfig::default()
+    })
+}
+
+/// The template stream with a given scheduler configuration.
+pub fn world_with(cfg: JobConfig) -> World {
+    let pool = LocalPool::new();
+    let fetcher = Rc::new(MemFetcher::default());
+    fetcher.put(MANIFEST, include_str!("../ffmpeg-template.mpd"));
+    for rep in 0..3 {
+        fetcher.put(
+            &format!("http://media.test/s/init-stream{rep}.m4s"),
+            vec![rep as u8; 700],
+        );
+        for n in 1..=6 {
+            fetcher.put(
+                &format!("http://media.test/s/chunk-stream{rep}-{n:05}.m4s"),
+                vec![n as u8; 10_000 + n * 10],
+            );
+        }
+    }
+    let store = Rc::new(MemStore::default());
+    let host = MemHost::new(&pool);
+    let manager = Manager::new(
+        fetcher.clone(),
+        store.clone(),
+        host.clone(),
+        "https://app.test/".into(),
+        cfg,
+    );
+    World {
+        pool,
+        fetcher,
+        store,
+        host,
+        manager,
+    }
+}
+
+impl World {
+    pub fn run(&mut self, command: Command) -> Result<Value, engine::KalturaError> {
+        let m = self.manager.clone();
+        self.pool.run_until(async move { m.handle(command).await })
+    }
+
+    /// Prepares `id` with `config` and starts its download; returns the download's answer.
+    pub fn start(&mut self, id: &str, config: Value) -> Result<Value, engine::KalturaError> {
+        self.start_with(id, config, None)
+    }
+
+    /// Same, with download options.
+    pub fn start_with(
+        &mut self,
+        id: &str,
+        config: Value,
+        options: Option<mpd::SelectOptions>,
+    ) -> Result<Value, engine::KalturaError> {
+        self.run(Command::Prepare {
+            entry_id: id.into(),
+            config,
+        })?;
+        self.run(Command::Download {
+            entry_id: id.into(),
+            options,
+        })
+    }
+
+    pub fn prepare_and_download(&mut self, id: &str) -> Value {
+        self.start(id, json!({"sources": {"dash": [{"url": MANIFEST}]}}))
+            .unwrap()
+    }
+
+    pub fn state(&self, id: &str) -> (State, Option<StopReason>) {
+        let e = self.store.entries.borrow().get(id).cloned().unwrap();
+        (e.state, e.stop_reason)
+    }
+
+    /// Stored records (chunks) of an entry.
+    pub fn stored(&self, id: &str) -> usize {
+        self.store
+            .segments
+            .borrow()
+            .keys()
+            .filter(|k| k.0 == id)
+            .count()
+    }
+
+    /// The same store and fetcher seen by a fresh worker (the old one was killed).
+    pub fn restarted(self, cfg: JobConfig) -> World {
+        let World { fetcher, store, .. } = self;
+        let pool = LocalPool::new();
+        let host = MemHost::new(&pool);
+        let manager = Manager::new(
+            fetcher.clone(),
+            store.clone(),
+            host.clone(),
+            "https://app.test/".into(),
+            cfg,
+        );
+        World {
+            pool,
+            fetcher,
+            store,
+            host,
+            manager,
+        }
+    }
+
+    /// Runs `resume_unfinished` as a waking event does; returns how many jobs started.
+    pub fn wake(&mut self) -> usize {
+        let m = self.manager.clone();
+        self.pool
+            .run_until(async move { m.resume_unfinished().await })
+            .unwrap()
+    }
+}
