@@ -3,6 +3,10 @@
 //
 //   node tests/bench/mpd-bench.mjs [--runs N] [--warmup N] [--no-build]
 //
+// `run(opts)` is the same benchmark for tests/bench/scoreboard.mjs: it returns the scoreboard's
+// rows (native vs shaka and wasm vs shaka, per file) and prints nothing on stdout; it builds
+// unless `opts.noBuild` is set and the built artifacts exist.
+//
 // 1. Builds `cargo build --profile native -p mpd --example plan_bench` (native, opt-level 3) and
 //    `cargo build --release --target wasm32-unknown-unknown -p mpd-wasm`, then
 //    `wasm-bindgen --target nodejs` into target/bench/mpd-wasm/ and `wasm-opt -Oz` (the flags of
@@ -46,18 +50,11 @@ const LATEST = path.join(TARGET, 'bench/mpd-latest.json');
 const SHAKA_JS = path.join(REPO, 'node_modules/shaka-player/dist/shaka-player.compiled.js');
 const GOAL = 5;
 
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const RUNS = Math.max(5, opt('--runs', 11));
-const WARMUP = Math.max(1, opt('--warmup', 3));
-const BUILD = !args.includes('--no-build');
+const NATIVE_EXE = path.join(TARGET, 'native/examples/plan_bench');
 
 function sh(cmd, argv) {
   console.error(`$ ${[path.relative(REPO, cmd) || cmd, ...argv].join(' ')}`);
-  execFileSync(cmd, argv, { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync(cmd, argv, { cwd: REPO, stdio: ['ignore', 2, 2] }); // build output on stderr
 }
 
 function build() {
@@ -80,23 +77,22 @@ function median(xs) {
   return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
-async function time(fn) {
+async function time(fn, { runs, warmup }) {
   let count = null;
-  for (let i = 0; i < WARMUP; i++) count = await fn();
+  for (let i = 0; i < warmup; i++) count = await fn();
   const times = [];
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
     count = await fn();
     times.push(performance.now() - t0);
   }
-  return { median_ms: median(times), min_ms: Math.min(...times), runs: RUNS, segments: count };
+  return { median_ms: median(times), min_ms: Math.min(...times), runs, segments: count };
 }
 
 // ------------------------------------------------------------------------------ rust-native
 
-function benchNative(files) {
-  const exe = path.join(TARGET, 'native/examples/plan_bench');
-  const out = execFileSync(exe, ['--runs', String(RUNS), '--warmup', String(WARMUP), ...files],
+function benchNative(files, { runs, warmup }) {
+  const out = execFileSync(NATIVE_EXE, ['--runs', String(runs), '--warmup', String(warmup), ...files],
     { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const byFile = new Map();
   for (const line of out.split('\n').filter(Boolean)) {
@@ -113,10 +109,10 @@ function loadWasm() {
   return require(path.join(WASM_OUT, 'mpd_wasm.js'));
 }
 
-async function benchWasm(wasm, file) {
+async function benchWasm(wasm, file, counts) {
   const text = fs.readFileSync(file, 'utf8');
   const url = pathToFileURL(file).href;
-  return time(() => wasm.plan_all(text, url));
+  return time(() => wasm.plan_all(text, url), counts);
 }
 
 // ------------------------------------------------------------------------------------ shaka
@@ -164,10 +160,10 @@ async function shakaOnce(shaka, uri) {
   }
 }
 
-async function benchShaka(shaka, file) {
+async function benchShaka(shaka, file, counts) {
   const uri = pathToFileURL(file).href;
   try {
-    return await time(() => shakaOnce(shaka, uri));
+    return await time(() => shakaOnce(shaka, uri), counts);
   } catch (e) {
     const code = e && typeof e.code === 'number' ? ` code ${e.code} ${JSON.stringify(e.data ?? [])}` : '';
     throw new Error(`shaka failed on ${file}:${code} ${e?.stack || e}`);
@@ -196,21 +192,22 @@ function table(rows) {
     .join('\n');
 }
 
-async function main() {
-  const t0 = performance.now();
-  if (BUILD) build();
+/** Builds (when asked), runs the three implementations on both files; returns the detailed rows. */
+async function measure({ build: doBuild, runs, warmup }) {
+  const counts = { runs, warmup };
+  if (doBuild) build();
   const files = makeBigMpds();
-  console.error(`runs: ${WARMUP} warm-up + ${RUNS} timed per file and implementation (median)`);
+  console.error(`runs: ${warmup} warm-up + ${runs} timed per file and implementation (median)`);
   console.error('rust-native ...');
-  const native = benchNative(files);
+  const native = benchNative(files, counts);
   console.error('rust-wasm ...');
   const wasm = loadWasm();
   const wasmResults = new Map();
-  for (const f of files) wasmResults.set(f, await benchWasm(wasm, f));
+  for (const f of files) wasmResults.set(f, await benchWasm(wasm, f, counts));
   console.error('shaka ...');
   const shaka = loadShaka();
   const shakaResults = new Map();
-  for (const f of files) shakaResults.set(f, await benchShaka(shaka, f));
+  for (const f of files) shakaResults.set(f, await benchShaka(shaka, f, counts));
 
   const rows = files.map((f) => {
     const n = native.get(f);
@@ -233,6 +230,40 @@ async function main() {
     };
   });
 
+  return { rows, shakaVersion: shaka.Player.version };
+}
+
+/** For tests/bench/scoreboard.mjs: rows {name, unit, ours, peer_name, peer, ratio, goal, met}. */
+export async function run(opts = {}) {
+  const built = fs.existsSync(NATIVE_EXE) && fs.existsSync(path.join(WASM_OUT, 'mpd_wasm.js'));
+  const { rows, shakaVersion } = await measure({ build: !opts.noBuild || !built, runs: 11, warmup: 3 });
+  const out = [];
+  for (const r of rows) {
+    for (const [impl, ours] of [['native', r.native], ['wasm', r.wasm]]) {
+      const ratio = ours.median_ms / r.shaka.median_ms;
+      out.push({
+        name: `parse+plan ${path.basename(r.file)}, ${impl}`, unit: 'ms', ours: ours.median_ms,
+        peer_name: `shaka-player ${shakaVersion} DashParser`, peer: r.shaka.median_ms, ratio,
+        goal: `≥ ${GOAL}× faster (ratio ≤ ${(1 / GOAL).toFixed(2)})`,
+        met: ratio <= 1 / GOAL && r.segments_match,
+        ...(r.segments_match ? {} : { error: `segment counts differ: native ${r.native.segments}, ` +
+          `wasm ${r.wasm.segments}, shaka ${r.shaka.segments}, expected ${r.expected_segments}` }),
+      });
+    }
+  }
+  return out;
+}
+
+async function main() {
+  const t0 = performance.now();
+  const args = process.argv.slice(2);
+  const opt = (name, dflt) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? Number(args[i + 1]) : dflt;
+  };
+  const runs = Math.max(5, opt('--runs', 11));
+  const warmup = Math.max(1, opt('--warmup', 3));
+  const { rows, shakaVersion } = await measure({ build: !args.includes('--no-build'), runs, warmup });
   console.log(table(rows));
   const mismatches = rows.filter((r) => !r.segments_match);
   for (const r of mismatches) {
@@ -242,9 +273,9 @@ async function main() {
   const report = {
     date: new Date().toISOString(),
     node: process.version,
-    shaka: `shaka-player ${shaka.Player.version} (${path.basename(SHAKA_JS)})`,
-    warmup: WARMUP,
-    runs: RUNS,
+    shaka: `shaka-player ${shakaVersion} (${path.basename(SHAKA_JS)})`,
+    warmup,
+    runs,
     goal: `shaka median / ours >= ${GOAL}`,
     rows,
   };
@@ -254,7 +285,9 @@ async function main() {
   if (mismatches.length) process.exitCode = 1;
 }
 
-main().catch((e) => {
-  console.error(e?.stack || e);
-  process.exit(1);
-});
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((e) => {
+    console.error(e?.stack || e);
+    process.exit(1);
+  });
+}
