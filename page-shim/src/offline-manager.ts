@@ -3,7 +3,8 @@
 // error as an 'error' event.
 
 import { sendRequest, type PostTarget } from './channel.js';
-import { createError, ErrorCode, Severity, toKalturaError, type KalturaError } from './errors.js';
+import { createError, describe, ErrorCode, Severity, toKalturaError, type KalturaError } from './errors.js';
+import { checkDrmStorable, localDrmData } from './drm.js';
 import { Emitter, type Listener, type OfflineEvent } from './events.js';
 import { KeepAlive } from './keep-alive.js';
 import {
@@ -278,7 +279,10 @@ export class OfflineManager {
   download(entryId: string, options?: DownloadOptions): Promise<EntrySummary> {
     return this.run(async () => {
       const id = checkEntryId(entryId, 'download');
-      const summary = await this.send('download', { entryId: id, options: checkDownloadOptions(options, id) });
+      const checked = checkDownloadOptions(options, id);
+      const stored = await this.send('get', { entryId: id });
+      await checkDrmStorable(stored.config, id);
+      const summary = await this.send('download', { entryId: id, options: checked });
       if (summary.state === 'downloading') this.keepAlive.start();
       requestPersistentStorage();
       return summary;
@@ -343,7 +347,15 @@ export class OfflineManager {
         isLocal: true,
         localSource: true,
       };
-      if (original?.drmData !== undefined) local.drmData = original.drmData;
+      if (detail.expiration !== null && detail.expiration <= Date.now()) {
+        throw createError(
+          ErrorCode.RENEW_LICENSE_FAILED,
+          `the licence of entry ${id} expired at ${new Date(detail.expiration).toISOString()}; call renewLicense('${id}') while online, then play it`,
+          { entryId: id, expiration: detail.expiration, reason: 'expired' },
+        );
+      }
+      const drmData = localDrmData(original?.drmData, detail.localLicenseUrl);
+      if (drmData !== undefined) local.drmData = drmData;
       return {
         ...config,
         id: config.id ?? id,
@@ -385,15 +397,28 @@ export class OfflineManager {
     return this.run(async () => (await this.send('get', { entryId: checkEntryId(entryId, 'getExpiration') })).expiration);
   }
 
-  /** Renews an entry's licence and resolves with the new expiry. Clear content has none (9016); DRM renewal is not implemented yet (9016). */
-  renewLicense(entryId: string): Promise<number> {
+  /**
+   * Renews an encrypted entry's licence and resolves with the new expiry (ms since the epoch, or
+   * null when the licence server gives none). With a provider configured, a fresh media config
+   * (new ks, licence URL) is asked for first. Segments are not touched. Rejects 9016 for clear
+   * content or when the licence server fails (the old licence is kept).
+   */
+  renewLicense(entryId: string): Promise<number | null> {
     return this.run(async () => {
       const id = checkEntryId(entryId, 'renewLicense');
-      const detail = await this.send('get', { entryId: id });
-      if (detail.expiration === null) {
-        throw createError(ErrorCode.RENEW_LICENSE_FAILED, `entry ${id} is clear content: it has no licence to renew, and none is needed to play it offline`, { entryId: id });
+      let config: MediaConfig | undefined;
+      if (this.provider) {
+        const stored = await this.send('get', { entryId: id });
+        if (stored.localLicenseUrl !== undefined) { // encrypted: clear content is refused by the worker
+          try {
+            config = jsonCopy(await getProviderMediaConfig(this.provider, { entryId: id }, this.providerTimeoutMs), id);
+          } catch (e) {
+            throw createError(ErrorCode.RENEW_LICENSE_FAILED, `could not get a fresh media config for entry ${id} from the provider (${describe(e)}); try again while online`, { entryId: id, cause: e });
+          }
+        }
       }
-      throw createError(ErrorCode.RENEW_LICENSE_FAILED, `renewing the licence of entry ${id} is not supported yet; remove the entry and download it again`, { entryId: id });
+      const result = await this.send('renew', config ? { entryId: id, config } : { entryId: id });
+      return result.expiration;
     });
   }
 

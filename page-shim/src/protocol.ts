@@ -106,6 +106,8 @@ export interface EntryDetail extends EntrySummary {
   config: MediaConfig;
   /** Absolute URL under the worker scope (`{scope}__offline__/{entry}/manifest.mpd`). */
   localManifestUrl: string;
+  /** For encrypted entries: where the worker answers ClearKey licence requests offline. */
+  localLicenseUrl?: string;
 }
 
 /** Each command: the fields the page sends and the result the worker answers. */
@@ -120,6 +122,7 @@ export interface Commands {
   get: { request: { entryId: string }; result: EntryDetail };
   list: { request: Record<string, never>; result: EntrySummary[] };
   ping: { request: Record<string, never>; result: { activeJobs: number; wasmMemoryBytes?: number | null } };
+  renew: { request: { entryId: string; config?: MediaConfig }; result: { entryId: string; expiration: number | null } };
 }
 export type CommandType = keyof Commands;
 export type CommandFields<K extends CommandType> = Commands[K]['request'];
@@ -207,6 +210,7 @@ export const PROTOCOL_FIELDS = {
     get: ['entryId'],
     list: [],
     ping: [],
+    renew: ['entryId', 'config'],
   } satisfies { [K in CommandType]: ReadonlyArray<keyof CommandFields<K>> },
   summary: [
     'id', 'state', 'stopReason', 'metadata', 'poster', 'duration', 'expectedSize', 'size',

@@ -93,7 +93,14 @@ export class FakeWorker extends EventTarget {
       }
       case 'get': {
         const e = this.entry(m.entryId);
-        return { ...this.summary(e), config: e.config, localManifestUrl: `${this.scope}__offline__/${encodeURIComponent(e.id)}/manifest.mpd` };
+        const local = `${this.scope}__offline__/${encodeURIComponent(e.id)}`;
+        return { ...this.summary(e), config: e.config, localManifestUrl: `${local}/manifest.mpd`, ...(e.protected ? { localLicenseUrl: `${local}/license` } : {}) };
+      }
+      case 'renew': {
+        const e = this.entry(m.entryId);
+        if (!e.protected) throw err(9016, `entry ${e.id} is clear content: it has no licence to renew`);
+        e.expiration = e.renewTo ?? e.expiration;
+        return { entryId: e.id, expiration: e.expiration };
       }
       case 'list':
         return [...this.entries.values()].map((e) => this.summary(e));

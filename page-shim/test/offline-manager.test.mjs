@@ -238,9 +238,33 @@ test('getExpiration is null for clear content and renewLicense rejects 9016', as
   completedEntry(w, 'a');
   assert.equal(await om.getExpiration('a'), null);
   await assert.rejects(om.renewLicense('a'), (e) => e.code === 9016 && /no licence to renew/.test(e.data.message));
-  completedEntry(w, 'drm', { expiration: 1e12 });
-  assert.equal(await om.getExpiration('drm'), 1e12);
-  await assert.rejects(om.renewLicense('drm'), (e) => e.code === 9016 && /not supported yet/.test(e.data.message));
+});
+
+test('an encrypted entry renews its licence, plays with the local licence URL, and is refused once expired', async () => {
+  const { om, container } = make();
+  const w = await worker(container);
+  const future = Date.now() + 3600e3;
+  completedEntry(w, 'drm', { expiration: future, protected: true, renewTo: future + 1000 });
+  const dash = w.entries.get('drm').config.sources.dash[0];
+  dash.drmData = [{ scheme: 'drm.clearkey', licenseUrl: 'https://lic.example/ck' }, { scheme: 'com.widevine.alpha', licenseUrl: 'https://lic.example/wv' }];
+  assert.equal(await om.getExpiration('drm'), future);
+  assert.equal(await om.renewLicense('drm'), future + 1000);
+  assert.deepEqual(sent(w, 'renew').map((r) => r.entryId), ['drm']);
+  const played = await om.getDownloadedMediaConfig('drm');
+  assert.deepEqual(played.sources.dash[0].drmData, [
+    { scheme: 'drm.clearkey', licenseUrl: `${SCOPE}__offline__/drm/license` },
+    { scheme: 'com.widevine.alpha', licenseUrl: 'https://lic.example/wv' },
+  ]);
+  w.entries.get('drm').expiration = Date.now() - 1;
+  await assert.rejects(om.getDownloadedMediaConfig('drm'), (e) => e.code === 9016 && /expired.*renewLicense/.test(e.data.message));
+});
+
+test('Widevine-only content is refused with 9009 before the worker is asked to download', async () => {
+  const { om, container } = make();
+  const w = await worker(container);
+  w.entries.set('wv', { id: 'wv', state: 'prepared', config: { sources: { dash: [{ url: DASH, drmData: [{ scheme: 'com.widevine.alpha', licenseUrl: 'https://lic/wv' }] }] } } });
+  await assert.rejects(om.download('wv'), (e) => e.code === 9009 && /com\.widevine\.alpha.*cannot keep its licences offline/.test(e.data.message));
+  assert.deepEqual(sent(w, 'download'), []);
 });
 
 test('worker broadcasts reach listeners as {type, payload: {detail}}; junk is ignored', async () => {

@@ -6,12 +6,14 @@
 //!   blob, size, url, range, type}`; index 0 is the init segment; a segment longer than 8 MiB
 //!   is chunks `0..chunks` whose bytes, joined, are the segment.
 //! - `manifests` (keyPath `entryId`): `{entryId, text}`, the local MPD.
-//! - `licenses` (key `[entryId, keyId]`, version 2): DRM licences kept for offline playback.
+//! - `licenses` (key `[entryId, keyId]`, version 2): `{entryId, keyId, key, expiration,
+//!   licenseUrl, acquiredAt}`, the ClearKey keys kept for offline playback.
 //!
 //! Migrations run step by step in `open`: 0→1 creates the first three stores; 1→2 adds
 //! `licenses` (version 1 segment records lack `chunks`, which is read as 1).
 
 use crate::body::BlobBody;
+use engine::license::StoredLicense;
 use engine::ports::{NewSegment, Store, StoredSegment};
 use engine::{Entry, StoreError};
 use futures::future::{FutureExt, LocalBoxFuture};
@@ -216,9 +218,14 @@ impl Store<BlobBody> for IdbStore {
         async move {
             let tx = self
                 .db
-                .transaction([ENTRIES, SEGMENTS, MANIFESTS])
+                .transaction([ENTRIES, SEGMENTS, MANIFESTS, LICENSES])
                 .with_mode(TransactionMode::Readwrite)
                 .build()
+                .map_err(other)?;
+            tx.object_store(LICENSES)
+                .map_err(other)?
+                .delete::<JsValue, _>(entry_range(id))
+                .primitive()
                 .map_err(other)?;
             tx.object_store(ENTRIES)
                 .map_err(other)?
@@ -352,6 +359,58 @@ impl Store<BlobBody> for IdbStore {
                     .map_err(other)?;
             }
             tx.commit().await.map_err(other)
+        }
+        .boxed_local()
+    }
+
+    fn put_licenses<'a>(
+        &'a self,
+        id: &'a str,
+        licenses: Vec<StoredLicense>,
+    ) -> LocalBoxFuture<'a, Result<(), StoreError>> {
+        async move {
+            let tx = self
+                .db
+                .transaction(LICENSES)
+                .with_mode(TransactionMode::Readwrite)
+                .build()
+                .map_err(other)?;
+            let store = tx.object_store(LICENSES).map_err(other)?;
+            store
+                .delete::<JsValue, _>(entry_range(id))
+                .primitive()
+                .map_err(other)?;
+            for l in &licenses {
+                let key: JsValue = Array::of2(&id.into(), &l.key_id.as_str().into()).into();
+                store
+                    .put(to_js(l)?)
+                    .with_key(key)
+                    .primitive()
+                    .map_err(other)?;
+            }
+            tx.commit().await.map_err(other)
+        }
+        .boxed_local()
+    }
+
+    fn licenses<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> LocalBoxFuture<'a, Result<Vec<StoredLicense>, StoreError>> {
+        async move {
+            let tx = self.db.transaction(LICENSES).build().map_err(other)?;
+            let all: Vec<JsValue> = tx
+                .object_store(LICENSES)
+                .map_err(other)?
+                .get_all()
+                .with_query::<JsValue, _>(entry_range(id))
+                .primitive()
+                .map_err(other)?
+                .await
+                .map_err(other)?
+                .collect::<Result<_, _>>()
+                .map_err(other)?;
+            all.iter().map(from_js).collect()
         }
         .boxed_local()
     }

@@ -210,6 +210,40 @@ impl Fetcher for WebFetcher {
         .boxed_local()
     }
 
+    fn post_license<'a>(
+        &'a self,
+        url: &'a str,
+        body: String,
+    ) -> LocalBoxFuture<'a, Result<(String, Option<String>), FetchError>> {
+        async move {
+            let init = RequestInit::new();
+            init.set_mode(RequestMode::Cors);
+            init.set_method("POST");
+            init.set_body(&body.into());
+            let req = Request::new_with_str_and_init(url, &init)
+                .map_err(|e| FetchError::Network(js_err(e)))?;
+            req.headers()
+                .set("Content-Type", "application/json")
+                .map_err(|e| FetchError::Network(js_err(e)))?;
+            let resp: Response = within_inactivity(scope().fetch_with_request(&req))
+                .await?
+                .unchecked_into();
+            if !resp.ok() {
+                return Err(FetchError::Status {
+                    status: resp.status(),
+                });
+            }
+            let expiration = resp.headers().get("X-License-Expiration").ok().flatten();
+            let promise = resp.text().map_err(|e| FetchError::Network(js_err(e)))?;
+            let text = within_inactivity(promise)
+                .await?
+                .as_string()
+                .unwrap_or_default();
+            Ok((text, expiration))
+        }
+        .boxed_local()
+    }
+
     fn fetch_text<'a>(
         &'a self,
         url: &'a str,

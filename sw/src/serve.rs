@@ -1,8 +1,10 @@
 //! Answers the player's requests for stored entries from IndexedDB:
-//! `{scope}__offline__/{entry}/manifest.mpd` and `{scope}__offline__/{entry}/{track}/{index}`.
+//! `{scope}__offline__/{entry}/manifest.mpd`, `{scope}__offline__/{entry}/{track}/{index}`, and
+//! ClearKey licence requests (POST) at `{scope}__offline__/{entry}/license`.
 //! Bodies are Blobs (or `Blob.slice` for ranges) so a response outlives a stopped worker.
 
 use crate::idb::IdbStore;
+use engine::ports::Store;
 use engine::range::{answer, RangeAnswer};
 use engine::OFFLINE_PREFIX;
 use wasm_bindgen::JsValue;
@@ -15,6 +17,8 @@ pub enum Route {
     Manifest(String),
     /// One stored segment.
     Segment(String, String, u32),
+    /// The entry's ClearKey licence endpoint.
+    License(String),
 }
 
 /// Maps a path below the scope (`__offline__/...`) to a route.
@@ -27,6 +31,7 @@ pub fn route(rest: &str) -> Option<Route> {
     let entry = decode(parts.next()?)?;
     match (parts.next()?, parts.next(), parts.next()) {
         ("manifest.mpd", None, _) => Some(Route::Manifest(entry)),
+        ("license", None, _) => Some(Route::License(entry)),
         (track, Some(index), None) => Some(Route::Segment(
             entry,
             track.to_string(),
@@ -72,6 +77,19 @@ pub async fn respond(store: &IdbStore, rest: &str, request: &Request) -> Result<
                 "9003: segment {track}/{index} of entry {entry} is not stored"
             )),
         },
+        Some(Route::License(entry)) => {
+            let body = match request.text() {
+                Ok(p) => wasm_bindgen_futures::JsFuture::from(p)
+                    .await?
+                    .as_string()
+                    .unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            let stored = store.licenses(&entry).await.map_err(store_err)?;
+            let (status, text) =
+                engine::drm::answer_license_request(&entry, &body, &stored, js_sys::Date::now());
+            text_response(status, &text, "application/json")
+        }
         None => not_found("9004: this offline URL does not name a stored manifest or segment"),
     }
 }
@@ -139,6 +157,10 @@ mod tests {
         assert_eq!(
             route("__offline__/a%20b/p0a0r1/12?x=1"),
             Some(Route::Segment("a b".into(), "p0a0r1".into(), 12))
+        );
+        assert_eq!(
+            route("__offline__/0_ab/license"),
+            Some(Route::License("0_ab".into()))
         );
     }
 

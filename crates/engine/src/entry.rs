@@ -54,6 +54,13 @@ pub struct Entry {
     pub plan: Option<Plan>,
     /// The last error.
     pub error: Option<KalturaError>,
+    /// When the entry's licences expire (ms since the epoch); `None` for clear content or a
+    /// licence without expiry.
+    #[serde(default)]
+    pub expiration: Option<f64>,
+    /// Whether the content is encrypted (its licences are kept in `licenses`).
+    #[serde(default)]
+    pub protected: bool,
     /// Milliseconds since the epoch.
     pub created_at: f64,
     /// Milliseconds since the epoch.
@@ -71,6 +78,8 @@ impl Entry {
             options: SelectOptions::default(),
             plan: None,
             error: None,
+            expiration: None,
+            protected: false,
             created_at: now,
             updated_at: now,
         }

@@ -22,6 +22,8 @@ pub enum Code {
     CannotStoreLiveOffline = 9005,
     /// The entry is already downloading.
     StoreAlreadyInProgress = 9006,
+    /// Encrypted content whose manifest names no key id: no licence can be asked for it.
+    NoInitDataForOffline = 9007,
     /// The stream's content cannot be played by this browser or stored offline.
     ContentUnsupportedByBrowser = 9009,
     /// The entry could not be added (bad config, unusable manifest).

@@ -3,9 +3,11 @@
 //! traits in [`ports`], so the service worker implements them with web APIs and tests with the
 //! in-memory twins in [`memory`].
 
+pub mod drm;
 pub mod entry;
 pub mod error;
 pub mod job;
+pub mod license;
 pub mod manager;
 pub mod memory;
 pub mod ports;

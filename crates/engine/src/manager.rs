@@ -23,9 +23,9 @@ pub const POSTER_TRACK: &str = "poster";
 
 /// Handles commands; generic over the platform so tests run it natively.
 pub struct Manager<F: Fetcher, S: Store<F::Body>, H: Host> {
-    fetcher: Rc<F>,
-    store: Rc<S>,
-    host: Rc<H>,
+    pub(crate) fetcher: Rc<F>,
+    pub(crate) store: Rc<S>,
+    pub(crate) host: Rc<H>,
     scope: String,
     cfg: JobConfig,
     running: RefCell<HashMap<String, (u64, AbortHandle)>>,
@@ -55,6 +55,11 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             generation: Cell::new(0),
             waiting: RefCell::default(),
         })
+    }
+
+    /// The worker's registration scope.
+    pub(crate) fn scope(&self) -> &str {
+        &self.scope
     }
 
     /// The URL the player loads for a stored entry.
@@ -119,6 +124,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             Command::RemoveAll => self.remove_all().await,
             Command::Get { entry_id } => self.get(&entry_id).await,
             Command::List => self.list().await,
+            Command::Renew { entry_id, config } => self.renew(&entry_id, config).await,
             Command::Ping => Ok(json!({
                 "activeJobs": self.active_jobs(),
                 "wasmMemoryBytes": self.host.memory_bytes(),
@@ -238,6 +244,8 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             cannot_add(id, &format!("the manifest URL {final_url} is invalid: {e}"))
         })?;
         let (plan, local) = self.plan(id, &text, &base, &options).await?;
+        // Before any segment: encrypted content is stored only with its licences.
+        self.acquire_licenses(&mut entry, &plan).await?;
         if entry.plan.as_ref() != Some(&plan) {
             self.store.clear_segments(id).await.map_err(db_error)?;
         }
@@ -362,6 +370,12 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                 "localManifestUrl".into(),
                 Value::String(self.local_manifest_url(id)),
             );
+            if entry.protected {
+                obj.insert(
+                    "localLicenseUrl".into(),
+                    Value::String(self.local_license_url(id)),
+                );
+            }
         }
         Ok(v)
     }
@@ -374,7 +388,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         Ok(Value::Array(out))
     }
 
-    async fn entry(&self, id: &str) -> Result<Entry, KalturaError> {
+    pub(crate) async fn entry(&self, id: &str) -> Result<Entry, KalturaError> {
         self.store
             .get_entry(id)
             .await
@@ -429,17 +443,17 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             segments_done: totals.items_done,
             segments_total: totals.items_total,
             progress: totals.percent(),
-            expiration: None,
+            expiration: entry.expiration,
             error: entry.error.clone(),
         })
     }
 
-    async fn summary_value(&self, entry: &Entry) -> Res {
+    pub(crate) async fn summary_value(&self, entry: &Entry) -> Res {
         serde_json::to_value(self.summary(entry).await?)
             .map_err(|e| KalturaError::new(Code::OperationAborted, e.to_string(), Some(&entry.id)))
     }
 
-    async fn set_state(
+    pub(crate) async fn set_state(
         &self,
         entry: &mut Entry,
         state: State,
@@ -557,7 +571,7 @@ fn store_msg(e: &StoreError) -> &str {
     }
 }
 
-fn db_error(e: StoreError) -> KalturaError {
+pub(crate) fn db_error(e: StoreError) -> KalturaError {
     match e {
         StoreError::Quota(m) => KalturaError::new(
             Code::DownloadFailed,

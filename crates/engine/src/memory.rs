@@ -3,6 +3,7 @@
 
 use crate::entry::Entry;
 use crate::error::{FetchError, StoreError};
+use crate::license::StoredLicense;
 use crate::ports::{Body, Fetched, Fetcher, Host, LockGuard, NewSegment, Store, StoredSegment};
 use crate::protocol::Event;
 use futures::future::{FutureExt, LocalBoxFuture};
@@ -48,6 +49,8 @@ pub struct MemStore {
     pub quota: Cell<Option<u64>>,
     /// Number of `put_segments` commits.
     pub commits: Cell<u32>,
+    /// Licences by entry.
+    pub licenses: RefCell<BTreeMap<String, Vec<StoredLicense>>>,
 }
 
 impl MemStore {
@@ -96,6 +99,7 @@ impl Store<Bytes> for MemStore {
         async move {
             self.entries.borrow_mut().remove(id);
             self.manifests.borrow_mut().remove(id);
+            self.licenses.borrow_mut().remove(id);
             self.segments.borrow_mut().retain(|k, _| k.0 != id);
             Ok(())
         }
@@ -169,6 +173,23 @@ impl Store<Bytes> for MemStore {
         }
         .boxed_local()
     }
+    fn put_licenses<'a>(
+        &'a self,
+        id: &'a str,
+        licenses: Vec<StoredLicense>,
+    ) -> LocalBoxFuture<'a, Result<(), StoreError>> {
+        async move {
+            self.licenses.borrow_mut().insert(id.to_string(), licenses);
+            Ok(())
+        }
+        .boxed_local()
+    }
+    fn licenses<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> LocalBoxFuture<'a, Result<Vec<StoredLicense>, StoreError>> {
+        async move { Ok(self.licenses.borrow().get(id).cloned().unwrap_or_default()) }.boxed_local()
+    }
 }
 
 /// A scripted answer for one URL.
@@ -192,6 +213,9 @@ pub struct MemFetcher {
     pub redirects: RefCell<HashMap<String, String>>,
     /// Every URL requested, in order.
     pub log: RefCell<Vec<String>>,
+    /// Licence servers: URL → (answer text, `X-License-Expiration` header); a URL absent
+    /// answers 404, as a server that is gone.
+    pub license_servers: RefCell<HashMap<String, (String, Option<String>)>>,
     /// When set, every request hangs forever (a stalled network).
     pub stall: Cell<bool>,
     /// When set, requests after this many hang forever: the moment a worker is killed.
@@ -288,6 +312,21 @@ impl Fetcher for MemFetcher {
         range: [u64; 2],
     ) -> LocalBoxFuture<'a, Result<Vec<u8>, FetchError>> {
         async move { Ok(self.fetch(url, Some(range)).await?.body.0.to_vec()) }.boxed_local()
+    }
+    fn post_license<'a>(
+        &'a self,
+        url: &'a str,
+        _body: String,
+    ) -> LocalBoxFuture<'a, Result<(String, Option<String>), FetchError>> {
+        async move {
+            self.log.borrow_mut().push(url.to_string());
+            self.license_servers
+                .borrow()
+                .get(url)
+                .cloned()
+                .ok_or(FetchError::Status { status: 404 })
+        }
+        .boxed_local()
     }
     fn fetch_text<'a>(
         &'a self,

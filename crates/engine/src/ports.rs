@@ -3,6 +3,7 @@
 
 use crate::entry::Entry;
 use crate::error::{FetchError, StoreError};
+use crate::license::StoredLicense;
 use crate::protocol::Event;
 use futures::future::LocalBoxFuture;
 
@@ -71,7 +72,7 @@ pub trait Store<B: Body>: 'static {
     fn put_entry<'a>(&'a self, entry: &'a Entry) -> LocalBoxFuture<'a, Result<(), StoreError>>;
     /// Every entry.
     fn list_entries(&self) -> LocalBoxFuture<'_, Result<Vec<Entry>, StoreError>>;
-    /// Delete an entry with its segments and manifest, in one transaction.
+    /// Delete an entry with its segments, manifest and licences, in one transaction.
     fn delete_entry<'a>(&'a self, id: &'a str) -> LocalBoxFuture<'a, Result<(), StoreError>>;
     /// Store the local manifest text.
     fn put_manifest<'a>(
@@ -92,6 +93,17 @@ pub trait Store<B: Body>: 'static {
         id: &'a str,
         items: Vec<NewSegment<B>>,
     ) -> LocalBoxFuture<'a, Result<(), StoreError>>;
+    /// Replace the licences of an entry, in one transaction.
+    fn put_licenses<'a>(
+        &'a self,
+        id: &'a str,
+        licenses: Vec<StoredLicense>,
+    ) -> LocalBoxFuture<'a, Result<(), StoreError>>;
+    /// The licences kept for an entry.
+    fn licenses<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> LocalBoxFuture<'a, Result<Vec<StoredLicense>, StoreError>>;
 }
 
 /// The network.
@@ -110,6 +122,13 @@ pub trait Fetcher: 'static {
         url: &'a str,
         range: [u64; 2],
     ) -> LocalBoxFuture<'a, Result<Vec<u8>, FetchError>>;
+    /// POST a licence request (JSON text); returns the answer's text and its
+    /// `X-License-Expiration` header.
+    fn post_license<'a>(
+        &'a self,
+        url: &'a str,
+        body: String,
+    ) -> LocalBoxFuture<'a, Result<(String, Option<String>), FetchError>>;
     /// Fetch text (the manifest); returns (final URL after redirects, text).
     fn fetch_text<'a>(
         &'a self,

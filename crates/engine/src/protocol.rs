@@ -80,6 +80,15 @@ pub enum Command {
     List,
     /// Keep-alive.
     Ping,
+    /// Get fresh licences for an entry (segments are not touched).
+    Renew {
+        /// Entry id.
+        entry_id: String,
+        /// A fresh media config from the provider (its `drmData` may carry a new licence URL
+        /// or token); the stored config when absent.
+        #[serde(default)]
+        config: Option<Value>,
+    },
 }
 
 impl Command {
@@ -91,7 +100,8 @@ impl Command {
             | Command::Pause { entry_id }
             | Command::Resume { entry_id }
             | Command::Remove { entry_id }
-            | Command::Get { entry_id } => Some(entry_id),
+            | Command::Get { entry_id }
+            | Command::Renew { entry_id, .. } => Some(entry_id),
             _ => None,
         }
     }

@@ -1,0 +1,157 @@
+//! Licences of encrypted entries: acquired before the first segment is fetched, renewed on
+//! request without touching segments, answered offline by the worker at the entry's local
+//! licence URL.
+
+use crate::entry::Entry;
+use crate::error::{Code, FetchError, KalturaError};
+use crate::license::{self, LicenseError};
+use crate::manager::{db_error, encode_segment, Manager, OFFLINE_PREFIX};
+use crate::ports::{Fetcher, Host, Store};
+use serde_json::{json, Value};
+use std::rc::Rc;
+
+impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
+    /// The URL the player sends an entry's ClearKey licence requests to, offline.
+    pub fn local_license_url(&self, entry_id: &str) -> String {
+        format!(
+            "{}{OFFLINE_PREFIX}/{}/license",
+            self.scope(),
+            encode_segment(entry_id)
+        )
+    }
+
+    /// For encrypted content, gets and stores the ClearKey licence for every key id of the plan
+    /// and records its expiry on the entry. Clear content passes untouched.
+    pub(crate) async fn acquire_licenses(
+        &self,
+        entry: &mut Entry,
+        plan: &mpd::Plan,
+    ) -> Result<(), KalturaError> {
+        if !license::is_protected(plan) {
+            entry.protected = false;
+            entry.expiration = None;
+            return Ok(());
+        }
+        let id = entry.id.clone();
+        let systems = license::systems(plan);
+        let Some(url) = license::clearkey_url(&entry.config, plan) else {
+            return Err(KalturaError::new(
+                Code::ContentUnsupportedByBrowser,
+                format!(
+                    "entry {id} is encrypted ({}); only ClearKey licences can be kept offline by this worker, and the media config has no ClearKey licence URL (sources.dash[0].drmData with scheme org.w3.clearkey)",
+                    if systems.is_empty() { "unknown DRM system".to_string() } else { systems.join(", ") }
+                ),
+                Some(&id),
+            )
+            .with("systems", systems));
+        };
+        let kids = license::key_ids(plan);
+        if kids.is_empty() {
+            return Err(KalturaError::new(
+                Code::NoInitDataForOffline,
+                format!("entry {id} is encrypted but its manifest names no key id (cenc:default_KID); such content cannot be stored offline"),
+                Some(&id),
+            ));
+        }
+        let licenses = self
+            .fetch_licenses(&id, &url, &kids)
+            .await
+            .map_err(|why| {
+                KalturaError::new(
+                    Code::DownloadFailed,
+                    format!("could not get the licence for entry {id} from {url}: {why}; check the licence server and try again"),
+                    Some(&id),
+                )
+                .with("url", url.as_str())
+            })?;
+        entry.expiration = license::expiration(&licenses);
+        entry.protected = true;
+        self.store
+            .put_licenses(&id, licenses)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn fetch_licenses(
+        &self,
+        id: &str,
+        url: &str,
+        kids: &[String],
+    ) -> Result<Vec<license::StoredLicense>, String> {
+        let (text, header) = self
+            .fetcher
+            .post_license(url, license::request_body(kids))
+            .await
+            .map_err(|e| match e {
+                FetchError::Status { status } => {
+                    format!("the licence server answered HTTP {status}")
+                }
+                other => other.describe(url),
+            })?;
+        license::parse_license(id, url, &text, header.as_deref(), kids, self.host.now_ms())
+            .map_err(|e| e.to_string())
+    }
+
+    /// `renewLicense`: fresh licences from the (fresh) config's licence URL; segments untouched.
+    pub(crate) async fn renew(
+        self: &Rc<Self>,
+        id: &str,
+        config: Option<Value>,
+    ) -> Result<Value, KalturaError> {
+        let mut entry = self.entry(id).await?;
+        let fail = |why: String| KalturaError::new(Code::RenewLicenseFailed, why, Some(id));
+        if !entry.protected {
+            return Err(fail(format!(
+                "entry {id} is clear content: it has no licence to renew, and none is needed to play it offline"
+            )));
+        }
+        let Some(plan) = entry.plan.clone() else {
+            return Err(fail(format!(
+                "entry {id} has no download plan; download it first"
+            )));
+        };
+        if let Some(config) = config.filter(Value::is_object) {
+            entry.config = config;
+        }
+        let url = license::clearkey_url(&entry.config, &plan).ok_or_else(|| {
+            fail(format!(
+                "the media config of entry {id} has no ClearKey licence URL (drmData)"
+            ))
+        })?;
+        let licenses = self
+            .fetch_licenses(id, &url, &license::key_ids(&plan))
+            .await
+            .map_err(|why| fail(format!("could not renew the licence of entry {id} from {url}: {why}; the stored licence is kept, try again while online")).with("url", url.as_str()))?;
+        entry.expiration = license::expiration(&licenses);
+        self.store
+            .put_licenses(id, licenses)
+            .await
+            .map_err(db_error)?;
+        entry.updated_at = self.host.now_ms();
+        self.store.put_entry(&entry).await.map_err(db_error)?;
+        Ok(json!({ "entryId": id, "expiration": entry.expiration }))
+    }
+}
+
+/// The worker's answer to a player's licence request for a stored entry: HTTP status and body.
+/// An expired or unknown licence gets a Kaltura error (9016) that says to renew it.
+pub fn answer_license_request(
+    entry_id: &str,
+    request: &str,
+    stored: &[license::StoredLicense],
+    now: f64,
+) -> (u16, String) {
+    match license::answer(request, stored, now) {
+        Ok(body) => (200, body),
+        Err(e) => {
+            let (status, why) = match &e {
+                LicenseError::Expired(_) => (403, format!("the licence of entry {entry_id} expired; call renewLicense('{entry_id}') while online")),
+                LicenseError::UnknownKeys(_) => (404, format!("entry {entry_id} has no stored licence for these keys ({e}); download it again")),
+                _ => (400, format!("{e}")),
+            };
+            let err = KalturaError::new(Code::RenewLicenseFailed, why, Some(entry_id));
+            (status, serde_json::to_string(&err).unwrap_or_default())
+        }
+    }
+}

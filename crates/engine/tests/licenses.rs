@@ -1,0 +1,219 @@
+//! Encrypted entries: licences acquired before any segment, expiry, renewal that leaves the
+//! segments alone, refusal of what cannot be kept offline, and removal.
+
+mod common;
+
+use common::{world, World};
+use engine::drm::answer_license_request;
+use engine::memory::MemStore;
+use engine::{Command, State};
+use serde_json::{json, Value};
+
+const PROTECTED: &str = "http://media.test/s/protected.mpd";
+const LICENSE: &str = "http://license.test/clearkey";
+const KID_UUID: &str = "10000000-1000-1000-1000-100000000001";
+const KID: &str = "EAAAABAAEAAQABAAAAAAAQ";
+const KEY: &str = "AAECAwQFBgcICQoLDA0ODw";
+
+/// The template stream with CENC + ClearKey ContentProtection on every AdaptationSet.
+fn protected_world(systems: &str) -> World {
+    let mpd = include_str!("ffmpeg-template.mpd")
+        .replace(
+            "xmlns=\"urn:mpeg:dash:schema:mpd:2011\"",
+            "xmlns=\"urn:mpeg:dash:schema:mpd:2011\" xmlns:cenc=\"urn:mpeg:cenc:2013\"",
+        )
+        .replace(
+            "\t\t\t<Representation id=\"0\"",
+            &format!("{systems}\n\t\t\t<Representation id=\"0\""),
+        )
+        .replace(
+            "\t\t\t<Representation id=\"2\"",
+            &format!("{systems}\n\t\t\t<Representation id=\"2\""),
+        );
+    let w = world();
+    w.fetcher.put(PROTECTED, mpd);
+    w
+}
+
+fn cenc_and(system_uuid: &str) -> String {
+    format!(
+        r#"<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cenc" cenc:default_KID="{KID_UUID}"/>
+<ContentProtection schemeIdUri="urn:uuid:{system_uuid}"/>"#
+    )
+}
+
+const CLEARKEY: &str = "e2719d58-a985-b3c9-781a-b030af78d30e";
+const WIDEVINE: &str = "edef8ba9-79d6-4ace-a3c8-27dcd51d21ed";
+
+fn licence_answer(expiration: f64) -> String {
+    json!({"keys": [{"kty": "oct", "kid": KID, "k": KEY}], "type": "temporary", "expiration": expiration})
+        .to_string()
+}
+
+fn config(scheme: &str) -> Value {
+    json!({"sources": {"dash": [{"url": PROTECTED, "drmData": [{"scheme": scheme, "licenseUrl": LICENSE}]}]}})
+}
+
+fn segments(store: &MemStore) -> usize {
+    store.segments.borrow().len()
+}
+
+#[test]
+fn an_encrypted_download_keeps_its_licence_and_expiry_and_answers_the_player_offline() {
+    let mut w = protected_world(&cenc_and(CLEARKEY));
+    w.fetcher
+        .license_servers
+        .borrow_mut()
+        .insert(LICENSE.into(), (licence_answer(5e12), None));
+    w.start("enc", config("drm.clearkey")).unwrap();
+    w.pool.run_until_stalled();
+    assert_eq!(w.state("enc").0, State::Completed);
+    let got = w
+        .run(Command::Get {
+            entry_id: "enc".into(),
+        })
+        .unwrap();
+    assert_eq!(got["expiration"], 5e12);
+    assert_eq!(
+        got["localLicenseUrl"],
+        "https://app.test/__offline__/enc/license"
+    );
+    // Offline: the licence server is gone; the worker answers from storage.
+    w.fetcher.license_servers.borrow_mut().clear();
+    let stored = w.store.licenses.borrow()["enc"].clone();
+    let request = json!({"kids": [KID], "type": "temporary"}).to_string();
+    let (status, body) = answer_license_request("enc", &request, &stored, 1e12);
+    assert_eq!(status, 200);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (v["keys"][0]["kid"].as_str(), v["keys"][0]["k"].as_str()),
+        (Some(KID), Some(KEY))
+    );
+}
+
+#[test]
+fn an_expired_licence_is_refused_at_playback_with_9016_saying_to_renew() {
+    let mut w = protected_world(&cenc_and(CLEARKEY));
+    w.fetcher
+        .license_servers
+        .borrow_mut()
+        .insert(LICENSE.into(), (licence_answer(2_000_000.0), None));
+    w.start("enc", config("org.w3.clearkey")).unwrap();
+    w.pool.run_until_stalled();
+    let stored = w.store.licenses.borrow()["enc"].clone();
+    let request = json!({"kids": [KID]}).to_string();
+    let (status, body) = answer_license_request("enc", &request, &stored, 3_000_000.0);
+    assert_eq!(status, 403);
+    let err: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(err["code"], 9016);
+    assert!(err["data"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("renewLicense"));
+}
+
+#[test]
+fn renewing_gets_a_fresh_licence_and_expiry_without_touching_segments() {
+    let mut w = protected_world(&cenc_and(CLEARKEY));
+    w.fetcher
+        .license_servers
+        .borrow_mut()
+        .insert(LICENSE.into(), (licence_answer(1e12), None));
+    w.start("enc", config("drm.clearkey")).unwrap();
+    w.pool.run_until_stalled();
+    let (commits, stored) = (w.store.commits.get(), segments(&w.store));
+    w.fetcher
+        .license_servers
+        .borrow_mut()
+        .insert(LICENSE.into(), (licence_answer(2e12), None));
+    let renewed = w
+        .run(Command::Renew {
+            entry_id: "enc".into(),
+            config: Some(config("drm.clearkey")),
+        })
+        .unwrap();
+    assert_eq!(renewed["expiration"], 2e12);
+    assert_eq!(
+        w.run(Command::Get {
+            entry_id: "enc".into()
+        })
+        .unwrap()["expiration"],
+        2e12
+    );
+    assert_eq!(
+        (w.store.commits.get(), segments(&w.store)),
+        (commits, stored)
+    );
+    // The licence server is gone: renewal fails with 9016 and the old licence stays.
+    w.fetcher.license_servers.borrow_mut().clear();
+    let err = w
+        .run(Command::Renew {
+            entry_id: "enc".into(),
+            config: None,
+        })
+        .unwrap_err();
+    assert_eq!(err.code, 9016);
+    assert_eq!(w.store.licenses.borrow()["enc"][0].expiration, Some(2e12));
+}
+
+#[test]
+fn removing_an_encrypted_entry_deletes_its_licences() {
+    let mut w = protected_world(&cenc_and(CLEARKEY));
+    w.fetcher
+        .license_servers
+        .borrow_mut()
+        .insert(LICENSE.into(), (licence_answer(1e12), None));
+    w.start("enc", config("drm.clearkey")).unwrap();
+    w.pool.run_until_stalled();
+    assert!(w.store.licenses.borrow().contains_key("enc"));
+    w.run(Command::Remove {
+        entry_id: "enc".into(),
+    })
+    .unwrap();
+    assert!(w.store.licenses.borrow().is_empty());
+    assert_eq!(segments(&w.store), 0);
+}
+
+#[test]
+fn widevine_only_content_is_refused_with_9009_before_any_segment_is_fetched() {
+    let mut w = protected_world(&cenc_and(WIDEVINE));
+    let err = w.start("wv", config("com.widevine.alpha")).unwrap_err();
+    assert_eq!(err.code, 9009);
+    assert!(err.message().contains("Widevine"), "{}", err.message());
+    w.pool.run_until_stalled();
+    assert_eq!(segments(&w.store), 0);
+    assert_eq!(
+        w.fetcher.log.borrow().as_slice(),
+        [PROTECTED],
+        "only the manifest was fetched"
+    );
+}
+
+#[test]
+fn a_licence_server_that_refuses_fails_the_download_with_9011_naming_it() {
+    let mut w = protected_world(&cenc_and(CLEARKEY));
+    let err = w.start("enc", config("drm.clearkey")).unwrap_err();
+    assert_eq!((err.code, err.data["url"].as_str()), (9011, Some(LICENSE)));
+    assert_eq!(segments(&w.store), 0);
+}
+
+#[test]
+fn renewing_clear_content_is_refused_with_9016() {
+    let mut w = world();
+    w.prepare_and_download("clear");
+    w.pool.run_until_stalled();
+    let err = w
+        .run(Command::Renew {
+            entry_id: "clear".into(),
+            config: None,
+        })
+        .unwrap_err();
+    assert_eq!(err.code, 9016);
+    assert_eq!(
+        w.run(Command::Get {
+            entry_id: "clear".into()
+        })
+        .unwrap()["expiration"],
+        Value::Null
+    );
+}
