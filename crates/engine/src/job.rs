@@ -5,6 +5,7 @@ use crate::error::{Code, FetchError, KalturaError, StoreError};
 use crate::ports::{Body, Fetcher, Host, NewSegment, Store};
 use crate::progress::{held, Held, Totals};
 use crate::protocol::Event;
+use futures::future::{select, Either, LocalBoxFuture};
 use futures::stream::{self, StreamExt};
 use mpd::Plan;
 use std::collections::{HashMap, HashSet};
@@ -219,45 +220,60 @@ where
         })
         .buffer_unordered(cfg.concurrency.max(1));
     futures::pin_mut!(fetches);
-    let mut batch: Vec<NewSegment<F::Body>> = Vec::with_capacity(cfg.batch);
+    // Fetching goes on while a batch commits: one commit in flight at a time, and at most two
+    // batches waiting, so memory stays bounded and the network never idles on IndexedDB.
+    let batch_size = cfg.batch.max(1);
+    let mut batch: Vec<NewSegment<F::Body>> = Vec::with_capacity(batch_size * 2);
+    let mut commit: Option<Commit<'_>> = None;
+    let mut fetching = true;
     loop {
-        let next = fetches.next().await;
-        let done = next.is_none();
-        if let Some(result) = next {
-            let segment = result.map_err(|(url, e)| fetch_error(entry_id, &url, e))?;
-            batch.extend(split(segment, cfg.chunk_bytes));
-        }
-        if batch.len() >= cfg.batch.max(1) || (done && !batch.is_empty()) {
-            let items = std::mem::take(&mut batch);
-            let sizes: Vec<(String, u32, u32, u32, u64)> = items
+        if commit.is_none() && (batch.len() >= batch_size || (!fetching && !batch.is_empty())) {
+            let take = batch.len().min(batch_size);
+            let items: Vec<NewSegment<F::Body>> = batch.drain(..take).collect();
+            let sizes = items
                 .iter()
                 .map(|s| (s.track.clone(), s.index, s.chunk, s.chunks, s.body.size()))
                 .collect();
-            store
-                .put_segments(entry_id, items)
-                .await
-                .map_err(|e| store_error(entry_id, e))?;
-            for (track, index, chunk, chunks, size) in sizes {
-                let h = have.entry((track.clone(), index)).or_default();
-                let before = h.clone();
-                h.bytes += size;
-                h.chunks += 1;
-                h.of = h.of.max(chunks);
-                h.stored.push(chunk);
-                if let Some(t) = tracks.get(track.as_str()) {
-                    totals.apply(t, index, &before, h);
+            commit = Some((store.put_segments(entry_id, items), sizes));
+        }
+        let can_fetch = fetching && batch.len() < batch_size * 2;
+        let step = match (can_fetch, commit.as_mut()) {
+            (true, Some((c, _))) => match select(fetches.next(), c).await {
+                Either::Left((next, _)) => Step::Fetched(next),
+                Either::Right((done, _)) => Step::Committed(done),
+            },
+            (true, None) => Step::Fetched(fetches.next().await),
+            (false, Some((c, _))) => Step::Committed(c.await),
+            (false, None) => break,
+        };
+        match step {
+            Step::Fetched(Some(result)) => {
+                let segment = result.map_err(|(url, e)| fetch_error(entry_id, &url, e))?;
+                batch.extend(split(segment, cfg.chunk_bytes));
+            }
+            Step::Fetched(None) => fetching = false,
+            Step::Committed(result) => {
+                result.map_err(|e| store_error(entry_id, e))?;
+                let sizes = commit.take().map(|(_, s)| s).unwrap_or_default();
+                for (track, index, chunk, chunks, size) in sizes {
+                    let h = have.entry((track.clone(), index)).or_default();
+                    let before = h.clone();
+                    h.bytes += size;
+                    h.chunks += 1;
+                    h.of = h.of.max(chunks);
+                    h.stored.push(chunk);
+                    if let Some(t) = tracks.get(track.as_str()) {
+                        totals.apply(t, index, &before, h);
+                    }
+                }
+                let now = host.now_ms();
+                if now - last_emit >= cfg.progress_interval_ms && (fetching || !batch.is_empty()) {
+                    host.emit(Event::Progress(
+                        totals.detail(entry_id, speed(start_bytes, &totals, now - started)),
+                    ));
+                    last_emit = now;
                 }
             }
-            let now = host.now_ms();
-            if now - last_emit >= cfg.progress_interval_ms && !done {
-                host.emit(Event::Progress(
-                    totals.detail(entry_id, speed(start_bytes, &totals, now - started)),
-                ));
-                last_emit = now;
-            }
-        }
-        if done {
-            break;
         }
     }
     let stored = store
@@ -280,6 +296,21 @@ where
         check.detail(entry_id, speed(start_bytes, &check, elapsed)),
     ));
     Ok(Outcome::Completed)
+}
+
+/// What a commit stores, to update the totals once it succeeded: (track, index, chunk, chunks,
+/// bytes).
+type Committed = (String, u32, u32, u32, u64);
+
+/// A commit in flight and what it stores.
+type Commit<'a> = (LocalBoxFuture<'a, Result<(), StoreError>>, Vec<Committed>);
+
+/// What the scheduler waited for.
+enum Step<T> {
+    /// The next fetch result, or `None` when every unit was fetched.
+    Fetched(Option<T>),
+    /// The commit in flight ended.
+    Committed(Result<(), StoreError>),
 }
 
 /// A segment fetched whole but longer than a chunk is stored as several slices, all in one
