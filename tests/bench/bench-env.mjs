@@ -1,0 +1,156 @@
+// What the browser benchmarks share: a small static server for the bench pages (one instance per
+// origin), Chromium with a profile on disk, storing an entry through window.OfflineManager, row
+// building and statistics.
+//
+// The bench server answers, on its own origin:
+//   /offline-manager-sw.js, /offline-manager-sw_bg.wasm, /offline-manager.js,
+//   /kaltura-offline-manager.js    from dist/ (our worker must be served from the page's origin,
+//                                  at the root, for scope `/`; as tests/server/app-server.mjs does)
+//   /vendor/kaltura/...            the Kaltura Player bundles (tests/.vendor/kaltura-player/dist)
+//   /bench/...                     tests/bench/pages/ (pages, page helpers, the peer workers)
+// Every origin gets its own instance, so a peer worker registered on one never sees the others.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {chromium} from 'playwright-core';
+import {rawPathOf, resolveInside, sendFile, sendText, startHttpServer, startMediaServer} from '../server/fixture-server.mjs';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CONTENT_DIR = process.env.CONTENT_DIR || path.join(ROOT, 'tests/.content');
+
+/** The launch flags of tests/e2e/harness.mjs. */
+const FLAGS = [
+  '--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+const ROOT_FILES = new Set(['offline-manager-sw.js', 'offline-manager-sw_bg.wasm', 'offline-manager.js',
+  'kaltura-offline-manager.js']);
+const MOUNTS = [
+  ['/vendor/kaltura/', 'tests/.vendor/kaltura-player/dist'],
+  ['/bench/', 'tests/bench/pages'],
+];
+const HEADERS = {'Cache-Control': 'no-store'};
+
+/** Starts one bench origin. Returns {url, port, stop}. */
+export async function startBenchServer() {
+  const handler = async (req, res) => {
+    if (!['GET', 'HEAD'].includes(req.method)) return sendText(res, 405, 'method not allowed', HEADERS);
+    const rawPath = rawPathOf(req);
+    let file = null;
+    if (ROOT_FILES.has(rawPath.slice(1))) file = path.join(ROOT, 'dist', rawPath.slice(1));
+    for (const [prefix, dir] of MOUNTS) {
+      if (!file && rawPath.startsWith(prefix)) file = resolveInside(path.join(ROOT, dir), rawPath.slice(prefix.length));
+    }
+    const sent = file && (await sendFile(req, res, file, {headers: HEADERS, ranges: false}));
+    if (!sent) sendText(res, 404, `not found: ${rawPath}`, HEADERS);
+  };
+  const {url, port, stop} = await startHttpServer(handler);
+  return {url, port, stop};
+}
+
+/**
+ * Starts the loopback media server, `origins` bench origins and Chromium with a fresh profile on
+ * disk (Playwright's default contexts keep IndexedDB in memory). Returns
+ * {media, origins: [{url, port, stop}], context, close()}.
+ */
+export async function startEnv({origins = 1} = {}) {
+  const cleanups = [];
+  const close = async () => {
+    for (const fn of cleanups.reverse()) await fn().catch(() => {});
+  };
+  try {
+    const media = await startMediaServer({contentDir: CONTENT_DIR});
+    cleanups.push(() => media.stop());
+    const servers = [];
+    for (let i = 0; i < origins; i++) {
+      const s = await startBenchServer();
+      cleanups.push(() => s.stop());
+      servers.push(s);
+    }
+    const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'om-bench-'));
+    cleanups.push(() => fs.promises.rm(dir, {recursive: true, force: true}));
+    const context = await chromium.launchPersistentContext(dir, {
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: FLAGS,
+    });
+    cleanups.push(() => context.close());
+    return {media, origins: servers, context, close};
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/** Opens `url` in a new tab of the context; page errors are echoed when BENCH_VERBOSE is set. */
+export async function openPage(context, url) {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error(`[page error] ${url}: ${e}`));
+  if (process.env.BENCH_VERBOSE) page.on('console', (m) => console.error(`[page] ${m.type()} ${m.text()}`));
+  await page.goto(url);
+  return page;
+}
+
+/** The template stream of tests/.content, on the media server. */
+export function templateMpd(media) {
+  return `${media.url}/content/template/manifest.mpd`;
+}
+
+/**
+ * On a page of our origin (tests/bench/pages/ours.html): stores the plain-config entry `entryId`
+ * (the MPD at `mpdUrl`, download `options`) through window.OfflineManager, and returns its
+ * stored segments [{local, url, size, type, track, index}] (read from IndexedDB).
+ */
+export async function storeEntry(page, {entryId, mpdUrl, options}) {
+  await page.evaluate(({entryId, mpdUrl, options}) => window.bench.download(entryId, mpdUrl, options),
+    {entryId, mpdUrl, options});
+  const segments = await page.evaluate((entryId) => window.bench.storedSegments(entryId), entryId);
+  if (segments.length === 0) throw new Error(`entry ${entryId} has no stored segments`);
+  return segments;
+}
+
+/**
+ * Returns stop(): CDP ServiceWorker.stopAllWorkers on a session of `page` (every worker of the
+ * browser stops; the next event starts one cold), resolved once CDP reports every worker version
+ * stopped (a worker woken meanwhile, e.g. by a keep-alive ping, would make a warm start look cold).
+ */
+export async function workerStopper(context, page) {
+  const cdp = await context.newCDPSession(page);
+  const status = new Map(); // versionId -> runningStatus
+  cdp.on('ServiceWorker.workerVersionUpdated', ({versions}) => {
+    for (const v of versions) status.set(v.versionId, v.runningStatus);
+  });
+  await cdp.send('ServiceWorker.enable');
+  return async () => {
+    await cdp.send('ServiceWorker.stopAllWorkers');
+    const deadline = Date.now() + 5000;
+    while ([...status.values()].some((s) => s !== 'stopped')) {
+      if (Date.now() > deadline) throw new Error(`workers still running: ${JSON.stringify([...status])}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+}
+
+export function median(xs) {
+  return percentile(xs, 50);
+}
+
+/** Nearest-rank percentile (p in 0..100). */
+export function percentile(xs, p) {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+/** A scoreboard row; ratio = ours / peer when both are numbers. */
+export function row(name, unit, ours, peerName, peer, goal = null, met = null) {
+  const ratio = typeof ours === 'number' && typeof peer === 'number' && peer !== 0 ? ours / peer : null;
+  return {name, unit, ours, peer_name: peerName, peer, ratio, goal, met};
+}
+
+/** A row that could not be measured, with the reason. */
+export function notMeasured(name, unit, reason, goal = null) {
+  return {...row(name, unit, null, null, null, goal, null), error: String(reason)};
+}
