@@ -38,5 +38,6 @@ fi
 
 bash tests/vendor.sh
 bash tests/content/make-content.sh
+bash tests/content/make-encrypted.sh
 say "building dist/"
 bash scripts/build.sh

@@ -21,7 +21,7 @@ export function keySystemOf(scheme: string): string {
 
 function drmDataOf(config: MediaConfig | undefined): DrmData[] {
   const dash = config?.sources?.dash?.[0];
-  return Array.isArray(dash?.drmData) ? dash.drmData.filter((d) => d && typeof d.scheme === 'string') : [];
+  return Array.isArray(dash?.drmData) ? dash.drmData.filter((d) => d && typeof d.scheme === 'string' && d.scheme !== '') : [];
 }
 
 type RequestAccess = (keySystem: string, configs: MediaKeySystemConfiguration[]) => Promise<unknown>;
@@ -67,8 +67,14 @@ export async function checkDrmStorable(config: MediaConfig | undefined, entryId:
   );
 }
 
-/** The stored drmData with every ClearKey licence URL pointing at the worker's local endpoint. */
+/**
+ * The drmData a stored entry plays with: ClearKey entries (and scheme-less ones, which the
+ * Kaltura provider makes of ClearKey) are dropped, since the worker answers their licence
+ * requests at `localLicenseUrl` and the Kaltura Player refuses a ClearKey drmData (7007); the
+ * app gives that URL to its player's drm config instead. Other systems are kept as they are.
+ */
 export function localDrmData(original: DrmData[] | undefined, localLicenseUrl: string | undefined): DrmData[] | undefined {
   if (!original || !localLicenseUrl) return original;
-  return original.map((d) => (keySystemOf(String(d.scheme)) === 'org.w3.clearkey' ? { ...d, licenseUrl: localLicenseUrl } : d));
+  const kept = original.filter((d) => typeof d.scheme === 'string' && d.scheme !== '' && keySystemOf(d.scheme) !== 'org.w3.clearkey');
+  return kept.length > 0 ? kept : undefined;
 }

@@ -76,6 +76,12 @@ export interface DownloadedMediaConfig extends MediaConfig {
   size: number;
   expectedSize: number;
   expiration: number | null;
+  /**
+   * Encrypted entries: where the worker answers ClearKey licence requests offline. Give it to
+   * the player's drm config: shaka `drm.servers['org.w3.clearkey']`, Kaltura Player
+   * `playback.options.html5.dash.drm.servers['org.w3.clearkey']`.
+   */
+  localLicenseUrl?: string;
 }
 
 /** One item of `getAllDownloads()`. */
@@ -369,6 +375,7 @@ export class OfflineManager {
         size: detail.size,
         expectedSize: detail.expectedSize,
         expiration: detail.expiration,
+        ...(detail.localLicenseUrl !== undefined ? { localLicenseUrl: detail.localLicenseUrl } : {}),
       };
     });
   }

@@ -272,6 +272,15 @@ export const DEFAULT_ENTRIES = {
     duration: 12,
     manifest: 'base/manifest.mpd',
   },
+  // CENC (ClearKey) content. No `drm` here: Kaltura Player 3.17.95 maps no scheme string to
+  // ClearKey and refuses a source whose drmData is ClearKey (7007), so apps give ClearKey through
+  // the player config (tests/e2e/encrypted-online.test.mjs pins this).
+  '0_encrypted': {
+    name: 'Encrypted sample',
+    description: 'CENC AES-CTR, ClearKey (tests/content/make-encrypted.sh, 12 s)',
+    duration: 12,
+    manifest: 'encrypted/manifest.mpd',
+  },
 };
 
 function apiException(code, message, args = {}) {

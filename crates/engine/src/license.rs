@@ -104,30 +104,45 @@ pub fn systems(plan: &Plan) -> Vec<String> {
 }
 
 /// The ClearKey licence URL: the config's `drmData` entry whose scheme names ClearKey
-/// (`org.w3.clearkey`, Kaltura's `drm.clearkey`), else a `laurl` hint on the manifest's ClearKey
-/// ContentProtection.
+/// (`org.w3.clearkey`), else one without a scheme when the manifest offers ClearKey (the Kaltura
+/// provider drops scheme strings it does not know, ClearKey's among them), else a `laurl` hint on
+/// the manifest's ClearKey ContentProtection.
 pub fn clearkey_url(config: &Value, plan: &Plan) -> Option<String> {
     let dash = config.pointer("/sources/dash/0").unwrap_or(config);
-    let from_config = dash
+    let entries: Vec<&Value> = dash
         .get("drmData")
         .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .find(|d| {
-            d.get("scheme")
-                .and_then(Value::as_str)
-                .is_some_and(|s| s.to_ascii_lowercase().contains("clearkey"))
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    let url_of = |d: &Value| {
+        d.get("licenseUrl")
+            .or_else(|| d.get("licenseURL"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let scheme = |d: &Value| {
+        d.get("scheme")
+            .and_then(Value::as_str)
+            .map(str::to_ascii_lowercase)
+    };
+    let offers_clearkey = systems(plan).iter().any(|s| s == "ClearKey");
+    entries
+        .iter()
+        .find(|d| scheme(d).is_some_and(|s| s.contains("clearkey")))
+        .and_then(|d| url_of(d))
+        .or_else(|| {
+            entries
+                .iter()
+                .find(|d| offers_clearkey && scheme(d).is_none_or(|s| s.is_empty()))
+                .and_then(|d| url_of(d))
         })
-        .and_then(|d| d.get("licenseUrl").or_else(|| d.get("licenseURL")))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    from_config.or_else(|| {
-        plan.tracks
-            .iter()
-            .flat_map(|t| &t.info.protection)
-            .find(|p| p.scheme.ends_with(SYSTEMS[0].0))
-            .and_then(|p| p.license_url.clone())
-    })
+        .or_else(|| {
+            plan.tracks
+                .iter()
+                .flat_map(|t| &t.info.protection)
+                .find(|p| p.scheme.ends_with(SYSTEMS[0].0))
+                .and_then(|p| p.license_url.clone())
+        })
 }
 
 /// The W3C ClearKey licence request for `kids`.
