@@ -508,7 +508,7 @@ export const OTT_SERVICE_PATH = '/ott/api_v3';
 
 /**
  * Default OTT media assets: numeric id -> {name, description, duration, manifest}, the same four
- * streams as DEFAULT_ENTRIES (1001 template, 1002 timeline, 1003 list, 1004 base). Optional
+ * streams as DEFAULT_ENTRIES (1001 template, 1002 timeline, 1003 list, 1004 base, 1005 encrypted). Optional
  * per-asset fields: `fileId` (default id * 10 + 1), `type` (file type, default "DASH_Main"),
  * `metas`/`tags` (Phoenix shape: {name: {objectType, value}}), `drm` ([{scheme, licenseURL}]).
  */
