@@ -1,0 +1,99 @@
+// Shared pieces of the download-engine tests (download-faults, worker-kill, quota): a page with
+// the OfflineManager and an IndexedDB reader (tests/pages/engine.html), and the check that what
+// the worker stored is, byte for byte, what the origin serves for the entry's plan.
+
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import {resolveInside} from '../server/fixture-server.mjs';
+import {openPage} from './harness.mjs';
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export const sha256 = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex');
+
+/** Opens engine.html on the app origin in a fresh context, with `window.om` built from `options`. */
+export async function openEnginePage(browser, app, options = {}) {
+  const opened = await openPage(browser, app, '/pages/engine.html');
+  await opened.page.evaluate((o) => window.setup(o), options);
+  return opened;
+}
+
+/** In the page: getMediaConfig for a plain config with one DASH source, then download. */
+export async function startDownload(page, entryId, manifestUrl, options = {bitrate: 400000}) {
+  await page.evaluate(({entryId, url}) => window.om.getMediaConfig({entryId, sources: {dash: [{url}]}, metadata: {name: entryId}}),
+    {entryId, url: manifestUrl});
+  return page.evaluate(({entryId, options}) => window.om.download(entryId, options), {entryId, options});
+}
+
+/** In the page: the entry's summary from getAllDownloads. */
+export async function summaryOf(page, entryId) {
+  const all = await page.evaluate(() => window.om.getAllDownloads());
+  return all.find((e) => e.id === entryId);
+}
+
+/** The bytes the origin serves for `url` (a `/content/...` URL of a server over `contentDir`). */
+export function originBytes(contentDir, url, range) {
+  const {pathname} = new URL(url);
+  assert.ok(pathname.startsWith('/content/'), `not a content URL: ${url}`);
+  const file = resolveInside(contentDir, pathname.slice('/content/'.length));
+  assert.ok(file, `unsafe content URL: ${url}`);
+  const bytes = fs.readFileSync(file);
+  return range ? bytes.subarray(range[0], range[1] + 1) : bytes;
+}
+
+/** Every item the plan expects: init at index 0, media segments from 1. */
+export function plannedItems(plan) {
+  const items = [];
+  for (const t of plan.tracks) {
+    if (t.init) items.push({track: t.key, index: 0, url: t.init.url, range: t.init.range ?? null});
+    t.segments.forEach((s, k) => items.push({track: t.key, index: k + 1, url: s.url, range: s.range ?? null}));
+  }
+  return items;
+}
+
+/** Where a stored item came from: one (url, range) even when it is stored in several chunks. */
+export function sourceOf(item) {
+  const [first] = item.sources;
+  if (item.sources.length === 1) return {url: first.url, range: first.range};
+  const last = item.sources.at(-1);
+  return {url: first.url, range: first.range && last.range ? [first.range[0], last.range[1]] : null};
+}
+
+const keyOf = (i) => `${i.track}/${i.index}`;
+
+/**
+ * Reads IndexedDB in the page and asserts that every stored segment of `entryId` is whole and
+ * right: chunks 0..n-1, record sizes equal to blob sizes, a source the plan lists, and the
+ * sha-256 of the origin's bytes for that source. With `complete`, also that nothing planned
+ * is missing. Returns {entry, planned, stored, storedBytes}.
+ */
+export async function checkStored(page, entryId, contentDir, {complete = true} = {}) {
+  const {entry, items} = await page.evaluate((id) => window.readStore(id), entryId);
+  assert.ok(entry, `entry ${entryId} is in IndexedDB`);
+  assert.ok(entry.plan, `entry ${entryId} has a plan`);
+  const planned = plannedItems(entry.plan);
+  const plannedByKey = new Map(planned.map((p) => [keyOf(p), p]));
+  const stored = items.filter((i) => i.track !== 'poster');
+  const seen = new Set();
+  for (const item of stored) {
+    const key = keyOf(item);
+    assert.ok(!seen.has(key), `${key} stored once`);
+    seen.add(key);
+    const plan = plannedByKey.get(key);
+    assert.ok(plan, `${key} is in the plan`);
+    assert.deepEqual(item.chunks, item.chunks.map((_, i) => i), `${key} chunks are 0..n-1`);
+    assert.equal(item.recordSize, item.blobSize, `${key} record sizes add up to its bytes`);
+    const source = sourceOf(item);
+    const expectRange = plan.range ?? (item.sources.length > 1 ? [0, item.blobSize - 1] : null);
+    assert.deepEqual(source, {url: plan.url, range: expectRange}, `${key} came from its planned source`);
+    const want = originBytes(contentDir, plan.url, plan.range);
+    assert.equal(item.blobSize, want.length, `${key} (${plan.url} ${JSON.stringify(plan.range)}) has the origin's length`);
+    assert.equal(item.sha256, sha256(want), `${key} (${plan.url} ${JSON.stringify(plan.range)}) has the origin's bytes`);
+  }
+  if (complete) {
+    const missing = planned.filter((p) => !seen.has(keyOf(p))).map(keyOf);
+    assert.deepEqual(missing, [], 'no planned segment is missing');
+  }
+  const storedBytes = stored.reduce((n, i) => n + i.recordSize, 0);
+  return {entry, planned, stored, storedBytes};
+}
