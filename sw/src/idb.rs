@@ -18,6 +18,7 @@ use engine::ports::{NewSegment, Store, StoredSegment};
 use engine::{Entry, StoreError};
 use futures::future::{FutureExt, LocalBoxFuture};
 use indexed_db_futures::database::Database;
+use indexed_db_futures::internals::SystemRepr;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
 use indexed_db_futures::KeyRange;
@@ -124,6 +125,24 @@ fn bad_record() -> StoreError {
     StoreError::Other("a stored segment record has no Blob".into())
 }
 
+/// Commits, telling a full disk apart: IndexedDB reports QuotaExceededError on the transaction
+/// (at commit, the puts themselves succeed), while the commit future only says "aborted".
+async fn commit(tx: indexed_db_futures::transaction::Transaction<'_>) -> Result<(), StoreError> {
+    let raw: JsValue = tx.as_sys().clone().into();
+    tx.commit().await.map_err(|e| {
+        let name = Reflect::get(&raw, &"error".into())
+            .ok()
+            .filter(|err| !err.is_null() && !err.is_undefined())
+            .and_then(|err| Reflect::get(&err, &"name".into()).ok())
+            .and_then(|n| n.as_string());
+        match name.as_deref() {
+            Some("QuotaExceededError") => StoreError::Quota(format!("QuotaExceededError: {e}")),
+            Some(n) => StoreError::Other(format!("{e} ({n})")),
+            None => other(e),
+        }
+    })
+}
+
 fn other(e: impl std::fmt::Display) -> StoreError {
     let s = e.to_string();
     if s.contains("QuotaExceeded") {
@@ -192,7 +211,7 @@ impl Store<BlobBody> for IdbStore {
                 .map_err(other)?;
             let store = tx.object_store(ENTRIES).map_err(other)?;
             store.put(to_js(entry)?).primitive().map_err(other)?;
-            tx.commit().await.map_err(other)
+            commit(tx).await
         }
         .boxed_local()
     }
@@ -242,7 +261,7 @@ impl Store<BlobBody> for IdbStore {
                 .delete::<JsValue, _>(entry_range(id))
                 .primitive()
                 .map_err(other)?;
-            tx.commit().await.map_err(other)
+            commit(tx).await
         }
         .boxed_local()
     }
@@ -267,7 +286,7 @@ impl Store<BlobBody> for IdbStore {
                 .put(JsValue::from(rec))
                 .primitive()
                 .map_err(other)?;
-            tx.commit().await.map_err(other)
+            commit(tx).await
         }
         .boxed_local()
     }
@@ -285,7 +304,7 @@ impl Store<BlobBody> for IdbStore {
                 .delete::<JsValue, _>(entry_range(id))
                 .primitive()
                 .map_err(other)?;
-            tx.commit().await.map_err(other)
+            commit(tx).await
         }
         .boxed_local()
     }
@@ -358,7 +377,7 @@ impl Store<BlobBody> for IdbStore {
                     .primitive()
                     .map_err(other)?;
             }
-            tx.commit().await.map_err(other)
+            commit(tx).await
         }
         .boxed_local()
     }
@@ -388,7 +407,7 @@ impl Store<BlobBody> for IdbStore {
                     .primitive()
                     .map_err(other)?;
             }
-            tx.commit().await.map_err(other)
+            commit(tx).await
         }
         .boxed_local()
     }

@@ -9,8 +9,7 @@ use futures::future::{FutureExt, LocalBoxFuture};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    AbortController, AbortSignal, Blob, BlobPropertyBag, ReadableStreamDefaultReader, Request,
-    RequestInit, RequestMode, Response, ResponseType,
+    AbortController, AbortSignal, Blob, Request, RequestInit, RequestMode, Response, ResponseType,
 };
 
 /// Fetches with the worker's global `fetch`.
@@ -26,9 +25,8 @@ fn js_err(e: wasm_bindgen::JsValue) -> String {
         .unwrap_or_else(|| format!("{e:?}"))
 }
 
-/// A request that receives nothing (no headers, no body bytes) for this long is aborted and
-/// retried: a stalled connection never holds a download forever, while a slow one that keeps
-/// delivering is left alone.
+/// A request whose headers take longer than this is aborted and retried; its body gets this
+/// much grace on top of the time its size needs (see `body_deadline_ms`).
 const INACTIVITY_MS: u32 = 30_000;
 
 fn inactive() -> FetchError {
@@ -87,37 +85,57 @@ async fn send(
     Ok(resp)
 }
 
-/// Reads the body into a Blob, chunk by chunk so that a stall is noticed (`Response.blob()`
-/// reports no progress). The chunks stay JS values: bytes never enter wasm memory.
-async fn body_blob(resp: &Response, content_type: Option<&str>) -> Result<Blob, FetchError> {
-    let Some(stream) = resp.body() else {
-        return Blob::new().map_err(|e| FetchError::Network(js_err(e)));
-    };
-    let reader: ReadableStreamDefaultReader = stream
-        .get_reader()
-        .dyn_into()
-        .map_err(|e| FetchError::Network(js_err(e.into())))?;
-    let parts = js_sys::Array::new();
-    loop {
-        let chunk = match within_inactivity(reader.read()).await {
-            Ok(chunk) => chunk,
-            Err(e) => {
-                let _ = reader.cancel();
-                return Err(e);
-            }
-        };
-        let field = |k: &str| js_sys::Reflect::get(&chunk, &k.into()).unwrap_or_default();
-        if field("done").as_bool().unwrap_or(true) {
-            break;
+thread_local! {
+    /// Bytes per ms one request's body has been arriving at lately (moving average).
+    static BODY_RATE: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+}
+
+/// Slowest body rate assumed before any request has finished: 4 KB/s.
+const FLOOR_BYTES_PER_MS: f64 = 4.0;
+
+/// How long a body of `bytes` may take: the grace period plus four times what the recent rate
+/// predicts (never assuming less than 4 KB/s). `Response.blob()` streams the body straight into
+/// the browser's blob storage (reading it in JS or wasm costs 25–40 % of the throughput) but
+/// reports no progress, so a stall is noticed by this deadline, which adapts to the network:
+/// about 30 s on a fast one, minutes on a slow one.
+fn body_deadline_ms(bytes: f64) -> u32 {
+    let rate = BODY_RATE.with(|r| r.get() / 4.0).max(FLOOR_BYTES_PER_MS);
+    (f64::from(INACTIVITY_MS) + bytes / rate).min(f64::from(u32::MAX)) as u32
+}
+
+fn record_rate(bytes: f64, elapsed_ms: f64) {
+    if bytes > 64_000.0 && elapsed_ms > 0.0 {
+        let now = bytes / elapsed_ms;
+        BODY_RATE.with(|r| {
+            let old = r.get();
+            r.set(if old == 0.0 {
+                now
+            } else {
+                old * 0.7 + now * 0.3
+            });
+        });
+    }
+}
+
+/// Reads the body into a Blob (bytes never enter wasm memory), within a deadline for its size.
+async fn body_blob(resp: &Response, expected: Option<f64>) -> Result<Blob, FetchError> {
+    let started = js_sys::Date::now();
+    let promise = resp.blob().map_err(|e| FetchError::Network(js_err(e)))?;
+    let deadline = body_deadline_ms(expected.unwrap_or(8.0 * 1024.0 * 1024.0));
+    let timer = gloo_timers::future::TimeoutFuture::new(deadline);
+    let blob: Blob = match select(JsFuture::from(promise), timer).await {
+        Either::Left((result, _)) => result
+            .map_err(|e| FetchError::Network(js_err(e)))?
+            .unchecked_into(),
+        Either::Right(_) => {
+            return Err(FetchError::Network(format!(
+                "the body did not arrive within {} s",
+                deadline / 1000
+            )))
         }
-        parts.push(&field("value"));
-    }
-    let options = BlobPropertyBag::new();
-    if let Some(kind) = content_type {
-        options.set_type(kind);
-    }
-    Blob::new_with_u8_array_sequence_and_options(&parts, &options)
-        .map_err(|e| FetchError::Network(js_err(e)))
+    };
+    record_rate(blob.size(), js_sys::Date::now() - started);
+    Ok(blob)
 }
 
 /// One segment request with its checks: Content-Length, and the byte range asked for (a 200
@@ -141,7 +159,8 @@ async fn fetch_checked(
         .is_some_and(|v| !v.eq_ignore_ascii_case("identity"));
     let content_type = headers.get("Content-Type").ok().flatten();
     let final_url = Some(resp.url()).filter(|u| !u.is_empty());
-    let mut blob = body_blob(&resp, content_type.as_deref()).await?;
+    let expected = declared.or(range.map(|[a, b]| (b - a + 1) as f64));
+    let mut blob = body_blob(&resp, expected).await?;
     if let (Some(len), false) = (declared, encoded) {
         if (blob.size() - len).abs() > 0.5 {
             return Err(FetchError::Integrity(format!(

@@ -32,6 +32,9 @@ pub struct Manager<F: Fetcher, S: Store<F::Body>, H: Host> {
     generation: Cell<u64>,
     /// Entries paused by a network failure that a timer retries while the worker lives.
     waiting: RefCell<HashSet<String>>,
+    /// Entries whose last state change a full disk refused to save (even the entry record can
+    /// be over quota): pages see this state, and wakes do not restart a job paused for quota.
+    unsaved: RefCell<HashMap<String, Entry>>,
 }
 
 type Res = Result<Value, KalturaError>;
@@ -54,6 +57,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             running: RefCell::default(),
             generation: Cell::new(0),
             waiting: RefCell::default(),
+            unsaved: RefCell::default(),
         })
     }
 
@@ -136,7 +140,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     /// middle of, and those paused by a network failure once the device is online again (never
     /// those paused by the user, or by a full disk, which waits for the user to free space).
     pub async fn resume_unfinished(self: &Rc<Self>) -> Result<usize, KalturaError> {
-        let entries = self.store.list_entries().await.map_err(db_error)?;
+        let entries = self.entries().await?;
         let mut started = 0;
         for mut e in entries {
             if self.running.borrow().contains_key(&e.id) {
@@ -331,6 +335,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     async fn remove(self: &Rc<Self>, id: &str) -> Res {
         self.entry(id).await?;
         self.stop_job(id);
+        self.unsaved.borrow_mut().remove(id);
         self.store.delete_entry(id).await.map_err(|e| {
             KalturaError::new(
                 Code::RemoveFailed,
@@ -343,7 +348,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
 
     async fn pause_all(self: &Rc<Self>) -> Res {
         let mut ids = Vec::new();
-        for e in self.store.list_entries().await.map_err(db_error)? {
+        for e in self.entries().await? {
             if e.state == State::Downloading {
                 self.pause(&e.id).await?;
                 ids.push(e.id);
@@ -354,7 +359,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
 
     async fn remove_all(self: &Rc<Self>) -> Res {
         let mut ids = Vec::new();
-        for e in self.store.list_entries().await.map_err(db_error)? {
+        for e in self.entries().await? {
             self.remove(&e.id).await?;
             ids.push(e.id);
         }
@@ -382,13 +387,28 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
 
     async fn list(self: &Rc<Self>) -> Res {
         let mut out = Vec::new();
-        for e in self.store.list_entries().await.map_err(db_error)? {
+        for e in self.entries().await? {
             out.push(self.summary_value(&e).await?);
         }
         Ok(Value::Array(out))
     }
 
+    /// Every entry, with the states a full disk kept from being saved.
+    async fn entries(&self) -> Result<Vec<Entry>, KalturaError> {
+        let mut all = self.store.list_entries().await.map_err(db_error)?;
+        let unsaved = self.unsaved.borrow();
+        for e in all.iter_mut() {
+            if let Some(newer) = unsaved.get(&e.id) {
+                *e = newer.clone();
+            }
+        }
+        Ok(all)
+    }
+
     pub(crate) async fn entry(&self, id: &str) -> Result<Entry, KalturaError> {
+        if let Some(e) = self.unsaved.borrow().get(id) {
+            return Ok(e.clone());
+        }
         self.store
             .get_entry(id)
             .await
@@ -464,7 +484,19 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         entry.stop_reason = reason;
         entry.error = error;
         entry.updated_at = self.host.now_ms();
-        self.store.put_entry(entry).await.map_err(db_error)?;
+        match self.store.put_entry(entry).await {
+            Ok(()) => {
+                self.unsaved.borrow_mut().remove(&entry.id);
+            }
+            // The disk is full (the entry record itself is refused): the state holds in memory
+            // until a later write succeeds, and pages are told as usual.
+            Err(StoreError::Quota(_)) if state != State::Downloading => {
+                self.unsaved
+                    .borrow_mut()
+                    .insert(entry.id.clone(), entry.clone());
+            }
+            Err(e) => return Err(db_error(e)),
+        }
         self.host.emit(Event::Statechange(StateDetail {
             entry_id: entry.id.clone(),
             state,
@@ -531,7 +563,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         if matches!(result, Err(JobError::Network(_))) {
             self.retry_when_online(id.to_string());
         }
-        let Ok(Some(mut entry)) = self.store.get_entry(id).await else {
+        let Ok(mut entry) = self.entry(id).await else {
             return;
         };
         let (state, reason, error) = match result {

@@ -51,6 +51,9 @@ pub struct MemStore {
     pub commits: Cell<u32>,
     /// Licences by entry.
     pub licenses: RefCell<BTreeMap<String, Vec<StoredLicense>>>,
+    /// Whether entry records count against `quota` too: once a batch was refused, so are they.
+    pub entries_count_against_quota: Cell<bool>,
+    refused: Cell<bool>,
 }
 
 impl MemStore {
@@ -85,6 +88,12 @@ impl Store<Bytes> for MemStore {
     }
     fn put_entry<'a>(&'a self, entry: &'a Entry) -> LocalBoxFuture<'a, Result<(), StoreError>> {
         async move {
+            // As in IndexedDB, the quota counts every record: a disk that refused a batch may
+            // refuse the entry record too.
+            let full = self.quota.get().is_some() && self.refused.get();
+            if self.entries_count_against_quota.get() && full {
+                return Err(StoreError::Quota("QuotaExceededError: entry record".into()));
+            }
             self.entries
                 .borrow_mut()
                 .insert(entry.id.clone(), entry.clone());
@@ -155,6 +164,7 @@ impl Store<Bytes> for MemStore {
             let adding: u64 = items.iter().map(|s| s.body.size()).sum();
             if let Some(q) = self.quota.get() {
                 if self.used() + adding > q {
+                    self.refused.set(true);
                     return Err(StoreError::Quota(
                         "QuotaExceededError: quota exceeded at commit".into(),
                     ));

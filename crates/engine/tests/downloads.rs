@@ -147,6 +147,46 @@ fn a_full_disk_pauses_with_reason_quota_keeps_nothing_partial_and_resumes_when_f
 }
 
 #[test]
+fn a_disk_so_full_it_refuses_the_entry_record_still_pauses_for_quota_and_wakes_do_not_restart_it() {
+    let mut w = world();
+    w.store.quota.set(Some(50_000));
+    w.store.entries_count_against_quota.set(true);
+    w.prepare_and_download("e1");
+    w.pool.run_until_stalled();
+    let got = w
+        .run(Command::Get {
+            entry_id: "e1".into(),
+        })
+        .unwrap();
+    assert_eq!(
+        (got["state"].as_str(), got["stopReason"].as_str()),
+        (Some("paused"), Some("quota"))
+    );
+    assert!(w
+        .host
+        .events
+        .borrow()
+        .iter()
+        .any(|e| matches!(e, Event::Error(e) if e.code == 9011)));
+    let m = w.manager.clone();
+    let restarted = w
+        .pool
+        .run_until(async move { m.resume_unfinished().await })
+        .unwrap();
+    assert_eq!(
+        restarted, 0,
+        "a wake does not restart a job the disk stopped"
+    );
+    w.store.quota.set(None);
+    w.run(Command::Resume {
+        entry_id: "e1".into(),
+    })
+    .unwrap();
+    w.pool.run_until_stalled();
+    assert_eq!(w.state("e1").0, State::Completed);
+}
+
+#[test]
 fn pause_stops_the_job_and_keeps_data_then_resume_finishes_it() {
     let mut w = world();
     w.fetcher.hang_after.set(Some(6));
