@@ -39,5 +39,6 @@ fi
 bash tests/vendor.sh
 bash tests/content/make-content.sh
 bash tests/content/make-encrypted.sh
+bash tests/content/make-engine-content.sh
 say "building dist/"
 bash scripts/build.sh
