@@ -1,0 +1,131 @@
+// Two engine rules in the browser: (1) a segment longer than 8 MiB (a single-file SegmentList
+// byte range) is stored in chunks no bigger than 8 MiB and served back whole, Range requests
+// across the chunk boundary included; (2) when the browser goes offline mid-download the entry
+// pauses with reason `network`, and when the network returns it resumes and completes by itself,
+// with no call from the app.
+
+import {test, before, after} from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {startAppServer} from '../server/app-server.mjs';
+import {startMediaServer} from '../server/fixture-server.mjs';
+import {startFaultProxy} from '../server/fault-proxy.mjs';
+import {launch, ROOT} from './harness.mjs';
+import {openEnginePage, startDownload, checkStored, sha256} from './engine-helpers.mjs';
+
+const MiB = 1024 * 1024;
+const BIG = 9 * MiB + 12345; // one media segment, over the 8 MiB chunk
+const INIT = 1000;
+const SMALL_SEGMENTS = 30;
+
+/** One representation in one file: an init range and one long media range. */
+const BIG_MPD = `<?xml version="1.0"?>
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT4S" minBufferTime="PT2S"
+  profiles="urn:mpeg:dash:profile:isoff-on-demand:2011">
+  <Period>
+    <AdaptationSet mimeType="video/mp4" codecs="avc1.4d401e">
+      <Representation id="v" bandwidth="20000000" width="640" height="360">
+        <BaseURL>video.mp4</BaseURL>
+        <SegmentList timescale="1" duration="4">
+          <Initialization range="0-${INIT - 1}"/>
+          <SegmentURL mediaRange="${INIT}-${INIT + BIG - 1}"/>
+        </SegmentList>
+      </Representation>
+    </AdaptationSet>
+  </Period>
+</MPD>`;
+
+/** Many small segments, so that a download lasts long enough to lose the network in it. */
+const SMALL_MPD = `<?xml version="1.0"?>
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT${SMALL_SEGMENTS * 2}S" minBufferTime="PT2S"
+  profiles="urn:mpeg:dash:profile:isoff-live:2011">
+  <Period>
+    <AdaptationSet contentType="video" mimeType="video/mp4">
+      <SegmentTemplate timescale="1" duration="2" startNumber="1" initialization="init.m4s" media="seg-$Number$.m4s"/>
+      <Representation id="v" codecs="avc1.4d401e" bandwidth="100000" width="640" height="360"/>
+    </AdaptationSet>
+  </Period>
+</MPD>`;
+
+let dir;
+let app;
+let media;
+let proxy;
+let browser;
+before(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'om-net-big-'));
+  const write = (rel, bytes) => {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), {recursive: true});
+    fs.writeFileSync(path.join(dir, rel), bytes);
+  };
+  write('big/manifest.mpd', BIG_MPD);
+  write('big/video.mp4', crypto.randomBytes(INIT + BIG));
+  write('small/manifest.mpd', SMALL_MPD);
+  write('small/init.m4s', crypto.randomBytes(700));
+  for (let n = 1; n <= SMALL_SEGMENTS; n++) write(`small/seg-${n}.m4s`, crypto.randomBytes(20_000));
+  app = await startAppServer({root: ROOT});
+  media = await startMediaServer({contentDir: dir});
+  proxy = await startFaultProxy({target: media.url});
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await proxy?.stop();
+  await media?.stop();
+  await app?.stop();
+  if (dir) fs.rmSync(dir, {recursive: true, force: true});
+});
+
+test('a segment over 8 MiB is stored in 8 MiB chunks and served whole, ranges across chunks included', {timeout: 120_000}, async () => {
+  const {context, page} = await openEnginePage(browser, app);
+  try {
+    await startDownload(page, 'big', `${media.url}/content/big/manifest.mpd`, {});
+    const end = await page.evaluate(() => window.waitState('big', ['completed', 'failed'], 90000));
+    assert.equal(end.state, 'completed', JSON.stringify(end));
+    const {stored} = await checkStored(page, 'big', dir);
+    const media1 = stored.find((i) => i.index === 1);
+    assert.deepEqual(media1.chunks, [0, 1], 'two chunks');
+    assert.ok(media1.sources.every((s) => s.range[1] - s.range[0] + 1 <= 8 * MiB), JSON.stringify(media1.sources));
+
+    const origin = fs.readFileSync(path.join(dir, 'big/video.mp4')).subarray(INIT, INIT + BIG);
+    const served = await page.evaluate(async () => {
+      const url = `${location.origin}/__offline__/big/p0a0r0/1`;
+      const whole = new Uint8Array(await (await fetch(url)).arrayBuffer());
+      const cut = 8 * 1024 * 1024;
+      const r = await fetch(url, {headers: {Range: `bytes=${cut - 10}-${cut + 9}`}});
+      return {whole: Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', whole)), (b) => b.toString(16).padStart(2, '0')).join(''),
+        length: whole.length, status: r.status, contentRange: r.headers.get('Content-Range'), part: Array.from(new Uint8Array(await r.arrayBuffer()))};
+    });
+    assert.equal(served.length, BIG);
+    assert.equal(served.whole, sha256(origin), 'served whole, byte for byte');
+    const cut = 8 * MiB;
+    assert.equal(served.status, 206);
+    assert.equal(served.contentRange, `bytes ${cut - 10}-${cut + 9}/${BIG}`);
+    assert.deepEqual(served.part, Array.from(origin.subarray(cut - 10, cut + 10)));
+  } finally {
+    await context.close();
+  }
+});
+
+test('going offline mid-download pauses with reason network; the download resumes and completes when the network returns', {timeout: 180_000}, async () => {
+  const rule = proxy.addRule({match: '/content/small/seg-', action: 'delay', delayMs: 400});
+  const {context, page} = await openEnginePage(browser, app);
+  try {
+    await startDownload(page, 'net', `${proxy.url}/content/small/manifest.mpd`, {});
+    await page.evaluate(() => window.waitState('net', ['downloading'], 30000));
+    await page.waitForFunction(() => window.eventsOf('net', 'progress').some((e) => e.detail.segmentsDone >= 5), null, {timeout: 60000});
+    await context.setOffline(true);
+    const paused = await page.evaluate(() => window.waitState('net', ['paused', 'failed', 'completed'], 60000));
+    assert.deepEqual([paused.state, paused.stopReason], ['paused', 'network'], JSON.stringify(paused));
+    await context.setOffline(false); // no call from the app: the worker resumes on its own
+    const end = await page.evaluate(() => window.waitState('net', ['completed', 'failed'], 90000));
+    assert.equal(end.state, 'completed', JSON.stringify(end));
+    await checkStored(page, 'net', dir);
+  } finally {
+    proxy.removeRule(rule);
+    await context.close();
+  }
+});
