@@ -144,7 +144,7 @@ export function checkEntryId(value: unknown, method: string, code: ArgCode = Err
 export function checkDownloadOptions(options: unknown, entryId: string): DownloadOptions {
   if (options === undefined || options === null) return {};
   const bad = (what: string): never => {
-    throw createError(ErrorCode.CANNOT_ADD_ITEM, `download options for entry ${entryId} are invalid: ${what}; see DownloadOptions (language, bitrate, audioLanguages, textLanguages, videoHeight, maxHeight, videoBitrate, thumbnails, codecs, redirectOrigins)`, { entryId });
+    throw createError(ErrorCode.CANNOT_ADD_ITEM, `download options for entry ${entryId} are invalid: ${what}; see DownloadOptions (language, bitrate, audioLanguages, textLanguages, videoHeight, maxHeight, videoBitrate, thumbnails, codecs, redirectOrigins, concurrency)`, { entryId });
   };
   if (typeof options !== 'object') return bad(`expected an object, got ${typeof options}`);
   const o = options as Record<string, unknown>;
@@ -165,6 +165,11 @@ export function checkDownloadOptions(options: unknown, entryId: string): Downloa
     const v = o[k];
     if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) bad(`${k} must be an array of strings`);
     else out[k] = v.slice(0, 64) as string[];
+  }
+  if (given('concurrency')) {
+    const c = o.concurrency;
+    if (typeof c !== 'number' || !Number.isInteger(c) || c < 1 || c > 16) bad('concurrency must be an integer from 1 to 16');
+    else out.concurrency = c;
   }
   if (given('thumbnails')) {
     if (typeof o.thumbnails !== 'boolean') bad('thumbnails must be true or false');

@@ -78,6 +78,8 @@ export interface DownloadOptions {
   codecs?: string[];
   /** Origins segment requests may be redirected to besides the manifest's and its BaseURLs' (e.g. 'https://cdn2.example.com'); ['*'] allows any. Other cross-origin redirects fail with 9011. */
   redirectOrigins?: string[];
+  /** Requests in flight at once for this download, 1–16 (default 4). */
+  concurrency?: number;
 }
 
 /** An entry as the worker reports it. */
@@ -224,6 +226,6 @@ export const PROTOCOL_FIELDS = {
   stopReasons: ['user', 'quota', 'network', 'error'] satisfies ReadonlyArray<StopReason>,
   downloadOptions: [
     'language', 'bitrate', 'audioLanguages', 'textLanguages', 'videoHeight', 'maxHeight',
-    'videoBitrate', 'thumbnails', 'codecs', 'redirectOrigins',
+    'videoBitrate', 'thumbnails', 'codecs', 'redirectOrigins', 'concurrency',
   ] satisfies ReadonlyArray<keyof DownloadOptions>,
 } as const;

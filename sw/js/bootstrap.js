@@ -24,15 +24,69 @@ async function omCacheWasm() {
   return response;
 }
 
+// Instantiating the wasm and opening the database are separate steps: a cold worker's first
+// segment request needs only the first (see omReadSegment).
+let omModule = null;
+function omLoad() {
+  if (!omModule) {
+    omModule = omCacheWasm().then((response) => wasm_bindgen({ module_or_path: response }));
+    omModule.catch(() => { omModule = null; }); // let the next event try again
+  }
+  return omModule;
+}
+
 let omReady = null;
+let omBooted = false;
 function omStart() {
   if (!omReady) {
-    omReady = omCacheWasm()
-      .then((response) => wasm_bindgen({ module_or_path: response }))
-      .then(() => wasm_bindgen.boot(OM_SCOPE));
-    omReady.catch(() => { omReady = null; }); // let the next event try again
+    omReady = omLoad().then(() => wasm_bindgen.boot(OM_SCOPE)).then(() => { omBooted = true; });
+    omReady.catch(() => { omReady = null; });
   }
   return omReady;
+}
+
+// Cold start: while the wasm instantiates, read the requested segment's records here, so the
+// first answer waits for the slower of the two instead of both in turn. Resolves with the
+// records, or null to leave the request to the worker's usual path (no database yet, an odd URL).
+function omReadSegment(rest) {
+  const parts = rest.split(/[?#]/)[0].split('/');
+  const index = Number(parts[3]);
+  if (parts.length !== 4 || !parts[2] || !Number.isInteger(index) || index < 0) return Promise.resolve(null);
+  let entry;
+  try { entry = decodeURIComponent(parts[1]); } catch (e) { return Promise.resolve(null); }
+  return new Promise((resolve) => {
+    const open = indexedDB.open('offline-manager');
+    open.onupgradeneeded = () => open.transaction.abort(); // no database yet: the worker makes it
+    open.onerror = () => resolve(null);
+    open.onblocked = () => resolve(null);
+    open.onsuccess = () => {
+      const db = open.result;
+      db.onversionchange = () => db.close();
+      try {
+        const range = IDBKeyRange.bound([entry, parts[2], index], [entry, parts[2], index, []]);
+        const req = db.transaction('segments').objectStore('segments').getAll(range);
+        req.onsuccess = () => { db.close(); resolve(req.result); };
+        req.onerror = () => { db.close(); resolve(null); };
+      } catch (e) {
+        db.close();
+        resolve(null);
+      }
+    };
+  });
+}
+
+// The commonest cold request, a whole segment stored in one record without a Range header, is
+// answered here without waiting for the wasm; anything else (ranges, chunks, a missing segment)
+// goes to the worker's serve module.
+function omWholeSegment(records, request) {
+  if (!records || records.length !== 1 || request.headers.has('Range')) return null;
+  const r = records[0];
+  if (!(r.blob instanceof Blob) || (r.chunks || 1) !== 1) return null;
+  return new Response(r.blob, {status: 200, headers: {
+    'Content-Type': r.type || 'application/octet-stream',
+    'Content-Length': String(r.blob.size),
+    'Accept-Ranges': 'bytes',
+  }});
 }
 
 let omWoken = false;
@@ -67,10 +121,18 @@ self.addEventListener('fetch', (event) => {
     return; // not ours: the browser fetches it as usual
   }
   const rest = url.slice(OM_SCOPE.length);
+  const usual = () => omStart().then(() => wasm_bindgen.handle_fetch(rest, event.request));
+  let answer;
+  if (omBooted) {
+    answer = usual();
+  } else {
+    const loading = omLoad();
+    answer = omReadSegment(rest).then((records) =>
+      omWholeSegment(records, event.request)
+      || loading.then(() => (records && wasm_bindgen.handle_fetch_from_records(rest, event.request, records)) || usual()));
+  }
   event.respondWith(
-    omStart()
-      .then(() => wasm_bindgen.handle_fetch(rest, event.request))
-      .catch((e) => new Response('9001: the offline worker could not read IndexedDB: ' + e, { status: 500 })),
+    answer.catch((e) => new Response('9001: the offline worker could not read IndexedDB: ' + e, { status: 500 })),
   );
   event.waitUntil(omWake(false));
 });

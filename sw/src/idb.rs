@@ -102,23 +102,32 @@ impl IdbStore {
             .map_err(other)?
             .collect::<Result<_, _>>()
             .map_err(other)?;
-        let field = |r: &JsValue, k: &str| Reflect::get(r, &k.into()).unwrap_or_default();
-        let Some(first) = records.first() else {
-            return Ok(None);
-        };
-        let chunks = field(first, "chunks").as_f64().unwrap_or(1.0) as usize;
-        if records.len() < chunks.max(1) {
-            return Ok(None);
-        }
-        let kind = field(first, "type").as_string().filter(|t| !t.is_empty());
-        let blob = if records.len() == 1 {
-            field(first, "blob").dyn_into().map_err(|_| bad_record())?
-        } else {
-            let parts: Array = records.iter().map(|r| field(r, "blob")).collect();
-            web_sys::Blob::new_with_blob_sequence(&parts).map_err(|_| bad_record())?
-        };
-        Ok(Some((blob, kind)))
+        join_records(&records)
     }
+}
+
+/// One segment's records (its chunks, in key order) as one Blob and its MIME type; `None`
+/// unless every chunk is there. Shared by the store and the cold-start path, where the worker's
+/// JS reads the records while the wasm starts.
+pub fn join_records(
+    records: &[JsValue],
+) -> Result<Option<(web_sys::Blob, Option<String>)>, StoreError> {
+    let field = |r: &JsValue, k: &str| Reflect::get(r, &k.into()).unwrap_or_default();
+    let Some(first) = records.first() else {
+        return Ok(None);
+    };
+    let chunks = field(first, "chunks").as_f64().unwrap_or(1.0) as usize;
+    if records.len() < chunks.max(1) {
+        return Ok(None);
+    }
+    let kind = field(first, "type").as_string().filter(|t| !t.is_empty());
+    let blob = if records.len() == 1 {
+        field(first, "blob").dyn_into().map_err(|_| bad_record())?
+    } else {
+        let parts: Array = records.iter().map(|r| field(r, "blob")).collect();
+        web_sys::Blob::new_with_blob_sequence(&parts).map_err(|_| bad_record())?
+    };
+    Ok(Some((blob, kind)))
 }
 
 fn bad_record() -> StoreError {

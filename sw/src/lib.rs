@@ -91,6 +91,22 @@ pub async fn handle_message(data: JsValue, port: Option<MessagePort>) -> Result<
     Ok(value)
 }
 
+/// Answers a segment request from records the bootstrap already read (cold start: the read ran
+/// while the wasm was instantiating), without waiting for `boot`. `undefined` when `rest` is not
+/// a segment route or the records are not its own: the bootstrap then calls `handle_fetch`.
+#[wasm_bindgen]
+pub fn handle_fetch_from_records(
+    rest: String,
+    request: Request,
+    records: js_sys::Array,
+) -> Result<JsValue, JsValue> {
+    let records: Vec<JsValue> = records.iter().collect();
+    match serve::respond_from_records(&rest, &records, &request) {
+        Some(response) => response.map(JsValue::from),
+        None => Ok(JsValue::UNDEFINED),
+    }
+}
+
 /// Answers a request whose URL lies under `{scope}__offline__/`; `rest` is the path below the scope.
 #[wasm_bindgen]
 pub async fn handle_fetch(rest: String, request: Request) -> Result<Response, JsValue> {

@@ -94,6 +94,35 @@ pub async fn respond(store: &IdbStore, rest: &str, request: &Request) -> Result<
     }
 }
 
+/// Answers a segment request from records the bootstrap read while the wasm was starting (a cold
+/// worker's first request); `None` when `rest` is not a segment route, so the caller falls back to
+/// `respond`.
+pub fn respond_from_records(
+    rest: &str,
+    records: &[JsValue],
+    request: &Request,
+) -> Option<Result<Response, JsValue>> {
+    let Some(Route::Segment(entry, track, index)) = route(rest) else {
+        return None;
+    };
+    let field = |r: &JsValue, k: &str| js_sys::Reflect::get(r, &k.into()).unwrap_or_default();
+    let ours = records.iter().all(|r| {
+        field(r, "entryId").as_string().as_deref() == Some(entry.as_str())
+            && field(r, "track").as_string().as_deref() == Some(track.as_str())
+            && field(r, "index").as_f64() == Some(f64::from(index))
+    });
+    if !ours {
+        return None;
+    }
+    Some(match crate::idb::join_records(records) {
+        Ok(Some((blob, kind))) => blob_response(blob, kind, request),
+        Ok(None) => not_found(&format!(
+            "9003: segment {track}/{index} of entry {entry} is not stored"
+        )),
+        Err(e) => Err(store_err(e)),
+    })
+}
+
 fn store_err(e: engine::StoreError) -> JsValue {
     JsValue::from_str(&format!("{e:?}"))
 }

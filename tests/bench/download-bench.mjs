@@ -28,8 +28,8 @@
 // - Memory: the sum of RSS over the browser's process tree (/proc), sampled every 100 ms,
 //   peak minus the value just before the download starts, for ours and for the loop on the
 //   1 GB stream (one trial each). 1 MB = 10^6 bytes here too.
-// - Concurrency: ours has no setting for it (the shim passes no JobConfig), so only the loop is
-//   measured at 2, 4 and 8 requests in flight (batch 4), `runs` trials each, median.
+// - Concurrency: ours (download option `concurrency`) and the loop at 2, 4 and 8 requests in
+//   flight (batch 4), `runs` trials each, median: the figures behind ours' default of 4.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -103,10 +103,10 @@ async function withMemory(sampler, step, measure) {
   return {result, rssGrowth: peak - base, rssBase: base, rssByProcess: growth};
 }
 
-function oursTrial(app, url, memory = false) {
+function oursTrial(app, url, memory = false, options = {}) {
   return trial(app, async ({page, sampler}) => {
     await page.evaluate((u) => window.bench.ours.prepare(u), url);
-    const {result, ...mem} = await withMemory(sampler, () => page.evaluate(() => window.bench.ours.download()), memory);
+    const {result, ...mem} = await withMemory(sampler, () => page.evaluate((o) => window.bench.ours.download(o), options), memory);
     return {...result, ...mem};
   });
 }
@@ -194,17 +194,20 @@ export async function run(opts = {}) {
     log(`  median MB/s: ours ${round(med.ours)}, shaka ${round(med.shaka)}, loop ${round(med.loop)}`);
 
     if (sweep) {
-      log(`concurrency: ours is fixed at ${CONCURRENCY} in flight, batch ${BATCH} (JobConfig::default(); the shim cannot set it); the loop at ${SWEEP.join('/')}, batch ${BATCH}, ${runs} trials each:`);
-      const byC = new Map(SWEEP.map((c) => [c, []]));
+      log(`concurrency: ours (download option \`concurrency\`) and the loop at ${SWEEP.join('/')} in flight, batch ${BATCH}, ${runs} trials each:`);
+      const byC = new Map(SWEEP.flatMap((c) => [[`ours ${c}`, []], [`loop ${c}`, []]]));
       for (let i = 0; i < runs; i++) {
         for (const c of i % 2 ? [...SWEEP].reverse() : SWEEP) {
+          const o = await oursTrial(app, url200, false, {concurrency: c});
+          byC.get(`ours ${c}`).push(mbps(o));
+          log(describe(`ours c=${c}`, o));
           const r = await loopTrial(app, url200, sel.items, c);
-          byC.get(c).push(mbps(r));
+          byC.get(`loop ${c}`).push(mbps(r));
           log(describe(`loop c=${c}`, r));
         }
       }
-      for (const [c, xs] of byC) report.sweep.push({concurrency: c, mbps: median(xs), runs: xs});
-      log(`  median MB/s: ${report.sweep.map((w) => `c=${w.concurrency} ${round(w.mbps)}`).join(', ')}`);
+      for (const [who, xs] of byC) report.sweep.push({who, mbps: median(xs), runs: xs});
+      log(`  median MB/s: ${report.sweep.map((w) => `${w.who} ${round(w.mbps)}`).join(', ')}`);
     }
 
     let mem = null;

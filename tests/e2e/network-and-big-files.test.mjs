@@ -129,3 +129,34 @@ test('going offline mid-download pauses with reason network; the download resume
     await context.close();
   }
 });
+
+test('a stopped worker answers its first requests right: a whole segment, a range, a chunked segment, a missing one', {timeout: 120_000}, async () => {
+  const {context, page} = await openEnginePage(browser, app);
+  try {
+    await startDownload(page, 'cold', `${media.url}/content/big/manifest.mpd`, {});
+    assert.equal((await page.evaluate(() => window.waitState('cold', ['completed', 'failed'], 90000))).state, 'completed');
+    const file = fs.readFileSync(path.join(dir, 'big/video.mp4'));
+    const cdp = await context.newCDPSession(page);
+    const coldFetch = async (rel, headers = {}) => {
+      await cdp.send('ServiceWorker.enable');
+      await cdp.send('ServiceWorker.stopAllWorkers');
+      return page.evaluate(async ({rel, headers}) => {
+        const r = await fetch(`${location.origin}/__offline__/cold/${rel}`, {headers});
+        const bytes = new Uint8Array(await r.arrayBuffer());
+        const hex = (b) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, '0')).join('');
+        return {status: r.status, length: bytes.length, sha: hex(await crypto.subtle.digest('SHA-256', bytes)),
+          type: r.headers.get('Content-Type'), contentRange: r.headers.get('Content-Range')};
+      }, {rel, headers});
+    };
+    const init = await coldFetch('p0a0r0/0');
+    assert.deepEqual([init.status, init.length, init.sha], [200, INIT, sha256(file.subarray(0, INIT))]);
+    const part = await coldFetch('p0a0r0/0', {Range: 'bytes=10-19'});
+    assert.deepEqual([part.status, part.contentRange, part.sha], [206, `bytes 10-19/${INIT}`, sha256(file.subarray(10, 20))]);
+    const big = await coldFetch('p0a0r0/1');
+    assert.deepEqual([big.status, big.length, big.sha], [200, BIG, sha256(file.subarray(INIT, INIT + BIG))]);
+    const missing = await coldFetch('p0a0r0/7');
+    assert.equal(missing.status, 404);
+  } finally {
+    await context.close();
+  }
+});

@@ -526,6 +526,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         let me = self.clone();
         let id = entry.id;
         let allowed = entry.options.redirect_origins.unwrap_or_default();
+        let concurrency = entry.options.concurrency;
         self.host.spawn(Box::pin(async move {
             let mine = |me: &Self| me.running.borrow().get(&id).map(|(g, _)| *g) == Some(gen);
             // Another worker of this origin (a second registration, or the old version during
@@ -538,6 +539,10 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                 return;
             }
             let policy = job::RedirectPolicy::new(&plan, &allowed);
+            let mut cfg = me.cfg;
+            if let Some(c) = concurrency {
+                cfg.concurrency = c.clamp(1, 16) as usize;
+            }
             let job = job::run(
                 &id,
                 &plan,
@@ -545,7 +550,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                 me.fetcher.clone(),
                 me.store.clone(),
                 me.host.clone(),
-                me.cfg,
+                cfg,
             );
             let result = Abortable::new(job, registration).await;
             if !mine(&me) {

@@ -31,6 +31,9 @@ pub struct SelectOptions {
     /// manifest's and its BaseURLs' origins; `["*"]` allows any. Not a selection rule: it rides
     /// with the options so it is kept with the entry and applies on every resume.
     pub redirect_origins: Option<Vec<String>>,
+    /// Requests in flight at once for this download (1–16; 4 when absent, the benchmark's
+    /// best on loopback). Not a selection rule either.
+    pub concurrency: Option<u32>,
     /// Every representation of every kind (for inspection tools such as `dash-plan`; never taken
     /// from a page's request).
     #[serde(skip)]

@@ -52,9 +52,9 @@ async function oursRecords() {
     .map((r) => ({url: r.url, range: r.range ?? null, size: r.size, track: r.track, index: r.index}));
 }
 
-async function oursDownload() {
+async function oursDownload(options = {}) {
   const t0 = performance.now();
-  const summary = await om.download(ENTRY, {});
+  const summary = await om.download(ENTRY, options);
   const t1 = await withTimeout(completed, 'ours');
   const list = await om.getAllDownloads();
   const item = list.find((i) => i.id === ENTRY);
