@@ -20,7 +20,7 @@ use futures::future::{FutureExt, LocalBoxFuture};
 use indexed_db_futures::database::Database;
 use indexed_db_futures::internals::SystemRepr;
 use indexed_db_futures::prelude::*;
-use indexed_db_futures::transaction::TransactionMode;
+use indexed_db_futures::transaction::{Transaction, TransactionMode};
 use indexed_db_futures::KeyRange;
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
@@ -63,6 +63,18 @@ impl IdbStore {
             .await
             .map_err(|e| StoreError::Other(format!("opening IndexedDB: {e}")))?;
         Ok(IdbStore { db })
+    }
+
+    /// A read-write transaction over `stores`.
+    fn write<S>(&self, stores: S) -> Result<Transaction<'_>, StoreError>
+    where
+        S: indexed_db_futures::database::ObjectStoreName,
+    {
+        self.db
+            .transaction(stores)
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .map_err(other)
     }
 
     /// The local manifest text of an entry.
@@ -223,12 +235,7 @@ impl Store<BlobBody> for IdbStore {
 
     fn put_entry<'a>(&'a self, entry: &'a Entry) -> LocalBoxFuture<'a, Result<(), StoreError>> {
         async move {
-            let tx = self
-                .db
-                .transaction(ENTRIES)
-                .with_mode(TransactionMode::Readwrite)
-                .build()
-                .map_err(other)?;
+            let tx = self.write(ENTRIES)?;
             let store = tx.object_store(ENTRIES).map_err(other)?;
             store.put(to_js(entry)?).primitive().map_err(other)?;
             commit(tx).await
@@ -255,12 +262,7 @@ impl Store<BlobBody> for IdbStore {
 
     fn delete_entry<'a>(&'a self, id: &'a str) -> LocalBoxFuture<'a, Result<(), StoreError>> {
         async move {
-            let tx = self
-                .db
-                .transaction([ENTRIES, SEGMENTS, MANIFESTS, LICENSES])
-                .with_mode(TransactionMode::Readwrite)
-                .build()
-                .map_err(other)?;
+            let tx = self.write([ENTRIES, SEGMENTS, MANIFESTS, LICENSES])?;
             tx.object_store(LICENSES)
                 .map_err(other)?
                 .delete::<JsValue, _>(entry_range(id))
@@ -292,12 +294,7 @@ impl Store<BlobBody> for IdbStore {
         text: &'a str,
     ) -> LocalBoxFuture<'a, Result<(), StoreError>> {
         async move {
-            let tx = self
-                .db
-                .transaction(MANIFESTS)
-                .with_mode(TransactionMode::Readwrite)
-                .build()
-                .map_err(other)?;
+            let tx = self.write(MANIFESTS)?;
             let rec = Object::new();
             set(&rec, "entryId", &id.into());
             set(&rec, "text", &text.into());
@@ -313,12 +310,7 @@ impl Store<BlobBody> for IdbStore {
 
     fn clear_segments<'a>(&'a self, id: &'a str) -> LocalBoxFuture<'a, Result<(), StoreError>> {
         async move {
-            let tx = self
-                .db
-                .transaction(SEGMENTS)
-                .with_mode(TransactionMode::Readwrite)
-                .build()
-                .map_err(other)?;
+            let tx = self.write(SEGMENTS)?;
             tx.object_store(SEGMENTS)
                 .map_err(other)?
                 .delete::<JsValue, _>(entry_range(id))
@@ -368,12 +360,7 @@ impl Store<BlobBody> for IdbStore {
         items: Vec<NewSegment<BlobBody>>,
     ) -> LocalBoxFuture<'a, Result<(), StoreError>> {
         async move {
-            let tx = self
-                .db
-                .transaction(SEGMENTS)
-                .with_mode(TransactionMode::Readwrite)
-                .build()
-                .map_err(other)?;
+            let tx = self.write(SEGMENTS)?;
             let store = tx.object_store(SEGMENTS).map_err(other)?;
             for s in &items {
                 let rec = Object::new();
@@ -412,12 +399,7 @@ impl Store<BlobBody> for IdbStore {
         licenses: Vec<StoredLicense>,
     ) -> LocalBoxFuture<'a, Result<(), StoreError>> {
         async move {
-            let tx = self
-                .db
-                .transaction(LICENSES)
-                .with_mode(TransactionMode::Readwrite)
-                .build()
-                .map_err(other)?;
+            let tx = self.write(LICENSES)?;
             let store = tx.object_store(LICENSES).map_err(other)?;
             store
                 .delete::<JsValue, _>(entry_range(id))

@@ -160,3 +160,27 @@ test('a stopped worker answers its first requests right: a whole segment, a rang
     await context.close();
   }
 });
+
+test('a segment redirected to another origin fails with 9011 naming it, unless the app allowed that origin', {timeout: 120_000}, async () => {
+  // The proxy is the manifest's origin; the media server behind it is another origin.
+  const rule = proxy.addRule({match: '/content/small/seg-3.m4s', action: 'redirect',
+    location: (req) => `${media.url}${req.url}`});
+  const {context, page} = await openEnginePage(browser, app);
+  try {
+    await startDownload(page, 'away', `${proxy.url}/content/small/manifest.mpd`, {});
+    const failed = await page.evaluate(() => window.waitState('away', ['failed', 'completed'], 60000));
+    assert.equal(failed.state, 'failed');
+    const error = await page.evaluate(() => window.waitError('away'));
+    assert.equal(error.code, 9011);
+    assert.equal(error.data.url, `${proxy.url}/content/small/seg-3.m4s`);
+    assert.match(error.data.message, new RegExp(`redirected to another origin \\(${media.url.replace(/[.]/g, '\\.')}\\)`));
+
+    await startDownload(page, 'allowed', `${proxy.url}/content/small/manifest.mpd`, {redirectOrigins: [media.url]});
+    const done = await page.evaluate(() => window.waitState('allowed', ['failed', 'completed'], 60000));
+    assert.equal(done.state, 'completed', JSON.stringify(done));
+    await checkStored(page, 'allowed', dir);
+  } finally {
+    proxy.removeRule(rule);
+    await context.close();
+  }
+});

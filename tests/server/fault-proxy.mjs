@@ -27,13 +27,14 @@
 //                     -lengthDelta bytes (the rest follows 50 ms later, then the connection
 //                     closes)
 //     'ignore-range'  the Range header is not forwarded: 200 with the whole file
+//     'redirect'      302 to `location(req)` (a function of the request); no upstream call
 // The first live rule that matches wins; OPTIONS requests are always forwarded untouched.
 // Fault answers carry `Access-Control-Allow-Origin: *` so that browsers see them as answers.
 
 import http from 'node:http';
 import {startHttpServer} from './fixture-server.mjs';
 
-const ACTIONS = new Set(['delay', 'status', 'drop', 'stall', 'length', 'ignore-range']);
+const ACTIONS = new Set(['delay', 'status', 'drop', 'stall', 'length', 'ignore-range', 'redirect']);
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length',
   'proxy-connection', 'upgrade', 'te', 'trailer']);
 const CORS = {'Access-Control-Allow-Origin': '*', 'Access-Control-Expose-Headers': '*'};
@@ -102,6 +103,11 @@ export async function startFaultProxy({target, port = 0, host = '127.0.0.1'} = {
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
+    if (rule?.action === 'redirect') {
+      res.writeHead(302, {...CORS, Location: rule.location(req), 'Content-Length': 0, 'Cache-Control': 'no-store'});
+      res.end();
+      return;
+    }
     let up;
     try {
       up = await fetchUpstream(upstream(), req, {dropRange: rule?.action === 'ignore-range'});
@@ -157,6 +163,7 @@ export async function startFaultProxy({target, port = 0, host = '127.0.0.1'} = {
       if (!ACTIONS.has(rule.action)) throw new Error(`fault-proxy: unknown action ${rule.action}`);
       if (rule.action === 'status' && !Number.isInteger(rule.status)) throw new Error('fault-proxy: status needs `status`');
       if (rule.action === 'length' && !Number.isInteger(rule.lengthDelta)) throw new Error('fault-proxy: length needs `lengthDelta`');
+      if (rule.action === 'redirect' && typeof rule.location !== 'function') throw new Error('fault-proxy: redirect needs `location(req)`');
       rules.push(rule);
       return rule;
     },

@@ -2,10 +2,8 @@
 
 mod common;
 
-use common::{world, World, MANIFEST};
-use engine::memory::MemHost;
-use engine::{Command, Event, FetchError, JobConfig, Manager, State, StopReason};
-use futures::executor::LocalPool;
+use common::{world, MANIFEST};
+use engine::{Command, Event, FetchError, JobConfig, State, StopReason};
 use serde_json::json;
 
 #[test]
@@ -50,35 +48,14 @@ fn a_worker_killed_mid_download_resumes_without_refetching_what_is_stored() {
         "stored {stored_before}"
     );
     w.fetcher.hang_after.set(None);
-    let World { fetcher, store, .. } = w;
-    let pool = LocalPool::new();
-    let host = MemHost::new(&pool);
-    let manager = Manager::new(
-        fetcher.clone(),
-        store.clone(),
-        host,
-        "https://app.test/".into(),
-        JobConfig::default(),
-    );
-    let mut w2 = World {
-        pool,
-        fetcher,
-        store,
-        host: MemHost::new(&LocalPool::new()),
-        manager,
-    };
+    let mut w2 = w.restarted(JobConfig::default());
     assert_eq!(
         w2.state("e1").0,
         State::Downloading,
         "the entry still wants to run"
     );
     w2.fetcher.log.borrow_mut().clear();
-    let m = w2.manager.clone();
-    let started = w2
-        .pool
-        .run_until(async move { m.resume_unfinished().await })
-        .unwrap();
-    assert_eq!(started, 1);
+    assert_eq!(w2.wake(), 1);
     w2.pool.run_until_stalled();
     assert_eq!(w2.state("e1").0, State::Completed);
     assert_eq!(w2.stored("e1"), 14);

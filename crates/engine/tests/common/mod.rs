@@ -44,7 +44,11 @@ pub fn world_with(cfg: JobConfig) -> World {
             );
         }
     }
-    let store = Rc::new(MemStore::default());
+    worker(pool, fetcher, Rc::new(MemStore::default()), cfg)
+}
+
+/// A worker (host and manager on `pool`) over a fetcher and a store.
+fn worker(pool: LocalPool, fetcher: Rc<MemFetcher>, store: Rc<MemStore>, cfg: JobConfig) -> World {
     let host = MemHost::new(&pool);
     let manager = Manager::new(
         fetcher.clone(),
@@ -113,22 +117,7 @@ impl World {
     /// The same store and fetcher seen by a fresh worker (the old one was killed).
     pub fn restarted(self, cfg: JobConfig) -> World {
         let World { fetcher, store, .. } = self;
-        let pool = LocalPool::new();
-        let host = MemHost::new(&pool);
-        let manager = Manager::new(
-            fetcher.clone(),
-            store.clone(),
-            host.clone(),
-            "https://app.test/".into(),
-            cfg,
-        );
-        World {
-            pool,
-            fetcher,
-            store,
-            host,
-            manager,
-        }
+        worker(LocalPool::new(), fetcher, store, cfg)
     }
 
     /// Runs `resume_unfinished` as a waking event does; returns how many jobs started.
