@@ -5,8 +5,12 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import {resolveInside} from '../server/fixture-server.mjs';
-import {openPage} from './harness.mjs';
+import os from 'node:os';
+import path from 'node:path';
+import {startAppServer} from '../server/app-server.mjs';
+import {resolveInside, startMediaServer} from '../server/fixture-server.mjs';
+import {startFaultProxy} from '../server/fault-proxy.mjs';
+import {launch, openPage, ROOT} from './harness.mjs';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const sha256 = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex');
@@ -96,4 +100,27 @@ export async function checkStored(page, entryId, contentDir, {complete = true} =
   }
   const storedBytes = stored.reduce((n, i) => n + i.recordSize, 0);
   return {entry, planned, stored, storedBytes};
+}
+
+/**
+ * Content written by `write(put)` (put(relPath, bytes)) into a fresh temporary directory, served
+ * by a media server behind a fault proxy, with the app server and Chromium. `stop()` removes it all.
+ */
+export async function startContentWorld(write) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'om-engine-'));
+  write((rel, bytes) => {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), {recursive: true});
+    fs.writeFileSync(path.join(dir, rel), bytes);
+  });
+  const app = await startAppServer({root: ROOT});
+  const media = await startMediaServer({contentDir: dir});
+  const proxy = await startFaultProxy({target: media.url});
+  const browser = await launch();
+  return {dir, app, media, proxy, browser, async stop() {
+    await browser.close();
+    await proxy.stop();
+    await media.stop();
+    await app.stop();
+    fs.rmSync(dir, {recursive: true, force: true});
+  }};
 }

@@ -8,13 +8,8 @@ import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import {startAppServer} from '../server/app-server.mjs';
-import {startMediaServer} from '../server/fixture-server.mjs';
-import {startFaultProxy} from '../server/fault-proxy.mjs';
-import {launch, ROOT} from './harness.mjs';
-import {openEnginePage, startDownload, checkStored, sha256} from './engine-helpers.mjs';
+import {openEnginePage, startDownload, checkStored, sha256, startContentWorld} from './engine-helpers.mjs';
 
 const MiB = 1024 * 1024;
 const BIG = 9 * MiB + 12345; // one media segment, over the 8 MiB chunk
@@ -50,34 +45,23 @@ const SMALL_MPD = `<?xml version="1.0"?>
   </Period>
 </MPD>`;
 
+let world;
 let dir;
 let app;
 let media;
 let proxy;
 let browser;
 before(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'om-net-big-'));
-  const write = (rel, bytes) => {
-    fs.mkdirSync(path.dirname(path.join(dir, rel)), {recursive: true});
-    fs.writeFileSync(path.join(dir, rel), bytes);
-  };
-  write('big/manifest.mpd', BIG_MPD);
-  write('big/video.mp4', crypto.randomBytes(INIT + BIG));
-  write('small/manifest.mpd', SMALL_MPD);
-  write('small/init.m4s', crypto.randomBytes(700));
-  for (let n = 1; n <= SMALL_SEGMENTS; n++) write(`small/seg-${n}.m4s`, crypto.randomBytes(20_000));
-  app = await startAppServer({root: ROOT});
-  media = await startMediaServer({contentDir: dir});
-  proxy = await startFaultProxy({target: media.url});
-  browser = await launch();
+  world = await startContentWorld((put) => {
+    put('big/manifest.mpd', BIG_MPD);
+    put('big/video.mp4', crypto.randomBytes(INIT + BIG));
+    put('small/manifest.mpd', SMALL_MPD);
+    put('small/init.m4s', crypto.randomBytes(700));
+    for (let n = 1; n <= SMALL_SEGMENTS; n++) put(`small/seg-${n}.m4s`, crypto.randomBytes(20_000));
+  });
+  ({dir, app, media, proxy, browser} = world);
 });
-after(async () => {
-  await browser?.close();
-  await proxy?.stop();
-  await media?.stop();
-  await app?.stop();
-  if (dir) fs.rmSync(dir, {recursive: true, force: true});
-});
+after(() => world?.stop());
 
 test('a segment over 8 MiB is stored in 8 MiB chunks and served whole, ranges across chunks included', {timeout: 120_000}, async () => {
   const {context, page} = await openEnginePage(browser, app);

@@ -11,14 +11,7 @@
 import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import {startAppServer} from '../server/app-server.mjs';
-import {startMediaServer} from '../server/fixture-server.mjs';
-import {startFaultProxy} from '../server/fault-proxy.mjs';
-import {launch, ROOT} from './harness.mjs';
-import {openEnginePage, startDownload, summaryOf, checkStored} from './engine-helpers.mjs';
+import {openEnginePage, startDownload, summaryOf, checkStored, startContentWorld} from './engine-helpers.mjs';
 
 const MiB = 1024 * 1024;
 const SEGMENTS = 40;
@@ -41,35 +34,25 @@ const MPD = `<?xml version="1.0" encoding="utf-8"?>
 </MPD>
 `;
 
+let world;
 let dir;
 let app;
-let media;
-let proxy;
 let browser;
+let proxy;
 let contentBytes = 0;
 before(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'quota-content-'));
-  const stream = path.join(dir, 'random');
-  fs.mkdirSync(stream);
-  fs.writeFileSync(path.join(stream, 'manifest.mpd'), MPD);
-  const write = (name, size) => {
-    fs.writeFileSync(path.join(stream, name), crypto.randomBytes(size));
-    contentBytes += size;
-  };
-  write('init-v0.m4s', 1000);
-  for (let n = 1; n <= SEGMENTS; n++) write(`seg-v0-${n}.m4s`, SEGMENT_BYTES);
-  app = await startAppServer({root: ROOT});
-  media = await startMediaServer({contentDir: dir});
-  proxy = await startFaultProxy({target: media.url});
-  browser = await launch();
+  world = await startContentWorld((put) => {
+    const write = (name, size) => {
+      put(`random/${name}`, crypto.randomBytes(size));
+      contentBytes += size;
+    };
+    put('random/manifest.mpd', MPD);
+    write('init-v0.m4s', 1000);
+    for (let n = 1; n <= SEGMENTS; n++) write(`seg-v0-${n}.m4s`, SEGMENT_BYTES);
+  });
+  ({dir, app, proxy, browser} = world);
 });
-after(async () => {
-  await browser?.close();
-  await proxy?.stop();
-  await media?.stop();
-  await app?.stop();
-  if (dir) fs.rmSync(dir, {recursive: true, force: true});
-});
+after(() => world?.stop());
 
 test('a download over the quota pauses with reason quota, keeps only whole segments, and resumes to completion once there is room', {timeout: 180_000}, async () => {
   const {context, page} = await openEnginePage(browser, app);

@@ -54,19 +54,26 @@ fn config(scheme: &str) -> Value {
     json!({"sources": {"dash": [{"url": PROTECTED, "drmData": [{"scheme": scheme, "licenseUrl": LICENSE}]}]}})
 }
 
+/// The protected stream downloaded (ClearKey scheme `scheme`) with a licence expiring at
+/// `expiration`, run to its end.
+fn downloaded(expiration: f64, scheme: &str) -> World {
+    let mut w = protected_world(&cenc_and(CLEARKEY));
+    w.fetcher
+        .license_servers
+        .borrow_mut()
+        .insert(LICENSE.into(), (licence_answer(expiration), None));
+    w.start("enc", config(scheme)).unwrap();
+    w.pool.run_until_stalled();
+    w
+}
+
 fn segments(store: &MemStore) -> usize {
     store.segments.borrow().len()
 }
 
 #[test]
 fn an_encrypted_download_keeps_its_licence_and_expiry_and_answers_the_player_offline() {
-    let mut w = protected_world(&cenc_and(CLEARKEY));
-    w.fetcher
-        .license_servers
-        .borrow_mut()
-        .insert(LICENSE.into(), (licence_answer(5e12), None));
-    w.start("enc", config("drm.clearkey")).unwrap();
-    w.pool.run_until_stalled();
+    let mut w = downloaded(5e12, "drm.clearkey");
     assert_eq!(w.state("enc").0, State::Completed);
     let got = w
         .run(Command::Get {
@@ -93,13 +100,7 @@ fn an_encrypted_download_keeps_its_licence_and_expiry_and_answers_the_player_off
 
 #[test]
 fn an_expired_licence_is_refused_at_playback_with_9016_saying_to_renew() {
-    let mut w = protected_world(&cenc_and(CLEARKEY));
-    w.fetcher
-        .license_servers
-        .borrow_mut()
-        .insert(LICENSE.into(), (licence_answer(2_000_000.0), None));
-    w.start("enc", config("org.w3.clearkey")).unwrap();
-    w.pool.run_until_stalled();
+    let w = downloaded(2_000_000.0, "org.w3.clearkey");
     let stored = w.store.licenses.borrow()["enc"].clone();
     let request = json!({"kids": [KID]}).to_string();
     let (status, body) = answer_license_request("enc", &request, &stored, 3_000_000.0);
@@ -114,13 +115,7 @@ fn an_expired_licence_is_refused_at_playback_with_9016_saying_to_renew() {
 
 #[test]
 fn renewing_gets_a_fresh_licence_and_expiry_without_touching_segments() {
-    let mut w = protected_world(&cenc_and(CLEARKEY));
-    w.fetcher
-        .license_servers
-        .borrow_mut()
-        .insert(LICENSE.into(), (licence_answer(1e12), None));
-    w.start("enc", config("drm.clearkey")).unwrap();
-    w.pool.run_until_stalled();
+    let mut w = downloaded(1e12, "drm.clearkey");
     let (commits, stored) = (w.store.commits.get(), segments(&w.store));
     w.fetcher
         .license_servers
@@ -158,13 +153,7 @@ fn renewing_gets_a_fresh_licence_and_expiry_without_touching_segments() {
 
 #[test]
 fn removing_an_encrypted_entry_deletes_its_licences() {
-    let mut w = protected_world(&cenc_and(CLEARKEY));
-    w.fetcher
-        .license_servers
-        .borrow_mut()
-        .insert(LICENSE.into(), (licence_answer(1e12), None));
-    w.start("enc", config("drm.clearkey")).unwrap();
-    w.pool.run_until_stalled();
+    let mut w = downloaded(1e12, "drm.clearkey");
     assert!(w.store.licenses.borrow().contains_key("enc"));
     w.run(Command::Remove {
         entry_id: "enc".into(),
