@@ -259,6 +259,21 @@ test('an encrypted entry renews its licence, plays with the local licence URL, a
   await assert.rejects(om.getDownloadedMediaConfig('drm'), (e) => e.code === 9016 && /expired.*renewLicense/.test(e.data.message));
 });
 
+test('renewLicense with a provider asks it for a fresh config and hands it to the worker; a provider failure is 9016', async () => {
+  const fresh = { sources: { dash: [{ url: DASH, drmData: [{ licenseUrl: 'https://lic.example/ck?token=new' }] }] } };
+  let asked = [];
+  globalThis.KalturaPlayer = { VERSION: '3.17.95', providers: { Provider: class { getMediaConfig(info) { asked.push(info); return Promise.resolve(fresh); } } } };
+  const { om, container } = make({ provider: { partnerId: 1234 } });
+  const w = await worker(container);
+  completedEntry(w, 'drm', { expiration: 1e12, protected: true, renewTo: 2e12 });
+  assert.equal(await om.renewLicense('drm'), 2e12);
+  assert.deepEqual(asked.map((i) => i.entryId), ['drm']);
+  assert.deepEqual(sent(w, 'renew')[0].config, fresh);
+  globalThis.KalturaPlayer.providers.Provider = class { getMediaConfig() { return Promise.reject(new Error('offline')); } };
+  await assert.rejects(om.renewLicense('drm'), (e) => e.code === 9016 && /fresh media config/.test(e.data.message));
+  assert.equal(sent(w, 'renew').length, 1, 'the worker was not asked without a fresh config');
+});
+
 test('Widevine-only content is refused with 9009 before the worker is asked to download', async () => {
   const { om, container } = make();
   const w = await worker(container);
