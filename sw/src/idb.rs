@@ -100,21 +100,32 @@ impl IdbStore {
         track: &str,
         index: u32,
     ) -> Result<Option<(web_sys::Blob, Option<String>)>, StoreError> {
-        let tx = self.db.transaction(SEGMENTS).build().map_err(other)?;
-        let store = tx.object_store(SEGMENTS).map_err(other)?;
         let lower: JsValue = Array::of3(&id.into(), &track.into(), &index.into()).into();
         let upper: JsValue =
             Array::of4(&id.into(), &track.into(), &index.into(), &Array::new()).into();
-        let records: Vec<JsValue> = store
+        let records = self
+            .read_all(SEGMENTS, KeyRange::Bound(lower, false, upper, false))
+            .await?;
+        join_records(&records)
+    }
+
+    /// Every record of `store` whose key lies in `range`, in key order.
+    async fn read_all(
+        &self,
+        store: &str,
+        range: KeyRange<JsValue>,
+    ) -> Result<Vec<JsValue>, StoreError> {
+        let tx = self.db.transaction(store).build().map_err(other)?;
+        tx.object_store(store)
+            .map_err(other)?
             .get_all()
-            .with_query::<JsValue, _>(KeyRange::Bound(lower, false, upper, false))
+            .with_query::<JsValue, _>(range)
             .primitive()
             .map_err(other)?
             .await
             .map_err(other)?
             .collect::<Result<_, _>>()
-            .map_err(other)?;
-        join_records(&records)
+            .map_err(other)
     }
 }
 
@@ -326,17 +337,7 @@ impl Store<BlobBody> for IdbStore {
         id: &'a str,
     ) -> LocalBoxFuture<'a, Result<Vec<StoredSegment>, StoreError>> {
         async move {
-            let tx = self.db.transaction(SEGMENTS).build().map_err(other)?;
-            let store = tx.object_store(SEGMENTS).map_err(other)?;
-            let all: Vec<JsValue> = store
-                .get_all()
-                .with_query::<JsValue, _>(entry_range(id))
-                .primitive()
-                .map_err(other)?
-                .await
-                .map_err(other)?
-                .collect::<Result<_, _>>()
-                .map_err(other)?;
+            let all = self.read_all(SEGMENTS, entry_range(id)).await?;
             let field = |r: &JsValue, k: &str| Reflect::get(r, &k.into()).ok();
             Ok(all
                 .iter()
@@ -423,18 +424,7 @@ impl Store<BlobBody> for IdbStore {
         id: &'a str,
     ) -> LocalBoxFuture<'a, Result<Vec<StoredLicense>, StoreError>> {
         async move {
-            let tx = self.db.transaction(LICENSES).build().map_err(other)?;
-            let all: Vec<JsValue> = tx
-                .object_store(LICENSES)
-                .map_err(other)?
-                .get_all()
-                .with_query::<JsValue, _>(entry_range(id))
-                .primitive()
-                .map_err(other)?
-                .await
-                .map_err(other)?
-                .collect::<Result<_, _>>()
-                .map_err(other)?;
+            let all = self.read_all(LICENSES, entry_range(id)).await?;
             all.iter().map(from_js).collect()
         }
         .boxed_local()

@@ -124,3 +124,17 @@ export async function startContentWorld(write) {
     fs.rmSync(dir, {recursive: true, force: true});
   }};
 }
+
+/** A static SegmentTemplate MPD of `segments` 2 s segments (init.m4s, seg-1.m4s, ...), for random-byte content. */
+export function templateMpd(segments) {
+  return `<?xml version="1.0"?>
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT${segments * 2}S" minBufferTime="PT2S"
+  profiles="urn:mpeg:dash:profile:isoff-live:2011">
+  <Period>
+    <AdaptationSet contentType="video" mimeType="video/mp4">
+      <SegmentTemplate timescale="1" duration="2" startNumber="1" initialization="init.m4s" media="seg-$Number$.m4s"/>
+      <Representation id="v" codecs="avc1.4d401e" bandwidth="100000" width="640" height="360"/>
+    </AdaptationSet>
+  </Period>
+</MPD>`;
+}

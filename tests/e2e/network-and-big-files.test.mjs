@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import {openEnginePage, startDownload, checkStored, sha256, startContentWorld} from './engine-helpers.mjs';
+import {openEnginePage, startDownload, checkStored, sha256, startContentWorld, templateMpd} from './engine-helpers.mjs';
 
 const MiB = 1024 * 1024;
 const BIG = 9 * MiB + 12345; // one media segment, over the 8 MiB chunk
@@ -33,17 +33,6 @@ const BIG_MPD = `<?xml version="1.0"?>
   </Period>
 </MPD>`;
 
-/** Many small segments, so that a download lasts long enough to lose the network in it. */
-const SMALL_MPD = `<?xml version="1.0"?>
-<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT${SMALL_SEGMENTS * 2}S" minBufferTime="PT2S"
-  profiles="urn:mpeg:dash:profile:isoff-live:2011">
-  <Period>
-    <AdaptationSet contentType="video" mimeType="video/mp4">
-      <SegmentTemplate timescale="1" duration="2" startNumber="1" initialization="init.m4s" media="seg-$Number$.m4s"/>
-      <Representation id="v" codecs="avc1.4d401e" bandwidth="100000" width="640" height="360"/>
-    </AdaptationSet>
-  </Period>
-</MPD>`;
 
 let world;
 let dir;
@@ -55,7 +44,7 @@ before(async () => {
   world = await startContentWorld((put) => {
     put('big/manifest.mpd', BIG_MPD);
     put('big/video.mp4', crypto.randomBytes(INIT + BIG));
-    put('small/manifest.mpd', SMALL_MPD);
+    put('small/manifest.mpd', templateMpd(SMALL_SEGMENTS));
     put('small/init.m4s', crypto.randomBytes(700));
     for (let n = 1; n <= SMALL_SEGMENTS; n++) put(`small/seg-${n}.m4s`, crypto.randomBytes(20_000));
   });

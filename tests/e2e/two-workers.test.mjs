@@ -5,24 +5,14 @@
 import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import {openEnginePage, startDownload, checkStored, startContentWorld} from './engine-helpers.mjs';
+import {openEnginePage, startDownload, checkStored, startContentWorld, templateMpd} from './engine-helpers.mjs';
 
 const SEGMENTS = 40;
-const MPD = `<?xml version="1.0"?>
-<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT${SEGMENTS * 2}S" minBufferTime="PT2S"
-  profiles="urn:mpeg:dash:profile:isoff-live:2011">
-  <Period>
-    <AdaptationSet contentType="video" mimeType="video/mp4">
-      <SegmentTemplate timescale="1" duration="2" startNumber="1" initialization="init.m4s" media="seg-$Number$.m4s"/>
-      <Representation id="v" codecs="avc1.4d401e" bandwidth="100000" width="640" height="360"/>
-    </AdaptationSet>
-  </Period>
-</MPD>`;
 
 let world;
 before(async () => {
   world = await startContentWorld((put) => {
-    put('s/manifest.mpd', MPD);
+    put('s/manifest.mpd', templateMpd(SEGMENTS));
     put('s/init.m4s', crypto.randomBytes(700));
     for (let n = 1; n <= SEGMENTS; n++) put(`s/seg-${n}.m4s`, crypto.randomBytes(10_000));
   });

@@ -200,9 +200,10 @@ where
         .stored_segments(entry_id)
         .await
         .map_err(|e| store_error(entry_id, e))?;
-    let mut totals = Totals::of(plan, &stored);
-    let todo = units_to_fetch(plan, &held(&stored), cfg.chunk_bytes);
-    let mut have: HashMap<(String, u32), Held> = held(&stored)
+    let grouped = held(&stored);
+    let mut totals = Totals::from_held(plan, &grouped);
+    let todo = units_to_fetch(plan, &grouped, cfg.chunk_bytes);
+    let mut have: HashMap<(String, u32), Held> = grouped
         .into_iter()
         .map(|((t, i), h)| ((t.to_string(), i), h))
         .collect();
@@ -258,10 +259,7 @@ where
                 for (track, index, chunk, chunks, size) in sizes {
                     let h = have.entry((track.clone(), index)).or_default();
                     let before = h.clone();
-                    h.bytes += size;
-                    h.chunks += 1;
-                    h.of = h.of.max(chunks);
-                    h.stored.push(chunk);
+                    h.add(chunk, chunks, size);
                     if let Some(t) = tracks.get(track.as_str()) {
                         totals.apply(t, index, &before, h);
                     }

@@ -33,8 +33,6 @@ pub fn estimate(track: &TrackPlan, index: u32) -> u64 {
 pub struct Held {
     /// Bytes stored.
     pub bytes: u64,
-    /// Chunks stored.
-    pub chunks: u32,
     /// Chunks the item has in all.
     pub of: u32,
     /// Which chunk numbers are stored.
@@ -44,7 +42,14 @@ pub struct Held {
 impl Held {
     /// Every chunk of the item is stored.
     pub fn complete(&self) -> bool {
-        self.of > 0 && self.chunks >= self.of
+        self.of > 0 && self.stored.len() >= self.of as usize
+    }
+
+    /// Counts one more stored chunk (`chunk` of `chunks`, `size` bytes).
+    pub fn add(&mut self, chunk: u32, chunks: u32, size: u64) {
+        self.bytes += size;
+        self.of = self.of.max(chunks.max(1));
+        self.stored.push(chunk);
     }
 }
 
@@ -52,11 +57,9 @@ impl Held {
 pub fn held(stored: &[StoredSegment]) -> HashMap<(&str, u32), Held> {
     let mut map: HashMap<(&str, u32), Held> = HashMap::new();
     for s in stored {
-        let h = map.entry((s.track.as_str(), s.index)).or_default();
-        h.bytes += s.size;
-        h.chunks += 1;
-        h.of = h.of.max(s.chunks.max(1));
-        h.stored.push(s.chunk);
+        map.entry((s.track.as_str(), s.index))
+            .or_default()
+            .add(s.chunk, s.chunks, s.size);
     }
     map
 }
@@ -77,7 +80,11 @@ pub struct Totals {
 impl Totals {
     /// Computes totals of `plan` from the stored segments.
     pub fn of(plan: &Plan, stored: &[StoredSegment]) -> Totals {
-        let have = held(stored);
+        Totals::from_held(plan, &held(stored))
+    }
+
+    /// Computes totals of `plan` from stored chunks already grouped by item.
+    pub fn from_held(plan: &Plan, have: &HashMap<(&str, u32), Held>) -> Totals {
         let mut t = Totals::default();
         for track in &plan.tracks {
             let first = if track.init.is_some() { 0 } else { 1 };
