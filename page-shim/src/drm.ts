@@ -3,10 +3,11 @@
 // the worker's local licence endpoint.
 //
 // The worker keeps ClearKey licences itself (IndexedDB) and answers the player's licence
-// requests offline. Widevine, PlayReady and FairPlay need persistent-license sessions made by
-// the browser's CDM; they are refused before any byte is fetched (9009), saying why.
+// requests offline. Widevine and PlayReady need persistent-license sessions made by the browser's
+// CDM (persistent-sessions.ts); where the browser has none (and for FairPlay) the download is
+// refused before any byte is fetched (9009), saying why.
 
-import { createError, ErrorCode } from './errors.js';
+import { persistentAccess, unsupportedDrm } from './persistent-sessions.js';
 import type { DrmData, MediaConfig } from './protocol.js';
 
 /** EME key system for a Kaltura `drmData.scheme` (or an EME name given as is). */
@@ -24,47 +25,30 @@ function drmDataOf(config: MediaConfig | undefined): DrmData[] {
   return Array.isArray(dash?.drmData) ? dash.drmData.filter((d) => d && typeof d.scheme === 'string' && d.scheme !== '') : [];
 }
 
-type RequestAccess = (keySystem: string, configs: MediaKeySystemConfiguration[]) => Promise<unknown>;
-
-/** Whether this browser offers persistent-license sessions for `keySystem`. */
-export async function supportsPersistentLicenses(keySystem: string): Promise<boolean> {
-  const nav = (globalThis as { navigator?: { requestMediaKeySystemAccess?: RequestAccess } }).navigator;
-  if (typeof nav?.requestMediaKeySystemAccess !== 'function') return false;
-  try {
-    await nav.requestMediaKeySystemAccess(keySystem, [{
-      initDataTypes: ['cenc'],
-      videoCapabilities: [{ contentType: 'video/mp4; codecs="avc1.42E01E"' }],
-      audioCapabilities: [{ contentType: 'audio/mp4; codecs="mp4a.40.2"' }],
-      persistentState: 'required',
-      sessionTypes: ['persistent-license'],
-    }]);
-    return true;
-  } catch {
-    return false;
-  }
+/** Where a download's licence is kept: one key system with persistent-license sessions. */
+export interface PersistentTarget {
+  keySystem: string;
+  access: MediaKeySystemAccess;
+  licenseUrl: string;
 }
 
 /**
- * Refuses (9009) a download whose config names only DRM systems other than ClearKey: this
- * release keeps ClearKey licences only, and the message says whether the browser could keep the
- * others at all. Content with a ClearKey entry, or with no drmData, passes (the worker checks
- * the manifest's ContentProtection itself).
+ * How a download's licence can be kept offline: `null` when the worker keeps it (clear content,
+ * or a ClearKey entry in drmData; the worker checks the manifest's ContentProtection itself), or
+ * the first drmData system for which this browser offers persistent-license sessions. Refuses
+ * (9009) when there is none, saying why, before any byte is fetched.
  */
-export async function checkDrmStorable(config: MediaConfig | undefined, entryId: string): Promise<void> {
-  const systems = drmDataOf(config).map((d) => keySystemOf(d.scheme));
-  if (systems.length === 0 || systems.includes('org.w3.clearkey')) return;
-  const verdicts: string[] = [];
-  for (const ks of [...new Set(systems)]) {
-    const persistent = await supportsPersistentLicenses(ks);
-    verdicts.push(persistent
-      ? `${ks}: this browser has persistent-license sessions, but this release keeps only ClearKey licences offline`
-      : `${ks}: this browser cannot keep its licences offline (no persistent-license session; in Chromium without a Widevine CDM, or any browser without that key system)`);
+export async function drmTarget(config: MediaConfig | undefined, entryId: string): Promise<PersistentTarget | null> {
+  const entries = drmDataOf(config);
+  const systems = entries.map((d) => keySystemOf(d.scheme));
+  if (systems.length === 0 || systems.includes('org.w3.clearkey')) return null;
+  for (const d of entries) {
+    const keySystem = keySystemOf(d.scheme);
+    const access = typeof d.licenseUrl === 'string' && d.licenseUrl !== '' ? await persistentAccess(keySystem) : null;
+    if (access) return { keySystem, access, licenseUrl: d.licenseUrl };
   }
-  throw createError(
-    ErrorCode.CONTENT_UNSUPPORTED_BY_BROWSER,
-    `entry ${entryId} is protected with ${systems.join(', ')} and cannot be stored offline here: ${verdicts.join('; ')}. Play it online, or provide a ClearKey source`,
-    { entryId, keySystems: systems },
-  );
+  throw unsupportedDrm(entryId, [...new Set(systems)],
+    'this browser cannot keep their licences offline (no persistent-license session for them: Chromium without a Widevine CDM, desktop Chrome, or any browser without that key system)');
 }
 
 /**

@@ -30,6 +30,8 @@ export type {
   DownloadOptions,
   EntrySummary,
   EntryDetail,
+  PersistentSession,
+  ProtectionInfo,
   Commands,
   CommandType,
   CommandFields,
@@ -44,3 +46,4 @@ export type {
 } from './protocol.js';
 export type { OfflineEvent, Listener } from './events.js';
 export { appendQuery, deriveEntryId } from './url.js';
+export { base64ToBytes } from './persistent-sessions.js';

@@ -4,7 +4,8 @@
 
 import { sendRequest, type PostTarget } from './channel.js';
 import { createError, describe, ErrorCode, Severity, toKalturaError, type KalturaError } from './errors.js';
-import { checkDrmStorable, localDrmData } from './drm.js';
+import { drmTarget, localDrmData } from './drm.js';
+import { releaseSessions, renewedSessions, sessionsForDownload } from './persistent-sessions.js';
 import { Emitter, type Listener, type OfflineEvent } from './events.js';
 import { KeepAlive } from './keep-alive.js';
 import {
@@ -22,6 +23,7 @@ import {
   type MediaSources,
   type OfflineEventMap,
   type OfflineEventType,
+  type PersistentSession,
   type StopReason,
 } from './protocol.js';
 import { getProviderMediaConfig, type EntryMediaInfo, type ProviderConfig } from './provider.js';
@@ -82,6 +84,13 @@ export interface DownloadedMediaConfig extends MediaConfig {
    * `playback.options.html5.dash.drm.servers['org.w3.clearkey']`.
    */
   localLicenseUrl?: string;
+  /**
+   * Widevine/PlayReady entries: the persistent-license sessions the CDM keeps. Give them to the
+   * player so that it loads them instead of asking a licence server: shaka (and the Kaltura
+   * Player's `playback.options.html5.dash`) `drm.persistentSessionsMetadata` =
+   * `persistentSessions.map((s) => ({sessionId: s.sessionId, initDataType: s.initDataType, initData: base64ToBytes(s.initData)}))`.
+   */
+  persistentSessions?: PersistentSession[];
 }
 
 /** One item of `getAllDownloads()`. */
@@ -292,7 +301,13 @@ export class OfflineManager {
       const id = checkEntryId(entryId, 'download');
       const checked = checkDownloadOptions(options, id);
       const stored = await this.send('get', { entryId: id });
-      await checkDrmStorable(stored.config, id);
+      const target = await drmTarget(stored.config, id);
+      if (target && !stored.sessions?.length) {
+        // Widevine/PlayReady: the CDM keeps the licence; sessions are made before any segment.
+        const { protection } = await this.send('protection', { entryId: id, options: checked });
+        const sessions = await sessionsForDownload(target, protection, id, this.requestTimeoutMs);
+        await this.send('keepSessions', { entryId: id, sessions });
+      }
       const summary = await this.send('download', { entryId: id, options: checked });
       if (summary.state === 'downloading') this.keepAlive.start();
       requestPersistentStorage();
@@ -316,7 +331,11 @@ export class OfflineManager {
 
   /** Deletes an entry and everything stored for it; resolves with `{entryId}`. */
   remove(entryId: string): Promise<{ entryId: string }> {
-    return this.run(async () => this.send('remove', { entryId: checkEntryId(entryId, 'remove') }));
+    return this.run(async () => {
+      const { entryId: id, sessions } = await this.send('remove', { entryId: checkEntryId(entryId, 'remove') });
+      await releaseSessions(sessions);
+      return { entryId: id };
+    });
   }
 
   /** Pauses every running download; resolves with `{entryIds}` of those paused. */
@@ -326,7 +345,11 @@ export class OfflineManager {
 
   /** Deletes every entry; resolves with `{entryIds}` of those removed. */
   removeAll(): Promise<{ entryIds: string[] }> {
-    return this.run(async () => this.send('removeAll', {}));
+    return this.run(async () => {
+      const { entryIds, sessions } = await this.send('removeAll', {});
+      await releaseSessions(sessions);
+      return { entryIds };
+    });
   }
 
   /**
@@ -381,6 +404,7 @@ export class OfflineManager {
         expectedSize: detail.expectedSize,
         expiration: detail.expiration,
         ...(detail.localLicenseUrl !== undefined ? { localLicenseUrl: detail.localLicenseUrl } : {}),
+        ...(detail.sessions?.length ? { persistentSessions: detail.sessions } : {}),
       };
     });
   }
@@ -419,9 +443,9 @@ export class OfflineManager {
     return this.run(async () => {
       const id = checkEntryId(entryId, 'renewLicense');
       let config: MediaConfig | undefined;
+      const stored = await this.send('get', { entryId: id });
       if (this.provider) {
-        const stored = await this.send('get', { entryId: id });
-        if (stored.localLicenseUrl !== undefined) { // encrypted: clear content is refused by the worker
+        if (stored.localLicenseUrl !== undefined || stored.sessions?.length) { // encrypted: clear content is refused by the worker
           try {
             config = jsonCopy(await getProviderMediaConfig(this.provider, { entryId: id }, this.providerTimeoutMs), id);
           } catch (e) {
@@ -429,9 +453,25 @@ export class OfflineManager {
           }
         }
       }
+      if (stored.sessions?.length) return this.renewSessions(id, config ?? stored.config, stored.sessions);
       const result = await this.send('renew', config ? { entryId: id, config } : { entryId: id });
       return result.expiration;
     });
+  }
+
+  /** Renews a Widevine/PlayReady entry: new sessions first, then the old ones released. */
+  private async renewSessions(id: string, config: MediaConfig, old: PersistentSession[]): Promise<number | null> {
+    let target;
+    try {
+      target = await drmTarget(config, id);
+    } catch (e) {
+      throw createError(ErrorCode.RENEW_LICENSE_FAILED, `cannot renew the licence of entry ${id}: ${describe(e)}`, { entryId: id, cause: e });
+    }
+    if (!target) throw createError(ErrorCode.RENEW_LICENSE_FAILED, `the media config of entry ${id} names no Widevine or PlayReady licence URL (drmData); cannot renew its sessions`, { entryId: id });
+    const sessions = await renewedSessions(target, old, id, this.requestTimeoutMs);
+    const summary = await this.send('keepSessions', { entryId: id, sessions });
+    await releaseSessions(old);
+    return summary.expiration;
   }
 
   /** Listens to 'progress', 'statechange' or 'error'; the listener gets `{type, payload: {detail}}`. */

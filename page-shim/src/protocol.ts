@@ -103,6 +103,30 @@ export interface EntrySummary {
   error: KalturaError | null;
 }
 
+/** A persistent-license session the browser's CDM keeps for an entry (Widevine, PlayReady). */
+export interface PersistentSession {
+  keySystem: string;
+  /** What `MediaKeySession.load` takes. */
+  sessionId: string;
+  initDataType: string;
+  /** base64. */
+  initData: string;
+  /** ms since the epoch; null when the licence has no expiry. */
+  expiration: number | null;
+}
+
+/** One ContentProtection of the selected tracks, as the worker read it from the manifest. */
+export interface ProtectionInfo {
+  /** `@schemeIdUri`, lower-cased (`urn:uuid:edef8ba9-...` for Widevine). */
+  scheme: string;
+  value: string | null;
+  /** `cenc:default_KID`, UUID form. */
+  defaultKid: string | null;
+  /** `cenc:pssh`, base64. */
+  pssh: string | null;
+  licenseUrl: string | null;
+}
+
 /** One entry with its stored config and the URL of its local manifest. */
 export interface EntryDetail extends EntrySummary {
   config: MediaConfig;
@@ -110,6 +134,8 @@ export interface EntryDetail extends EntrySummary {
   localManifestUrl: string;
   /** For encrypted entries: where the worker answers ClearKey licence requests offline. */
   localLicenseUrl?: string;
+  /** For entries whose licence the browser's CDM keeps: the sessions to load offline. */
+  sessions?: PersistentSession[];
 }
 
 /** Each command: the fields the page sends and the result the worker answers. */
@@ -118,13 +144,15 @@ export interface Commands {
   download: { request: { entryId: string; options: DownloadOptions }; result: EntrySummary };
   pause: { request: { entryId: string }; result: EntrySummary };
   resume: { request: { entryId: string }; result: EntrySummary };
-  remove: { request: { entryId: string }; result: { entryId: string } };
+  remove: { request: { entryId: string }; result: { entryId: string; sessions?: PersistentSession[] } };
   pauseAll: { request: Record<string, never>; result: { entryIds: string[] } };
-  removeAll: { request: Record<string, never>; result: { entryIds: string[] } };
+  removeAll: { request: Record<string, never>; result: { entryIds: string[]; sessions?: PersistentSession[] } };
   get: { request: { entryId: string }; result: EntryDetail };
   list: { request: Record<string, never>; result: EntrySummary[] };
   ping: { request: Record<string, never>; result: { activeJobs: number; wasmMemoryBytes?: number | null } };
   renew: { request: { entryId: string; config?: MediaConfig }; result: { entryId: string; expiration: number | null } };
+  protection: { request: { entryId: string; options: DownloadOptions }; result: { entryId: string; protection: ProtectionInfo[] } };
+  keepSessions: { request: { entryId: string; sessions: PersistentSession[] }; result: EntrySummary };
 }
 export type CommandType = keyof Commands;
 export type CommandFields<K extends CommandType> = Commands[K]['request'];
@@ -213,6 +241,8 @@ export const PROTOCOL_FIELDS = {
     list: [],
     ping: [],
     renew: ['entryId', 'config'],
+    protection: ['entryId', 'options'],
+    keepSessions: ['entryId', 'sessions'],
   } satisfies { [K in CommandType]: ReadonlyArray<keyof CommandFields<K>> },
   summary: [
     'id', 'state', 'stopReason', 'metadata', 'poster', 'duration', 'expectedSize', 'size',

@@ -77,10 +77,11 @@ export class FakeWorker extends EventTarget {
         e.stopReason = null;
         return this.summary(e);
       }
-      case 'remove':
-        this.entry(m.entryId);
+      case 'remove': {
+        const { sessions } = this.entry(m.entryId);
         this.entries.delete(m.entryId);
-        return { entryId: m.entryId };
+        return { entryId: m.entryId, ...(sessions?.length ? { sessions } : {}) };
+      }
       case 'pauseAll': {
         const ids = [...this.entries.values()].filter((e) => e.state === 'downloading').map((e) => e.id);
         for (const id of ids) Object.assign(this.entries.get(id), { state: 'paused', stopReason: 'user' });
@@ -88,13 +89,27 @@ export class FakeWorker extends EventTarget {
       }
       case 'removeAll': {
         const ids = [...this.entries.keys()];
+        const sessions = [...this.entries.values()].flatMap((e) => e.sessions ?? []);
         this.entries.clear();
-        return { entryIds: ids };
+        return { entryIds: ids, ...(sessions.length ? { sessions } : {}) };
       }
       case 'get': {
         const e = this.entry(m.entryId);
         const local = `${this.scope}__offline__/${encodeURIComponent(e.id)}`;
-        return { ...this.summary(e), config: e.config, localManifestUrl: `${local}/manifest.mpd`, ...(e.protected ? { localLicenseUrl: `${local}/license` } : {}) };
+        return { ...this.summary(e), config: e.config, localManifestUrl: `${local}/manifest.mpd`,
+          ...(e.protected && !e.sessions?.length ? { localLicenseUrl: `${local}/license` } : {}),
+          ...(e.sessions?.length ? { sessions: e.sessions } : {}) };
+      }
+      case 'protection':
+        this.entry(m.entryId).plannedWith = m.options;
+        return { entryId: m.entryId, protection: this.entry(m.entryId).protection ?? [] };
+      case 'keepSessions': {
+        const e = this.entry(m.entryId);
+        e.sessions = m.sessions;
+        e.protected = true;
+        const ends = m.sessions.map((s) => s.expiration).filter((x) => x !== null);
+        e.expiration = ends.length ? Math.min(...ends) : null;
+        return this.summary(e);
       }
       case 'renew': {
         const e = this.entry(m.entryId);

@@ -278,7 +278,7 @@ test('Widevine-only content is refused with 9009 before the worker is asked to d
   const { om, container } = make();
   const w = await worker(container);
   w.entries.set('wv', { id: 'wv', state: 'prepared', config: { sources: { dash: [{ url: DASH, drmData: [{ scheme: 'com.widevine.alpha', licenseUrl: 'https://lic/wv' }] }] } } });
-  await assert.rejects(om.download('wv'), (e) => e.code === 9009 && /com\.widevine\.alpha.*cannot keep its licences offline/.test(e.data.message));
+  await assert.rejects(om.download('wv'), (e) => e.code === 9009 && /com\.widevine\.alpha.*cannot keep their licences offline/.test(e.data.message));
   assert.deepEqual(sent(w, 'download'), []);
 });
 

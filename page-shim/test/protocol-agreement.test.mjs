@@ -50,6 +50,7 @@ const SAMPLE = {
   config: { sources: { dash: [{ url: 'https://cdn.example/m.mpd' }] } },
   options: { language: 'en', bitrate: 800000, audioLanguages: ['en'], textLanguages: ['fr'], videoHeight: 720,
     maxHeight: 1080, videoBitrate: 800000, thumbnails: false, codecs: ['avc1', 'mp4a'] },
+  sessions: [{ keySystem: 'com.widevine.alpha', sessionId: 's1', initDataType: 'cenc', initData: 'AAAA', expiration: null }],
 };
 
 test('every command the shim sends, with all its fields, passes the worker validation', () => {

@@ -3,13 +3,12 @@
 // the player's licence request and segments from IndexedDB, and playback advances in shaka-player
 // and in the Kaltura Player. Also: an expired licence is refused (9016) and renewal fixes it
 // without touching segments; a licence server failure on renewal is 9016; removal deletes the
-// licences; Widevine-only content is refused with 9009 before any segment is fetched.
+// licences; Widevine-only content is refused with 9009 before any segment is fetched, and is
+// stored through persistent-license sessions where the CDM offers them (a stand-in CDM here).
 
 import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
-import {execFileSync} from 'node:child_process';
-import path from 'node:path';
-import {ROOT, CONTENT_DIR, launch} from './harness.mjs';
+import {ROOT, CONTENT_DIR, launch, prepareEncryptedContent} from './harness.mjs';
 import {startAppServer} from '../server/app-server.mjs';
 import {startMediaServer} from '../server/fixture-server.mjs';
 import {startClearKeyServer} from '../server/clearkey-server.mjs';
@@ -24,8 +23,7 @@ let lic;
 let browser;
 
 before(async () => {
-  execFileSync('bash', [path.join(ROOT, 'tests/vendor.sh')], {stdio: 'ignore'});
-  execFileSync('bash', [path.join(ROOT, 'tests/content/make-encrypted.sh')], {stdio: 'ignore', env: {...process.env, CONTENT_DIR}});
+  prepareEncryptedContent();
   app = await startAppServer({root: ROOT});
   media = await startMediaServer({contentDir: CONTENT_DIR});
   browser = await launch();
@@ -151,8 +149,108 @@ test('removing an encrypted entry deletes its licences; Widevine-only content is
       return window.attempt('download', c.id);
     }, wv);
     assert.equal(refused.rejected?.code, 9009);
-    assert.match(refused.rejected.message, /com\.widevine\.alpha: this browser cannot keep its licences offline/);
+    assert.match(refused.rejected.message, /com\.widevine\.alpha and cannot be stored offline here: this browser cannot keep their licences offline \(no persistent-license session/);
     assert.deepEqual(media.requests.filter((r) => r.url.includes('/content/')), [], 'nothing was fetched');
+  } finally {
+    await context.close();
+  }
+});
+
+// ---- Widevine-style content through persistent-license sessions -------------------------------
+// This Chromium has no Widevine CDM, so the page gets a stand-in for one (installed before any
+// page script): `requestMediaKeySystemAccess('com.widevine.alpha')` with persistent-license
+// sessions that read the key ids from the cenc init data, send a ClearKey-JSON challenge and
+// keep the licence by session id, as a CDM does. Everything else is real: the worker plans the
+// encrypted manifest and names its protection, the shim builds the Widevine pssh from the
+// default KID, the loopback licence server answers, the worker keeps the sessions and downloads
+// every segment without fetching a licence itself; renewal and removal reach the CDM.
+// What this cannot show: a real Widevine CDM decrypting offline (none exists on this machine).
+
+/** The stand-in CDM: persistent-license sessions for com.widevine.alpha, state in window.fakeCdm. */
+function installFakeWidevine() {
+  const real = navigator.requestMediaKeySystemAccess.bind(navigator);
+  const cdm = {stored: {}, next: 0};
+  window.fakeCdm = cdm;
+  const b64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  class Session extends EventTarget {
+    constructor() { super(); this.sessionId = ''; this.expiration = NaN; }
+    async generateRequest(type, initData) {
+      if (type !== 'cenc') throw new TypeError(`init data type ${type}`);
+      const box = new Uint8Array(initData);
+      const kids = [];
+      for (let i = 32; i + 18 <= box.length; i += 18) if (box[i] === 0x12 && box[i + 1] === 0x10) kids.push(b64url(box.slice(i + 2, i + 18)));
+      if (kids.length === 0) throw new TypeError('no key id in the pssh');
+      this.sessionId = `fake-wv-${++cdm.next}`;
+      const message = new TextEncoder().encode(JSON.stringify({kids, type: 'persistent-license'})).buffer;
+      setTimeout(() => this.dispatchEvent(Object.assign(new Event('message'), {messageType: 'license-request', message})));
+    }
+    async update(response) {
+      const licence = JSON.parse(new TextDecoder().decode(response));
+      if (!licence.keys?.length) throw new TypeError('no keys in the licence');
+      this.expiration = licence.expiration ?? NaN;
+      cdm.stored[this.sessionId] = licence.keys.map((k) => k.kid);
+    }
+    async load(id) {
+      if (!(id in cdm.stored)) return false;
+      this.sessionId = id;
+      return true;
+    }
+    async remove() { delete cdm.stored[this.sessionId]; }
+    async close() {}
+  }
+  navigator.requestMediaKeySystemAccess = async (keySystem, configs) => {
+    if (keySystem !== 'com.widevine.alpha') return real(keySystem, configs);
+    if (!configs.some((c) => c.sessionTypes?.includes('persistent-license'))) return real(keySystem, configs);
+    return {keySystem, getConfiguration: () => configs[0], createMediaKeys: async () => ({createSession: () => new Session()})};
+  };
+}
+
+function widevineConfig(id) {
+  return {id, sources: {dash: [{id: `${id}_dash`, url: `${media.url}/content/encrypted/manifest.mpd`,
+    mimetype: 'application/dash+xml', drmData: [{scheme: 'com.widevine.alpha', licenseUrl: lic.licenseUrl}]}]},
+  duration: 12, metadata: {name: 'Widevine-style sample'}};
+}
+
+test('with a CDM that keeps persistent licences, Widevine content is stored with a session the worker keeps; renewal and removal reach the CDM', TIMEOUT, async () => {
+  await lic?.stop();
+  lic = await startClearKeyServer({keys: KEYS, durationMs: HOUR});
+  const context = await browser.newContext();
+  await context.addInitScript(installFakeWidevine);
+  try {
+    const page = await context.newPage();
+    await page.goto(`${app.url}/pages/drm-offline.html`);
+    const before = lic.requests.length;
+    assert.equal(await page.evaluate((c) => window.store(c), widevineConfig('wv1')), 'completed');
+    assert.equal(lic.requests.length - before, 1, 'one licence, asked by the page for the session');
+    assert.deepEqual(await page.evaluate(() => window.fakeCdm.stored), {'fake-wv-1': [kid.base64url]});
+    assert.deepEqual(await page.evaluate(() => window.storedLicences('wv1')), [], 'the worker keeps no licence of its own');
+
+    const played = (await page.evaluate(() => window.attempt('getDownloadedMediaConfig', 'wv1'))).resolved;
+    assert.ok(played, 'the stored entry plays');
+    const [session] = played.persistentSessions;
+    assert.equal(session.sessionId, 'fake-wv-1');
+    assert.equal(session.keySystem, 'com.widevine.alpha');
+    const pssh = Buffer.from(session.initData, 'base64');
+    assert.equal(pssh.subarray(4, 8).toString(), 'pssh');
+    assert.equal(pssh.subarray(34, 50).toString('hex'), kid.hex, 'the pssh names the manifest\'s default KID');
+    assert.equal(played.localLicenseUrl, undefined);
+    assert.deepEqual(played.sources.dash[0].drmData, [{scheme: 'com.widevine.alpha', licenseUrl: lic.licenseUrl}]);
+    const expiration = await page.evaluate(() => window.om.getExpiration('wv1'));
+    assert.ok(expiration > Date.now() + HOUR - 60_000 && expiration <= Date.now() + HOUR, `expiry ${expiration}`);
+
+    const renewed = await page.evaluate(() => window.attempt('renewLicense', 'wv1'));
+    assert.ok(renewed.resolved >= expiration, JSON.stringify(renewed));
+    assert.deepEqual(Object.keys(await page.evaluate(() => window.fakeCdm.stored)), ['fake-wv-2'], 'the old session is released');
+
+    lic.setRefusing(true);
+    const refused = await page.evaluate(() => window.attempt('renewLicense', 'wv1'));
+    assert.equal(refused.rejected?.code, 9016, JSON.stringify(refused));
+    lic.setRefusing(false);
+    assert.deepEqual(Object.keys(await page.evaluate(() => window.fakeCdm.stored)), ['fake-wv-2'], 'a failed renewal keeps the session');
+
+    assert.ok((await page.evaluate(() => window.attempt('remove', 'wv1'))).resolved);
+    assert.deepEqual(await page.evaluate(() => window.fakeCdm.stored), {}, 'removal releases the session from the CDM');
+    assert.equal((await page.evaluate(() => window.attempt('getExpiration', 'wv1'))).rejected?.code, 9013);
   } finally {
     await context.close();
   }

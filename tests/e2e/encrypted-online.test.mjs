@@ -11,9 +11,7 @@
 
 import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
-import {execFileSync} from 'node:child_process';
-import path from 'node:path';
-import {ROOT, CONTENT_DIR, launch, openPage} from './harness.mjs';
+import {ROOT, CONTENT_DIR, launch, prepareEncryptedContent, openPage} from './harness.mjs';
 import {startAppServer} from '../server/app-server.mjs';
 import {startMediaServer, DEFAULT_ENTRIES} from '../server/fixture-server.mjs';
 import {startClearKeyServer} from '../server/clearkey-server.mjs';
@@ -30,8 +28,7 @@ let browser;
 let manifestUrl;
 
 before(async () => {
-  execFileSync('bash', [path.join(ROOT, 'tests/vendor.sh')], {stdio: 'ignore'});
-  execFileSync('bash', [path.join(ROOT, 'tests/content/make-encrypted.sh')], {stdio: 'ignore', env: {...process.env, CONTENT_DIR}});
+  prepareEncryptedContent();
   lic = await startClearKeyServer({keys: KEYS, durationMs: 3_600_000});
   app = await startAppServer({root: ROOT});
   // An OVP entry for the encrypted stream, passed through the emulator's `entries` option.

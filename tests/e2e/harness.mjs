@@ -1,6 +1,7 @@
 // Shared set-up for end-to-end tests: the two loopback servers (app origin and media origin,
 // which tests stop to take the network away) and headless Debian Chromium via playwright-core.
 
+import {execFileSync} from 'node:child_process';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {chromium} from 'playwright-core';
@@ -51,4 +52,10 @@ export async function openPage(browser, app, pagePath) {
   page.on('requestfailed', (r) => log.push({url: r.url(), failed: r.failure()?.errorText ?? 'failed'}));
   await page.goto(app.url + pagePath);
   return {context, page, log};
+}
+
+/** Vendors the players and makes the CENC-encrypted content (both idempotent). */
+export function prepareEncryptedContent() {
+  execFileSync('bash', [path.join(ROOT, 'tests/vendor.sh')], {stdio: 'ignore'});
+  execFileSync('bash', [path.join(ROOT, 'tests/content/make-encrypted.sh')], {stdio: 'ignore', env: {...process.env, CONTENT_DIR}});
 }

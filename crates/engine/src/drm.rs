@@ -2,11 +2,12 @@
 //! request without touching segments, answered offline by the worker at the entry's local
 //! licence URL.
 
-use crate::entry::Entry;
+use crate::entry::{Entry, PersistentSession};
 use crate::error::{Code, FetchError, KalturaError};
 use crate::license::{self, LicenseError};
 use crate::manager::{db_error, encode_segment, Manager, OFFLINE_PREFIX};
 use crate::ports::{Fetcher, Host, Store};
+use mpd::SelectOptions;
 use serde_json::{json, Value};
 use std::rc::Rc;
 
@@ -30,6 +31,11 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         if !license::is_protected(plan) {
             entry.protected = false;
             entry.expiration = None;
+            return Ok(());
+        }
+        if !entry.sessions.is_empty() {
+            // The page made persistent-license sessions in the browser's CDM: nothing to get.
+            entry.protected = true;
             return Ok(());
         }
         let id = entry.id.clone();
@@ -106,6 +112,11 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                 "entry {id} is clear content: it has no licence to renew, and none is needed to play it offline"
             )));
         }
+        if !entry.sessions.is_empty() {
+            return Err(fail(format!(
+                "entry {id} keeps its licence in persistent-license sessions of the browser's CDM; they are renewed by the page (OfflineManager.renewLicense), not by the worker"
+            )));
+        }
         let Some(plan) = entry.plan.clone() else {
             return Err(fail(format!(
                 "entry {id} has no download plan; download it first"
@@ -131,6 +142,47 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         entry.updated_at = self.host.now_ms();
         self.store.put_entry(&entry).await.map_err(db_error)?;
         Ok(json!({ "entryId": id, "expiration": entry.expiration }))
+    }
+}
+
+impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
+    /// Plans the entry with `options` without downloading and answers what protects the
+    /// selected tracks: `{entryId, protection: [{scheme, value, defaultKid, pssh, licenseUrl}]}`
+    /// (empty for clear content). The page makes persistent-license sessions from the `pssh`.
+    pub(crate) async fn protection(
+        &self,
+        id: &str,
+        options: SelectOptions,
+    ) -> Result<Value, KalturaError> {
+        let entry = self.entry(id).await?;
+        let (plan, _) = self.fetch_plan(&entry, &options).await?;
+        Ok(json!({ "entryId": id, "protection": license::protection(&plan) }))
+    }
+
+    /// Keeps the persistent-license sessions the page made for an entry; their earliest
+    /// expiry becomes the entry's. An empty list forgets them.
+    pub(crate) async fn keep_sessions(
+        &self,
+        id: &str,
+        sessions: Vec<PersistentSession>,
+    ) -> Result<Value, KalturaError> {
+        if let Some(why) = sessions.iter().find_map(PersistentSession::invalid) {
+            return Err(KalturaError::new(
+                Code::OperationAborted,
+                format!("the worker refused a persistent-license session for entry {id}: {why}"),
+                Some(id),
+            ));
+        }
+        let mut entry = self.entry(id).await?;
+        entry.expiration = sessions
+            .iter()
+            .filter_map(|s| s.expiration)
+            .reduce(f64::min);
+        entry.protected = entry.protected || !sessions.is_empty();
+        entry.sessions = sessions;
+        entry.updated_at = self.host.now_ms();
+        self.store.put_entry(&entry).await.map_err(db_error)?;
+        self.summary_value(&entry).await
     }
 }
 

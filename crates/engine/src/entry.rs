@@ -35,6 +35,39 @@ pub enum StopReason {
     Error,
 }
 
+/// A persistent-license session kept by the browser's CDM for an entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PersistentSession {
+    /// EME key system (`com.widevine.alpha`, `com.microsoft.playready`).
+    pub key_system: String,
+    /// `MediaKeySession.sessionId`, what `MediaKeySession.load` takes.
+    pub session_id: String,
+    /// The init data type the session was made from (`cenc`).
+    pub init_data_type: String,
+    /// The init data (base64), which players such as shaka want beside the session id.
+    pub init_data: String,
+    /// `MediaKeySession.expiration` in ms since the epoch; `None` when the licence has none.
+    #[serde(default)]
+    pub expiration: Option<f64>,
+}
+
+impl PersistentSession {
+    /// Why the session cannot be kept, if a field is empty or too long to be real.
+    pub fn invalid(&self) -> Option<String> {
+        let fields = [
+            ("keySystem", &self.key_system, 128),
+            ("sessionId", &self.session_id, 1024),
+            ("initDataType", &self.init_data_type, 32),
+            ("initData", &self.init_data, 64 * 1024),
+        ];
+        fields.iter().find_map(|(name, value, max)| {
+            (value.is_empty() || value.len() > *max)
+                .then(|| format!("{name} must be 1 to {max} characters"))
+        })
+    }
+}
+
 /// What the worker keeps per entry (the `entries` store).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -58,9 +91,15 @@ pub struct Entry {
     /// licence without expiry.
     #[serde(default)]
     pub expiration: Option<f64>,
-    /// Whether the content is encrypted (its licences are kept in `licenses`).
+    /// Whether the content is encrypted (its licences are kept in `licenses`, or in the
+    /// browser's CDM as `sessions`).
     #[serde(default)]
     pub protected: bool,
+    /// Persistent-license sessions the page made in the browser's CDM (Widevine, PlayReady):
+    /// the worker cannot make them (no EME in workers), but keeps their ids so that players can
+    /// load them offline and removal can release them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sessions: Vec<PersistentSession>,
     /// Milliseconds since the epoch.
     pub created_at: f64,
     /// Milliseconds since the epoch.
@@ -80,6 +119,7 @@ impl Entry {
             error: None,
             expiration: None,
             protected: false,
+            sessions: Vec::new(),
             created_at: now,
             updated_at: now,
         }

@@ -81,6 +81,17 @@ pub fn key_ids(plan: &Plan) -> Vec<String> {
     out
 }
 
+/// The `ContentProtection` descriptors of the selected tracks, without repeats.
+pub fn protection(plan: &Plan) -> Vec<mpd::describe::Protection> {
+    let mut out: Vec<mpd::describe::Protection> = Vec::new();
+    for p in plan.tracks.iter().flat_map(|t| &t.info.protection) {
+        if !out.contains(p) {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
 /// Whether any selected track is encrypted.
 pub fn is_protected(plan: &Plan) -> bool {
     plan.tracks.iter().any(|t| !t.info.protection.is_empty())

@@ -129,6 +129,13 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             Command::Get { entry_id } => self.get(&entry_id).await,
             Command::List => self.list().await,
             Command::Renew { entry_id, config } => self.renew(&entry_id, config).await,
+            Command::Protection { entry_id, options } => {
+                self.protection(&entry_id, options.unwrap_or_default())
+                    .await
+            }
+            Command::KeepSessions { entry_id, sessions } => {
+                self.keep_sessions(&entry_id, sessions).await
+            }
             Command::Ping => Ok(json!({
                 "activeJobs": self.active_jobs(),
                 "wasmMemoryBytes": self.host.memory_bytes(),
@@ -238,16 +245,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                 Some(id),
             ));
         }
-        let url = entry.dash_url().unwrap_or_default().to_string();
-        let (final_url, text) = self
-            .fetcher
-            .fetch_text(&url)
-            .await
-            .map_err(|e| manifest_fetch_error(id, &url, e))?;
-        let base = url::Url::parse(&final_url).map_err(|e| {
-            cannot_add(id, &format!("the manifest URL {final_url} is invalid: {e}"))
-        })?;
-        let (plan, local) = self.plan(id, &text, &base, &options).await?;
+        let (plan, local) = self.fetch_plan(&entry, &options).await?;
         // Before any segment: encrypted content is stored only with its licences.
         self.acquire_licenses(&mut entry, &plan).await?;
         if entry.plan.as_ref() != Some(&plan) {
@@ -264,6 +262,26 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             .await?;
         self.start_job(entry.clone());
         self.summary_value(&entry).await
+    }
+
+    /// Fetches the entry's manifest and plans it with `options`; gives the plan and the local
+    /// manifest.
+    pub(crate) async fn fetch_plan(
+        &self,
+        entry: &Entry,
+        options: &SelectOptions,
+    ) -> Result<(mpd::Plan, String), KalturaError> {
+        let id = entry.id.as_str();
+        let url = entry.dash_url().unwrap_or_default().to_string();
+        let (final_url, text) = self
+            .fetcher
+            .fetch_text(&url)
+            .await
+            .map_err(|e| manifest_fetch_error(id, &url, e))?;
+        let base = url::Url::parse(&final_url).map_err(|e| {
+            cannot_add(id, &format!("the manifest URL {final_url} is invalid: {e}"))
+        })?;
+        self.plan(id, &text, &base, options).await
     }
 
     /// Parses and selects, fetches the indexes SegmentBase tracks need, and plans.
@@ -332,8 +350,10 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         }
     }
 
+    /// The answer names the entry's persistent-license sessions: the page releases them from
+    /// the CDM (workers have no EME).
     async fn remove(self: &Rc<Self>, id: &str) -> Res {
-        self.entry(id).await?;
+        let sessions = self.entry(id).await?.sessions;
         self.stop_job(id);
         self.unsaved.borrow_mut().remove(id);
         self.store.delete_entry(id).await.map_err(|e| {
@@ -343,7 +363,11 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                 Some(id),
             )
         })?;
-        Ok(json!({ "entryId": id }))
+        Ok(if sessions.is_empty() {
+            json!({ "entryId": id })
+        } else {
+            json!({ "entryId": id, "sessions": sessions })
+        })
     }
 
     async fn pause_all(self: &Rc<Self>) -> Res {
@@ -359,11 +383,17 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
 
     async fn remove_all(self: &Rc<Self>) -> Res {
         let mut ids = Vec::new();
+        let mut sessions = Vec::new();
         for e in self.entries().await? {
             self.remove(&e.id).await?;
             ids.push(e.id);
+            sessions.extend(e.sessions);
         }
-        Ok(json!({ "entryIds": ids }))
+        Ok(if sessions.is_empty() {
+            json!({ "entryIds": ids })
+        } else {
+            json!({ "entryIds": ids, "sessions": sessions })
+        })
     }
 
     async fn get(self: &Rc<Self>, id: &str) -> Res {
@@ -375,11 +405,14 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                 "localManifestUrl".into(),
                 Value::String(self.local_manifest_url(id)),
             );
-            if entry.protected {
+            if entry.protected && entry.sessions.is_empty() {
                 obj.insert(
                     "localLicenseUrl".into(),
                     Value::String(self.local_license_url(id)),
                 );
+            }
+            if !entry.sessions.is_empty() {
+                obj.insert("sessions".into(), json!(entry.sessions));
             }
         }
         Ok(v)

@@ -3,7 +3,7 @@
 //! A page posts `{v: 1, id, type, ...}` with a MessagePort; the worker answers once on the port
 //! with [`Reply`]. Events go to every window client as [`EventMessage`].
 
-use crate::entry::{State, StopReason};
+use crate::entry::{PersistentSession, State, StopReason};
 use crate::error::{Code, KalturaError};
 use mpd::SelectOptions;
 use serde::{Deserialize, Serialize};
@@ -89,6 +89,22 @@ pub enum Command {
         #[serde(default)]
         config: Option<Value>,
     },
+    /// Plan with these options without downloading, and tell what protects the selected tracks
+    /// (the page makes persistent-license sessions from it before the download starts).
+    Protection {
+        /// Entry id.
+        entry_id: String,
+        /// Track options, as the download will use them.
+        #[serde(default)]
+        options: Option<SelectOptions>,
+    },
+    /// Keep the persistent-license sessions the page made for an entry (replacing earlier ones).
+    KeepSessions {
+        /// Entry id.
+        entry_id: String,
+        /// The sessions.
+        sessions: Vec<PersistentSession>,
+    },
 }
 
 impl Command {
@@ -101,7 +117,9 @@ impl Command {
             | Command::Resume { entry_id }
             | Command::Remove { entry_id }
             | Command::Get { entry_id }
-            | Command::Renew { entry_id, .. } => Some(entry_id),
+            | Command::Renew { entry_id, .. }
+            | Command::Protection { entry_id, .. }
+            | Command::KeepSessions { entry_id, .. } => Some(entry_id),
             _ => None,
         }
     }

@@ -206,3 +206,112 @@ fn renewing_clear_content_is_refused_with_9016() {
         Value::Null
     );
 }
+
+// ---- persistent-license sessions made by the page (Widevine, PlayReady) ----------------------
+
+const PSSH: &str = "AAAAMnBzc2gAAAAA7e+LqXnWSs6jyCfc1R0h7QAAABISEBAAAAAQABAAEAAQAAAAAAE=";
+
+fn session(id: &str, expiration: Option<f64>) -> engine::entry::PersistentSession {
+    engine::entry::PersistentSession {
+        key_system: "com.widevine.alpha".into(),
+        session_id: id.into(),
+        init_data_type: "cenc".into(),
+        init_data: PSSH.into(),
+        expiration,
+    }
+}
+
+/// Widevine-only content with its pssh in the manifest, prepared (not downloaded).
+fn widevine_prepared() -> World {
+    let mut w = protected_world(&format!(
+        r#"<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cenc" cenc:default_KID="{KID_UUID}"/>
+<ContentProtection schemeIdUri="urn:uuid:{WIDEVINE}"><cenc:pssh>{PSSH}</cenc:pssh></ContentProtection>"#
+    ));
+    w.run(Command::Prepare {
+        entry_id: "wv".into(),
+        config: config("com.widevine.alpha"),
+    })
+    .unwrap();
+    w
+}
+
+#[test]
+fn the_page_learns_the_pssh_of_the_selected_tracks_before_anything_is_downloaded() {
+    let mut w = widevine_prepared();
+    let told = w
+        .run(Command::Protection {
+            entry_id: "wv".into(),
+            options: None,
+        })
+        .unwrap();
+    let widevine = told["protection"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["scheme"] == format!("urn:uuid:{WIDEVINE}"))
+        .cloned()
+        .unwrap();
+    assert_eq!(widevine["pssh"], PSSH);
+    assert_eq!(w.state("wv").0, State::Prepared);
+    assert_eq!(segments(&w.store), 0);
+    assert_eq!(w.fetcher.log.borrow().as_slice(), [PROTECTED]);
+}
+
+#[test]
+fn content_whose_sessions_the_page_keeps_downloads_without_a_licence_fetch_and_reports_their_expiry(
+) {
+    let mut w = widevine_prepared();
+    w.run(Command::KeepSessions {
+        entry_id: "wv".into(),
+        sessions: vec![session("s-1", Some(4e12)), session("s-2", Some(3e12))],
+    })
+    .unwrap();
+    w.run(Command::Download {
+        entry_id: "wv".into(),
+        options: None,
+    })
+    .unwrap();
+    w.pool.run_until_stalled();
+    assert_eq!(w.state("wv").0, State::Completed);
+    assert!(!w.fetcher.log.borrow().iter().any(|u| u == LICENSE));
+    let got = w
+        .run(Command::Get {
+            entry_id: "wv".into(),
+        })
+        .unwrap();
+    assert_eq!(got["expiration"], 3e12, "the earliest session expiry");
+    assert_eq!(got["sessions"][1]["sessionId"], "s-2");
+    assert!(
+        got.get("localLicenseUrl").is_none(),
+        "the CDM keeps the licence, not the worker"
+    );
+    // The worker cannot renew CDM sessions: the page does (9016 says so if asked).
+    let err = w
+        .run(Command::Renew {
+            entry_id: "wv".into(),
+            config: None,
+        })
+        .unwrap_err();
+    assert_eq!(err.code, 9016);
+    // Removal hands the sessions back so that the page releases them from the CDM.
+    let removed = w
+        .run(Command::Remove {
+            entry_id: "wv".into(),
+        })
+        .unwrap();
+    assert_eq!(removed["sessions"][0]["sessionId"], "s-1");
+    assert_eq!(segments(&w.store), 0);
+}
+
+#[test]
+fn a_session_with_an_empty_id_is_refused_and_nothing_is_kept() {
+    let mut w = widevine_prepared();
+    let err = w
+        .run(Command::KeepSessions {
+            entry_id: "wv".into(),
+            sessions: vec![session("", None)],
+        })
+        .unwrap_err();
+    assert!(err.message().contains("sessionId"), "{}", err.message());
+    assert!(w.store.entries.borrow()["wv"].sessions.is_empty());
+}
