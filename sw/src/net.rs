@@ -9,7 +9,8 @@ use futures::future::{FutureExt, LocalBoxFuture};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    AbortController, AbortSignal, Blob, Request, RequestInit, RequestMode, Response, ResponseType,
+    AbortController, AbortSignal, Blob, Request, RequestCache, RequestInit, RequestMode, Response,
+    ResponseType,
 };
 
 /// Fetches with the worker's global `fetch`.
@@ -61,6 +62,9 @@ async fn send(
 ) -> Result<Response, FetchError> {
     let init = RequestInit::new();
     init.set_mode(RequestMode::Cors);
+    // The bytes go to IndexedDB: keeping them in the HTTP cache too would write every segment
+    // twice and evict the user's other cached data (a film is gigabytes).
+    init.set_cache(RequestCache::NoStore);
     if let Some(signal) = signal {
         init.set_signal(Some(signal));
     }
