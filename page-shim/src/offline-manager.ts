@@ -306,7 +306,10 @@ export class OfflineManager {
         // Widevine/PlayReady: the CDM keeps the licence; sessions are made before any segment.
         const { protection } = await this.send('protection', { entryId: id, options: checked });
         const sessions = await sessionsForDownload(target, protection, id, this.requestTimeoutMs);
-        await this.send('keepSessions', { entryId: id, sessions });
+        await this.send('keepSessions', { entryId: id, sessions }).catch(async (e: unknown) => {
+          await releaseSessions(sessions); // not kept by the worker: nothing would release them
+          throw e;
+        });
       }
       const summary = await this.send('download', { entryId: id, options: checked });
       if (summary.state === 'downloading') this.keepAlive.start();
@@ -469,7 +472,10 @@ export class OfflineManager {
     }
     if (!target) throw createError(ErrorCode.RENEW_LICENSE_FAILED, `the media config of entry ${id} names no Widevine or PlayReady licence URL (drmData); cannot renew its sessions`, { entryId: id });
     const sessions = await renewedSessions(target, old, id, this.requestTimeoutMs);
-    const summary = await this.send('keepSessions', { entryId: id, sessions });
+    const summary = await this.send('keepSessions', { entryId: id, sessions }).catch(async (e: unknown) => {
+      await releaseSessions(sessions);
+      throw e;
+    });
     await releaseSessions(old);
     return summary.expiration;
   }

@@ -193,3 +193,15 @@ test('without persistent-license sessions for the system, the download is refuse
   await assert.rejects(om.download('wv'), (e) => e.code === 9009 && /com\.widevine\.alpha.*cannot keep their licences offline/.test(e.data.message));
   assert.deepEqual(types(), ['get']);
 });
+
+test('sessions the worker could not keep are released from the CDM and nothing is downloaded', async () => {
+  const { om, w, types } = await setup();
+  const handle = w.handle.bind(w);
+  w.handle = (m) => {
+    if (m.type === 'keepSessions') throw { severity: 2, category: 9, code: 9001, data: { message: 'IndexedDB refused the write' } };
+    return handle(m);
+  };
+  await assert.rejects(om.download('wv'), (e) => e.code === 9001);
+  assert.equal(cdm.stored.size, 0);
+  assert.deepEqual(types(), ['get', 'protection', 'keepSessions']);
+});

@@ -139,8 +139,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             .put_licenses(id, licenses)
             .await
             .map_err(db_error)?;
-        entry.updated_at = self.host.now_ms();
-        self.store.put_entry(&entry).await.map_err(db_error)?;
+        self.save_entry(&mut entry).await?;
         Ok(json!({ "entryId": id, "expiration": entry.expiration }))
     }
 }
@@ -180,8 +179,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             .reduce(f64::min);
         entry.protected = entry.protected || !sessions.is_empty();
         entry.sessions = sessions;
-        entry.updated_at = self.host.now_ms();
-        self.store.put_entry(&entry).await.map_err(db_error)?;
+        self.save_entry(&mut entry).await?;
         self.summary_value(&entry).await
     }
 }

@@ -506,6 +506,15 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             .map_err(|e| KalturaError::new(Code::OperationAborted, e.to_string(), Some(&entry.id)))
     }
 
+    /// Writes an entry changed outside a state change; once on disk it supersedes any state a
+    /// full disk kept in memory.
+    pub(crate) async fn save_entry(&self, entry: &mut Entry) -> Result<(), KalturaError> {
+        entry.updated_at = self.host.now_ms();
+        self.store.put_entry(entry).await.map_err(db_error)?;
+        self.unsaved.borrow_mut().remove(&entry.id);
+        Ok(())
+    }
+
     pub(crate) async fn set_state(
         &self,
         entry: &mut Entry,
