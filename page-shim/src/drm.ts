@@ -35,11 +35,12 @@ export interface PersistentTarget {
 /**
  * How a download's licence can be kept offline: `null` when the worker keeps it (clear content,
  * or a ClearKey entry in drmData; the worker checks the manifest's ContentProtection itself), or
- * the first drmData system for which this browser offers persistent-license sessions. Refuses
- * (9009) when there is none, saying why, before any byte is fetched.
+ * the first drmData system (`only` that one, when given) for which this browser offers
+ * persistent-license sessions. Refuses (9009) when there is none, saying why, before any byte is
+ * fetched.
  */
-export async function drmTarget(config: MediaConfig | undefined, entryId: string): Promise<PersistentTarget | null> {
-  const entries = drmDataOf(config);
+export async function drmTarget(config: MediaConfig | undefined, entryId: string, only?: string): Promise<PersistentTarget | null> {
+  const entries = drmDataOf(config).filter((d) => only === undefined || keySystemOf(d.scheme) === only);
   const systems = entries.map((d) => keySystemOf(d.scheme));
   if (systems.length === 0 || systems.includes('org.w3.clearkey')) return null;
   for (const d of entries) {

@@ -466,7 +466,7 @@ export class OfflineManager {
   private async renewSessions(id: string, config: MediaConfig, old: PersistentSession[]): Promise<number | null> {
     let target;
     try {
-      target = await drmTarget(config, id);
+      target = await drmTarget(config, id, old[0]?.keySystem); // the init data is that system's
     } catch (e) {
       throw createError(ErrorCode.RENEW_LICENSE_FAILED, `cannot renew the licence of entry ${id}: ${describe(e)}`, { entryId: id, cause: e });
     }

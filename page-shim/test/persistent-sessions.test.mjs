@@ -205,3 +205,13 @@ test('sessions the worker could not keep are released from the CDM and nothing i
   assert.equal(cdm.stored.size, 0);
   assert.deepEqual(types(), ['get', 'protection', 'keepSessions']);
 });
+
+test('renewal stays with the key system of the stored sessions when the config offers several', async () => {
+  const { om, w } = await setup();
+  cdm.keySystems.add('com.microsoft.playready');
+  await om.download('wv');
+  w.entries.get('wv').config.sources.dash[0].drmData.unshift({ scheme: 'com.microsoft.playready', licenseUrl: 'https://udrm.example/playready' });
+  await om.renewLicense('wv');
+  assert.deepEqual(w.entries.get('wv').sessions.map((s) => s.keySystem), ['com.widevine.alpha']);
+  assert.deepEqual(licenceServer.posts.map((p) => p.url), [WV_URL, WV_URL]);
+});
