@@ -305,11 +305,7 @@ export class OfflineManager {
       if (target && !stored.sessions?.length) {
         // Widevine/PlayReady: the CDM keeps the licence; sessions are made before any segment.
         const { protection } = await this.send('protection', { entryId: id, options: checked });
-        const sessions = await sessionsForDownload(target, protection, id, this.requestTimeoutMs);
-        await this.send('keepSessions', { entryId: id, sessions }).catch(async (e: unknown) => {
-          await releaseSessions(sessions); // not kept by the worker: nothing would release them
-          throw e;
-        });
+        await this.keepSessions(id, await sessionsForDownload(target, protection, id, this.requestTimeoutMs));
       }
       const summary = await this.send('download', { entryId: id, options: checked });
       if (summary.state === 'downloading') this.keepAlive.start();
@@ -462,6 +458,16 @@ export class OfflineManager {
     });
   }
 
+  /** Hands new sessions to the worker; if it cannot keep them they are released (nothing else would). */
+  private async keepSessions(id: string, sessions: PersistentSession[]): Promise<EntrySummary> {
+    try {
+      return await this.send('keepSessions', { entryId: id, sessions });
+    } catch (e) {
+      await releaseSessions(sessions);
+      throw e;
+    }
+  }
+
   /** Renews a Widevine/PlayReady entry: new sessions first, then the old ones released. */
   private async renewSessions(id: string, config: MediaConfig, old: PersistentSession[]): Promise<number | null> {
     let target;
@@ -471,11 +477,7 @@ export class OfflineManager {
       throw createError(ErrorCode.RENEW_LICENSE_FAILED, `cannot renew the licence of entry ${id}: ${describe(e)}`, { entryId: id, cause: e });
     }
     if (!target) throw createError(ErrorCode.RENEW_LICENSE_FAILED, `the media config of entry ${id} names no Widevine or PlayReady licence URL (drmData); cannot renew its sessions`, { entryId: id });
-    const sessions = await renewedSessions(target, old, id, this.requestTimeoutMs);
-    const summary = await this.send('keepSessions', { entryId: id, sessions }).catch(async (e: unknown) => {
-      await releaseSessions(sessions);
-      throw e;
-    });
+    const summary = await this.keepSessions(id, await renewedSessions(target, old, id, this.requestTimeoutMs));
     await releaseSessions(old);
     return summary.expiration;
   }

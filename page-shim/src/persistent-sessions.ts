@@ -4,7 +4,7 @@
 // download first makes one session per distinct pssh of the selected tracks, and the worker keeps
 // the session ids; offline, the player loads those sessions instead of asking a licence server.
 
-import { createError, ErrorCode, isKalturaError, type KalturaError } from './errors.js';
+import { createError, describe, ErrorCode, isKalturaError, type KalturaError } from './errors.js';
 import type { PersistentSession, ProtectionInfo } from './protocol.js';
 import { withTimeout } from './timeout.js';
 
@@ -95,7 +95,7 @@ export async function makeSession(
     try {
       response = await fetch(licenseUrl, { method: 'POST', body: challenge, headers: { 'Content-Type': 'application/octet-stream' } });
     } catch (e) {
-      throw fail(`the licence server ${licenseUrl} could not be reached (${e instanceof Error ? e.message : String(e)})`);
+      throw fail(`the licence server ${licenseUrl} could not be reached (${describe(e)})`);
     }
     if (!response.ok) throw fail(`the licence server ${licenseUrl} answered HTTP ${response.status}`);
     await session.update(await response.arrayBuffer());
@@ -110,16 +110,15 @@ export async function makeSession(
     return kept;
   };
   return withTimeout(work().catch((e: unknown) => {
-    throw isKalturaError(e) ? e : fail(`the ${access.keySystem} CDM refused the session (${e instanceof Error ? e.message : String(e)})`);
+    throw isKalturaError(e) ? e : fail(`the ${access.keySystem} CDM refused the session (${describe(e)})`);
   }), timeoutMs, () => fail(`no licence within ${timeoutMs} ms`));
 }
 
 /**
  * Releases sessions from the CDM (load, remove, close). Best effort: a session the CDM no
- * longer knows, or a key system gone from the browser, is skipped; returns the ids not released.
+ * longer knows, or a key system gone from the browser, is skipped.
  */
-export async function releaseSessions(sessions: PersistentSession[] | undefined): Promise<string[]> {
-  const left: string[] = [];
+export async function releaseSessions(sessions: PersistentSession[] | undefined): Promise<void> {
   for (const s of sessions ?? []) {
     try {
       const access = await persistentAccess(s.keySystem);
@@ -128,10 +127,9 @@ export async function releaseSessions(sessions: PersistentSession[] | undefined)
       if (await session.load(s.sessionId)) await session.remove();
       await session.close();
     } catch {
-      left.push(s.sessionId);
+      // skipped: nothing more can be done for it from the page
     }
   }
-  return left;
 }
 
 /** The error for content whose licence this browser cannot keep. */
@@ -170,14 +168,7 @@ export async function sessionsForDownload(
   const fail = (why: string) => createError(ErrorCode.DOWNLOAD_FAILED,
     `could not get the ${keySystem} licence for entry ${entryId}: ${why}; check the licence server and try again`,
     { entryId, url: target.licenseUrl });
-  const made: PersistentSession[] = [];
-  try {
-    for (const init of inits) made.push(await makeSession(target.access, init, target.licenseUrl, timeoutMs, fail));
-  } catch (e) {
-    await releaseSessions(made);
-    throw e;
-  }
-  return made;
+  return makeSessions(target, inits, timeoutMs, fail);
 }
 
 /**
@@ -193,9 +184,19 @@ export async function renewedSessions(
   const fail = (why: string) => createError(ErrorCode.RENEW_LICENSE_FAILED,
     `could not renew the ${target.access.keySystem} licence of entry ${entryId}: ${why}; the stored licence is kept, try again while online`,
     { entryId, url: target.licenseUrl });
+  return makeSessions(target, old.map((s) => base64ToBytes(s.initData)), timeoutMs, fail);
+}
+
+/** One session per init data; when any fails, those already made are released. */
+async function makeSessions(
+  target: SessionTarget,
+  inits: Uint8Array<ArrayBuffer>[],
+  timeoutMs: number,
+  fail: (why: string) => KalturaError,
+): Promise<PersistentSession[]> {
   const made: PersistentSession[] = [];
   try {
-    for (const s of old) made.push(await makeSession(target.access, base64ToBytes(s.initData), target.licenseUrl, timeoutMs, fail));
+    for (const init of inits) made.push(await makeSession(target.access, init, target.licenseUrl, timeoutMs, fail));
   } catch (e) {
     await releaseSessions(made);
     throw e;
