@@ -142,9 +142,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         self.save_entry(&mut entry).await?;
         Ok(json!({ "entryId": id, "expiration": entry.expiration }))
     }
-}
 
-impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     /// Plans the entry with `options` without downloading and answers what protects the
     /// selected tracks: `{entryId, protection: [{scheme, value, defaultKid, pssh, licenseUrl}]}`
     /// (empty for clear content). The page makes persistent-license sessions from the `pssh`.
