@@ -13,19 +13,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {fileURLToPath} from 'node:url';
 import {chromium} from 'playwright-core';
+import {ROOT, CONTENT_DIR, CHROMIUM_OPTIONS} from '../e2e/harness.mjs';
 import {rawPathOf, resolveInside, sendFile, sendText, startHttpServer, startMediaServer} from '../server/fixture-server.mjs';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CONTENT_DIR = process.env.CONTENT_DIR || path.join(ROOT, 'tests/.content');
-
-/** The launch flags of tests/e2e/harness.mjs. */
-const FLAGS = [
-  '--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--autoplay-policy=no-user-gesture-required',
-];
+export {ROOT, CONTENT_DIR};
 
 const ROOT_FILES = new Set(['offline-manager-sw.js', 'offline-manager-sw_bg.wasm', 'offline-manager.js',
   'kaltura-offline-manager.js']);
@@ -73,9 +65,7 @@ export async function startEnv({origins = 1} = {}) {
     }
     const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'om-bench-'));
     cleanups.push(() => fs.promises.rm(dir, {recursive: true, force: true}));
-    const context = await chromium.launchPersistentContext(dir, {
-      executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: FLAGS,
-    });
+    const context = await chromium.launchPersistentContext(dir, CHROMIUM_OPTIONS);
     cleanups.push(() => context.close());
     return {media, origins: servers, context, close};
   } catch (e) {

@@ -37,6 +37,7 @@ import path from 'node:path';
 import {execFileSync} from 'node:child_process';
 import {fileURLToPath, pathToFileURL} from 'node:url';
 import {chromium} from 'playwright-core';
+import {CHROMIUM_OPTIONS} from '../e2e/harness.mjs';
 import {startMediaServer} from '../server/fixture-server.mjs';
 import {startBenchApp} from './bench-server.mjs';
 import {commOf, descendants, startRssSampler} from './proc-rss.mjs';
@@ -45,10 +46,6 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '../..');
 const CONTENT_DIR = process.env.BENCH_CONTENT_DIR || path.join(REPO, 'target/bench/content');
 const LATEST = path.join(REPO, 'target/bench/download-latest.json');
-const FLAGS = [
-  '--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 const CONCURRENCY = 4; // ours: JobConfig::default() in crates/engine/src/job.rs
 const BATCH = 4;
 const SWEEP = [2, 4, 8];
@@ -76,9 +73,7 @@ function ensureContent(log) {
 async function trial(app, fn) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'om-dlbench-'));
   const before = new Set(descendants(process.pid));
-  const context = await chromium.launchPersistentContext(dir, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: FLAGS, headless: true,
-  });
+  const context = await chromium.launchPersistentContext(dir, CHROMIUM_OPTIONS);
   try {
     const roots = descendants(process.pid).filter((p) => !before.has(p) && /chrom/.test(commOf(p) ?? ''));
     const browserPid = roots.find((p) => !roots.some((q) => descendants(q).includes(p)));

@@ -14,23 +14,18 @@ import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import {startServers, launch, CONTENT_DIR} from './harness.mjs';
-import {startFaultProxy} from '../server/fault-proxy.mjs';
-import {openEnginePage, startDownload, summaryOf, checkStored} from './engine-helpers.mjs';
+import {CONTENT_DIR} from './harness.mjs';
+import {openEnginePage, startDownload, summaryOf, checkStored, startProxiedServers} from './engine-helpers.mjs';
 
+let world;
 let servers;
 let browser;
 let proxy;
 before(async () => {
-  servers = await startServers();
-  browser = await launch();
-  proxy = await startFaultProxy({target: () => servers.media.url});
+  world = await startProxiedServers();
+  ({servers, browser, proxy} = world);
 });
-after(async () => {
-  await browser?.close();
-  await proxy?.stop();
-  await servers?.stop();
-});
+after(() => world?.stop());
 
 const manifest = (form) => `${proxy.url}/content/${form}/manifest.mpd`;
 const contentUrl = (rel) => `${proxy.url}/content/${rel}`;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import {startAppServer} from '../server/app-server.mjs';
 import {resolveInside, startMediaServer} from '../server/fixture-server.mjs';
 import {startFaultProxy} from '../server/fault-proxy.mjs';
-import {launch, openPage, ROOT} from './harness.mjs';
+import {launch, openPage, ROOT, startServers} from './harness.mjs';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const sha256 = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex');
@@ -122,6 +122,21 @@ export async function startContentWorld(write) {
     await media.stop();
     await app.stop();
     fs.rmSync(dir, {recursive: true, force: true});
+  }};
+}
+
+/**
+ * The harness servers (tests/.content), a fault proxy in front of their media server (followed
+ * when a test restarts it) and Chromium, with one stop().
+ */
+export async function startProxiedServers() {
+  const servers = await startServers();
+  const browser = await launch();
+  const proxy = await startFaultProxy({target: () => servers.media.url});
+  return {servers, browser, proxy, async stop() {
+    await browser.close();
+    await proxy.stop();
+    await servers.stop();
   }};
 }
 

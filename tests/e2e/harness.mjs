@@ -33,9 +33,12 @@ export async function startServers() {
   };
 }
 
-/** Launches Chromium; `CHROMIUM` overrides the executable. */
+/** How every test and benchmark launches Chromium; the `CHROMIUM` variable overrides the executable. */
+export const CHROMIUM_OPTIONS = Object.freeze({executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: FLAGS});
+
+/** Launches Chromium (contexts keep IndexedDB in memory; benchmarks use a profile on disk). */
 export async function launch() {
-  return chromium.launch({executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: FLAGS});
+  return chromium.launch(CHROMIUM_OPTIONS);
 }
 
 /**

@@ -13,14 +13,14 @@ import assert from 'node:assert/strict';
 import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import {startServers, launch, ROOT, CONTENT_DIR} from './harness.mjs';
-import {startFaultProxy} from '../server/fault-proxy.mjs';
-import {openEnginePage, startDownload, summaryOf, checkStored, sourceOf, sleep} from './engine-helpers.mjs';
+import {ROOT, CONTENT_DIR} from './harness.mjs';
+import {openEnginePage, startDownload, summaryOf, checkStored, sourceOf, sleep, startProxiedServers} from './engine-helpers.mjs';
 
 const MIN_KILLS = 10;
 const SEGMENT_DELAY_MS = 1000; // ~120 segments, 4 at a time: ~30 s without kills, ~55 s with them
 const DEADLINE_MS = 240_000;
 
+let world;
 let servers;
 let browser;
 let proxy;
@@ -28,15 +28,10 @@ before(async () => {
   if (!fs.existsSync(path.join(CONTENT_DIR, 'many', '.complete'))) {
     execFileSync('bash', [path.join(ROOT, 'tests/content/make-engine-content.sh')], {stdio: 'inherit', env: {...process.env, CONTENT_DIR}});
   }
-  servers = await startServers();
-  browser = await launch();
-  proxy = await startFaultProxy({target: () => servers.media.url});
+  world = await startProxiedServers();
+  ({servers, browser, proxy} = world);
 });
-after(async () => {
-  await browser?.close();
-  await proxy?.stop();
-  await servers?.stop();
-});
+after(() => world?.stop());
 
 test('a download stopped by at least 10 worker kills completes with every segment once and right', {timeout: DEADLINE_MS + 60_000}, async () => {
   proxy.addRule({match: /\/content\/many\/.*\.m4s$/, action: 'delay', delayMs: SEGMENT_DELAY_MS});
