@@ -149,7 +149,7 @@ export interface Commands {
   removeAll: { request: Record<string, never>; result: { entryIds: string[]; sessions?: PersistentSession[] } };
   get: { request: { entryId: string }; result: EntryDetail };
   list: { request: Record<string, never>; result: EntrySummary[] };
-  ping: { request: Record<string, never>; result: { activeJobs: number; wasmMemoryBytes?: number | null } };
+  ping: { request: Record<string, never>; result: { activeJobs: number; wasmMemoryBytes?: number | null; startedAt?: number } };
   renew: { request: { entryId: string; config?: MediaConfig }; result: { entryId: string; expiration: number | null } };
   protection: { request: { entryId: string; options: DownloadOptions }; result: { entryId: string; protection: ProtectionInfo[] } };
   keepSessions: { request: { entryId: string; sessions: PersistentSession[] }; result: EntrySummary };

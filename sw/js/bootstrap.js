@@ -81,10 +81,13 @@ function omReadSegment(rest) {
 function omWholeSegment(records, request) {
   if (!records || records.length !== 1 || request.headers.has('Range')) return null;
   const r = records[0];
-  if (!(r.blob instanceof Blob) || (r.chunks || 1) !== 1) return null;
-  return new Response(r.blob, {status: 200, headers: {
+  if ((r.chunks || 1) !== 1) return null;
+  // Blob records, or ArrayBuffer records where IndexedDB refuses Blobs (WebKit private sessions).
+  const body = r.blob instanceof Blob ? r.blob : r.bytes instanceof ArrayBuffer ? new Blob([r.bytes]) : null;
+  if (!body) return null;
+  return new Response(body, {status: 200, headers: {
     'Content-Type': r.type || 'application/octet-stream',
-    'Content-Length': String(r.blob.size),
+    'Content-Length': String(body.size),
     'Accept-Ranges': 'bytes',
   }});
 }

@@ -4,7 +4,9 @@
 //! - `entries` (keyPath `id`): one record per entry, the engine's `Entry` as a plain object.
 //! - `segments` (key `[entryId, track, index, chunk]`): `{entryId, track, index, chunk, chunks,
 //!   blob, size, url, range, type}`; index 0 is the init segment; a segment longer than 8 MiB
-//!   is chunks `0..chunks` whose bytes, joined, are the segment.
+//!   is chunks `0..chunks` whose bytes, joined, are the segment. Where IndexedDB refuses Blobs
+//!   (WebKit private sessions keep no files), the record holds `bytes` (an ArrayBuffer) instead
+//!   of `blob`; readers accept either.
 //! - `manifests` (keyPath `entryId`): `{entryId, text}`, the local MPD.
 //! - `licenses` (key `[entryId, keyId]`, version 2): `{entryId, keyId, key, expiration,
 //!   licenseUrl, acquiredAt}`, the ClearKey keys kept for offline playback.
@@ -23,7 +25,9 @@ use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::{Transaction, TransactionMode};
 use indexed_db_futures::KeyRange;
 use js_sys::{Array, Object, Reflect};
+use std::cell::Cell;
 use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 
 /// Database name.
 pub const DB_NAME: &str = "offline-manager";
@@ -33,10 +37,26 @@ const ENTRIES: &str = "entries";
 const SEGMENTS: &str = "segments";
 const MANIFESTS: &str = "manifests";
 const LICENSES: &str = "licenses";
+/// The record field that holds a segment's bytes as a Blob (the usual form).
+const BLOB_FIELD: &str = "blob";
+/// The record field that holds them as an ArrayBuffer, where IndexedDB refuses Blobs.
+const BYTES_FIELD: &str = "bytes";
+
+/// How segment bytes go into IndexedDB: decided once per opened database by a probe at the
+/// first segment write, not per segment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum BytesForm {
+    /// Blob records: the browser keeps the bytes as files and never copies them into JS memory.
+    Blob,
+    /// ArrayBuffer records: WebKit's private sessions refuse Blobs ("Error preparing Blob/File
+    /// data to be stored"), as they have no files; ArrayBuffers store fine there.
+    ArrayBuffer,
+}
 
 /// IndexedDB-backed store.
 pub struct IdbStore {
     db: Database,
+    form: Cell<Option<BytesForm>>,
 }
 
 impl IdbStore {
@@ -62,7 +82,51 @@ impl IdbStore {
             })
             .await
             .map_err(|e| StoreError::Other(format!("opening IndexedDB: {e}")))?;
-        Ok(IdbStore { db })
+        Ok(IdbStore {
+            db,
+            form: Cell::new(None),
+        })
+    }
+
+    /// The form segment bytes take in this database. A one-byte Blob written and deleted under
+    /// a key no entry range covers (`[[], "blob-probe"]`: arrays sort after every entry id)
+    /// tells whether IndexedDB keeps Blobs here. A full disk decides nothing: the real write
+    /// then reports it.
+    async fn bytes_form(&self) -> Result<BytesForm, StoreError> {
+        if let Some(form) = self.form.get() {
+            return Ok(form);
+        }
+        let key: JsValue = Array::of2(&Array::new(), &"blob-probe".into()).into();
+        let probe = web_sys::Blob::new_with_str_sequence(&Array::of1(&"x".into()))
+            .map_err(|e| StoreError::Other(format!("{e:?}")))?;
+        let tx = self.write(SEGMENTS)?;
+        let put = tx
+            .object_store(SEGMENTS)
+            .map_err(other)?
+            .put(JsValue::from(probe))
+            .with_key(key.clone())
+            .primitive()
+            .map(|_| ())
+            .map_err(other);
+        let form = match put {
+            Ok(()) => match commit(tx).await {
+                Ok(()) => BytesForm::Blob,
+                Err(StoreError::Quota(q)) => return Err(StoreError::Quota(q)),
+                Err(_) => BytesForm::ArrayBuffer,
+            },
+            Err(_) => BytesForm::ArrayBuffer,
+        };
+        if form == BytesForm::Blob {
+            let tx = self.write(SEGMENTS)?;
+            tx.object_store(SEGMENTS)
+                .map_err(other)?
+                .delete(key)
+                .primitive()
+                .map_err(other)?;
+            commit(tx).await?;
+        }
+        self.form.set(Some(form));
+        Ok(form)
     }
 
     /// A read-write transaction over `stores`.
@@ -144,17 +208,33 @@ pub fn join_records(
         return Ok(None);
     }
     let kind = field(first, "type").as_string().filter(|t| !t.is_empty());
-    let blob = if records.len() == 1 {
-        field(first, "blob").dyn_into().map_err(|_| bad_record())?
-    } else {
-        let parts: Array = records.iter().map(|r| field(r, "blob")).collect();
-        web_sys::Blob::new_with_blob_sequence(&parts).map_err(|_| bad_record())?
+    let bytes = |r: &JsValue| {
+        let blob = field(r, BLOB_FIELD);
+        if blob.is_instance_of::<web_sys::Blob>() {
+            Ok(blob)
+        } else {
+            let buffer = field(r, BYTES_FIELD);
+            if buffer.is_instance_of::<js_sys::ArrayBuffer>() {
+                Ok(buffer)
+            } else {
+                Err(bad_record())
+            }
+        }
     };
+    if records.len() == 1 {
+        if let Ok(blob) = field(first, BLOB_FIELD).dyn_into::<web_sys::Blob>() {
+            return Ok(Some((blob, kind)));
+        }
+    }
+    // A Blob made of ArrayBuffers or other Blobs: the browser owns it, so a response built on
+    // it outlives a stopped worker.
+    let parts: Array = records.iter().map(bytes).collect::<Result<_, _>>()?;
+    let blob = web_sys::Blob::new_with_blob_sequence(&parts).map_err(|_| bad_record())?;
     Ok(Some((blob, kind)))
 }
 
 fn bad_record() -> StoreError {
-    StoreError::Other("a stored segment record has no Blob".into())
+    StoreError::Other("a stored segment record has neither a Blob nor an ArrayBuffer".into())
 }
 
 /// Tells V8 how much memory the Blobs just handed to IndexedDB hold: it sees only their small
@@ -361,16 +441,31 @@ impl Store<BlobBody> for IdbStore {
         items: Vec<NewSegment<BlobBody>>,
     ) -> LocalBoxFuture<'a, Result<(), StoreError>> {
         async move {
+            let form = self.bytes_form().await?;
+            // ArrayBuffers are read before the transaction opens: one left waiting on a read
+            // would commit early.
+            let mut buffers = Vec::new();
+            if form == BytesForm::ArrayBuffer {
+                for s in &items {
+                    let buffer = JsFuture::from(s.body.0.array_buffer())
+                        .await
+                        .map_err(|e| StoreError::Other(format!("reading a segment: {e:?}")))?;
+                    buffers.push(buffer);
+                }
+            }
             let tx = self.write(SEGMENTS)?;
             let store = tx.object_store(SEGMENTS).map_err(other)?;
-            for s in &items {
+            for (k, s) in items.iter().enumerate() {
                 let rec = Object::new();
                 set(&rec, "entryId", &id.into());
                 set(&rec, "track", &s.track.as_str().into());
                 set(&rec, "index", &s.index.into());
                 set(&rec, "chunk", &s.chunk.into());
                 set(&rec, "chunks", &s.chunks.into());
-                set(&rec, "blob", s.body.0.unchecked_ref());
+                match buffers.get(k) {
+                    Some(buffer) => set(&rec, BYTES_FIELD, buffer),
+                    None => set(&rec, BLOB_FIELD, s.body.0.unchecked_ref()),
+                }
                 set(&rec, "size", &(s.body.0.size()).into());
                 set(&rec, "type", &s.body.0.type_().into());
                 set(&rec, "url", &s.url.as_str().into());
@@ -387,6 +482,7 @@ impl Store<BlobBody> for IdbStore {
             }
             let bytes: f64 = items.iter().map(|s| s.body.0.size()).sum();
             drop(items);
+            drop(buffers);
             let committed = commit(tx).await;
             hint_gc(bytes);
             committed

@@ -28,35 +28,9 @@ function downloadPlain(page, entryId, manifestUrl) {
   }, {entryId, manifestUrl});
 }
 
-/** In the page: play `url` with `which` player until currentTime passes `seconds`. */
+/** In the page: play `url` with `which` player until currentTime passes `seconds` (tests/pages/play.js). */
 function playInPage(page, which, url, seconds) {
-  return page.evaluate(async ({which, url, seconds}) => {
-    const video = document.getElementById('video');
-    const errors = [];
-    let destroy;
-    if (which === 'shaka') {
-      shaka.polyfill.installAll();
-      const player = new shaka.Player();
-      await player.attach(video);
-      player.addEventListener('error', (e) => errors.push(String(e.detail?.code ?? e)));
-      await player.load(url).catch((e) => errors.push(`load ${e.code ?? e}`));
-      destroy = () => player.destroy();
-    } else {
-      const player = dashjs.MediaPlayer().create();
-      player.on(dashjs.MediaPlayer.events.ERROR, (e) => errors.push(JSON.stringify(e.error ?? e)));
-      player.initialize(video, url, true);
-      destroy = () => player.reset();
-    }
-    video.muted = true;
-    await video.play().catch(() => {});
-    const start = Date.now();
-    while (video.currentTime <= seconds && errors.length === 0 && Date.now() - start < 30000) {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    const result = {currentTime: video.currentTime, errors, videoError: video.error?.message ?? null};
-    await destroy();
-    return result;
-  }, {which, url, seconds});
+  return page.evaluate(({which, url, seconds}) => window.playFor(which, url, seconds), {which, url, seconds});
 }
 
 const CASES = [

@@ -54,13 +54,17 @@ function directoryRedirect(rawPath) {
  * Starts the app server.
  * @param {{port?: number, root: string, host?: string, actions?: Record<string, () => Promise<unknown>>}} options
  *   root = the repo root; actions = POST paths the demo uses (e.g. to stop the media server)
- * @returns {Promise<{url: string, port: number, stop: () => Promise<void>}>}
+ * @returns {Promise<{url: string, port: number, requests: Array<{method: string, url: string}>, stop: () => Promise<void>}>}
+ *   requests = every request that reached the server (a local `__offline__/` URL among them
+ *   means the service worker did not answer it)
  */
 export async function startAppServer({port = 0, root, host = '127.0.0.1', actions = {}} = {}) {
   if (!root) throw new Error('startAppServer: root is required');
   const absRoot = path.resolve(root);
+  const requests = [];
 
   const handler = async (req, res) => {
+    requests.push({method: req.method, url: req.url});
     const action = req.method === 'POST' && actions[rawPathOf(req)];
     if (action) {
       const body = JSON.stringify(await action());
@@ -82,5 +86,5 @@ export async function startAppServer({port = 0, root, host = '127.0.0.1', action
   };
 
   const {url, port: actualPort, stop} = await startHttpServer(handler, {port, host});
-  return {url, port: actualPort, stop};
+  return {url, port: actualPort, requests, stop};
 }

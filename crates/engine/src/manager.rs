@@ -35,6 +35,9 @@ pub struct Manager<F: Fetcher, S: Store<F::Body>, H: Host> {
     /// Entries whose last state change a full disk refused to save (even the entry record can
     /// be over quota): pages see this state, and wakes do not restart a job paused for quota.
     unsaved: RefCell<HashMap<String, Entry>>,
+    /// When this manager (so this worker instance) started, in ms since the epoch: a page sees a
+    /// stopped and restarted worker as a new value in `ping`.
+    started_at: f64,
 }
 
 type Res = Result<Value, KalturaError>;
@@ -48,7 +51,9 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         scope: String,
         cfg: JobConfig,
     ) -> Rc<Self> {
+        let started_at = host.now_ms();
         Rc::new(Manager {
+            started_at,
             fetcher,
             store,
             host,
@@ -139,6 +144,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             Command::Ping => Ok(json!({
                 "activeJobs": self.active_jobs(),
                 "wasmMemoryBytes": self.host.memory_bytes(),
+                "startedAt": self.started_at,
             })),
         }
     }
