@@ -7,9 +7,14 @@ ROOT=$PWD
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
+# The three browser engines the tests run in (Chromium; Firefox ESR; WebKitGTK's MiniBrowser with
+# its WebDriver, under Xvfb, with GStreamer's decoders for MSE), ffmpeg for the test content.
+PACKAGES=(chromium ffmpeg firefox-esr webkit2gtk-driver libwebkit2gtk-4.1-0 gstreamer1.0-plugins-base
+  gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav xvfb xauth)
 missing=()
-command -v chromium >/dev/null || missing+=(chromium)
-command -v ffmpeg >/dev/null || missing+=(ffmpeg)
+for pkg in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
 command -v node >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   say "apt: installing ${missing[*]}"

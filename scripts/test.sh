@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything, then runs every test: formatting and lints, native Rust tests, the node
-# tests of the servers and the page shim, and the end-to-end tests in headless Chromium.
+# tests of the servers and the page shim, the end-to-end tests in headless Chromium, and the
+# core end-to-end suite in each browser engine (Chromium, Firefox, WebKitGTK).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
@@ -28,6 +29,20 @@ node --test --test-concurrency=1 tests/server/ page-shim/test/ tests/shaka-diff/
 p=$(awk '/^# pass / {print $3}' "$LOG/node.log" | tail -1); f=$(awk '/^# fail / {print $3}' "$LOG/node.log" | tail -1)
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 
+# The core suite once per engine, one after another; each reports its own counts and time.
+engine_lines=()
+for engine in chromium firefox webkit; do
+  step "core suite in $engine (tests/engines)"
+  t0=$(date +%s)
+  ENGINE=$engine node --test --test-concurrency=1 tests/engines/ 2>&1 | tee "$LOG/engine-$engine.log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  count() { awk -v k="$1" '$1 == "#" && $2 == k {print $3}' "$LOG/engine-$engine.log" | tail -1; }
+  p=$(count pass); f=$(count fail); s=$(count skipped)
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+  engine_lines+=("$engine: ${p:-0} passed, ${f:-0} failed, ${s:-0} skipped in $(( $(date +%s) - t0 )) s")
+done
+
 echo
+printf '%s\n' "${engine_lines[@]}"
 echo "total: $passed passed, $failed failed"
 [ "$status" -eq 0 ] && [ "$failed" -eq 0 ] || { echo "FAILED"; exit 1; }

@@ -50,10 +50,23 @@ function directoryRedirect(rawPath) {
   return mount ? mount[0] : null;
 }
 
+/** The JSON body of a request, or null. */
+async function readJson(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Starts the app server.
- * @param {{port?: number, root: string, host?: string, actions?: Record<string, () => Promise<unknown>>}} options
+ * @param {{port?: number, root: string, host?: string, actions?: Record<string, (body: unknown) => Promise<unknown>>}} options
  *   root = the repo root; actions = POST paths the demo uses (e.g. to stop the media server)
+ *   and pages that drive themselves report to; each is called with the request's JSON body
+ *   (null when it has none or it is not JSON)
  * @returns {Promise<{url: string, port: number, requests: Array<{method: string, url: string}>, stop: () => Promise<void>}>}
  *   requests = every request that reached the server (a local `__offline__/` URL among them
  *   means the service worker did not answer it)
@@ -67,7 +80,7 @@ export async function startAppServer({port = 0, root, host = '127.0.0.1', action
     requests.push({method: req.method, url: req.url});
     const action = req.method === 'POST' && actions[rawPathOf(req)];
     if (action) {
-      const body = JSON.stringify(await action());
+      const body = JSON.stringify(await action(await readJson(req)));
       res.writeHead(200, {...HEADERS, 'Content-Type': 'application/json'});
       return res.end(body);
     }
