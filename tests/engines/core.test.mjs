@@ -16,14 +16,25 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {ENGINE, openEngine} from './engines.mjs';
-import {CONTENT_DIR, startServers} from '../e2e/harness.mjs';
+import {CONTENT_DIR, prepareEncryptedContent, startServers} from '../e2e/harness.mjs';
 import {checkStored, originBytes, sleep, startDownload, summaryOf, templateMpd} from '../e2e/engine-helpers.mjs';
 import {startFaultProxy} from '../server/fault-proxy.mjs';
 import {startMediaServer} from '../server/fixture-server.mjs';
+import {startClearKeyServer} from '../server/clearkey-server.mjs';
+import {KEYS} from '../content/encrypted-keys.mjs';
 
 const engine = await openEngine(ENGINE);
 const servers = await startServers();
 const proxy = await startFaultProxy({target: () => servers.media.url});
+/** What the engine's pages offer, read once: the tests that need it skip elsewhere, saying why. */
+const features = await (async () => {
+  const page = await engine.newPage(`${servers.app.url}/pages/core.html`);
+  try {
+    return {clearKey: await page.evaluate(() => window.hasClearKey())};
+  } finally {
+    await page.close();
+  }
+})();
 after(async () => {
   await engine.close();
   await proxy.stop();
@@ -283,5 +294,37 @@ test('a download survives repeated worker kills with every segment stored once a
     }, {eng: killable, options: {keepAliveMs: 1000}, delayMs: 500});
   } finally {
     await killable.close();
+  }
+});
+
+test('an encrypted stream plays offline in shaka-player and dash.js with the ClearKey licence the worker kept', {...T, skip: !features.clearKey && 'this engine has no EME ClearKey (requestMediaKeySystemAccess refuses or is missing)'}, async () => {
+  prepareEncryptedContent();
+  const lic = await startClearKeyServer({keys: KEYS});
+  try {
+    await withPage(async (page) => {
+      const config = {id: 'core-enc', sources: {dash: [{url: `${servers.media.url}/content/encrypted/manifest.mpd`,
+        mimetype: 'application/dash+xml', drmData: [{scheme: 'org.w3.clearkey', licenseUrl: lic.licenseUrl}]}]}};
+      await page.evaluate((c) => window.om.getMediaConfig(c), config);
+      await page.evaluate(() => window.om.download('core-enc'));
+      assert.equal((await waitEnd(page, 'core-enc')).state, 'completed');
+      assert.equal(lic.requests.filter((r) => r.status === 200).length, 1, 'the worker asked for the licence once');
+      await lic.stop();
+      await goOffline(page);
+      try {
+        const stored = await page.evaluate(() => window.om.getDownloadedMediaConfig('core-enc'));
+        assert.match(stored.localLicenseUrl, /__offline__\/core-enc\/license$/);
+        for (const player of ['shaka', 'dashjs']) {
+          const played = await page.evaluate(({player, url, lic}) => window.playFor(player, url, 2, {clearKeyLicenseUrl: lic}),
+            {player, url: stored.sources.dash[0].url, lic: stored.localLicenseUrl});
+          assert.deepEqual(played.errors, [], `${player}: no error`);
+          assert.ok(played.currentTime > 2, `${player}: currentTime reached ${played.currentTime}`);
+        }
+        assert.deepEqual(localRequestsReachingServer(), [], 'the worker answered every local request');
+      } finally {
+        await goOnline(page);
+      }
+    });
+  } finally {
+    await lic.stop().catch(() => {});
   }
 });

@@ -119,3 +119,15 @@ window.idbKeepsBlobs = async () => {
     db.close();
   }
 };
+
+/** Whether EME offers ClearKey here (this WebKitGTK has no EME at all). */
+window.hasClearKey = async () => {
+  if (typeof navigator.requestMediaKeySystemAccess !== 'function') return false;
+  try {
+    await navigator.requestMediaKeySystemAccess('org.w3.clearkey', [{initDataTypes: ['cenc'],
+      videoCapabilities: [{contentType: 'video/mp4; codecs="avc1.4d401e"'}]}]);
+    return true;
+  } catch (e) {
+    return false;
+  }
+};
