@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../crates/mpd"
 seconds=${1:-60}
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
 if rustup toolchain list | grep -q '^nightly'; then run=(cargo +nightly fuzz); else run=(env RUSTC_BOOTSTRAP=1 cargo fuzz); fi
-for target in parse_plan sidx; do
+for target in parse_plan sidx webm duration; do
   echo "== fuzzing $target for ${seconds}s"
   # New inputs go to the working corpus under target/; the committed seeds stay read-only.
   mkdir -p "fuzz/target/corpus/$target"

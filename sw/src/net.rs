@@ -163,7 +163,16 @@ async fn fetch_checked(
         .is_some_and(|v| !v.eq_ignore_ascii_case("identity"));
     let content_type = headers.get("Content-Type").ok().flatten();
     let final_url = Some(resp.url()).filter(|u| !u.is_empty());
-    let expected = declared.or(range.map(|[a, b]| (b - a + 1) as f64));
+    // The engine refuses a range out of bounds before fetching it (`mpd::checked_range`), so
+    // its length and `b + 1` fit a JavaScript number; the checks here only keep a stray one from
+    // wrapping.
+    let want = match range {
+        Some(r) => Some(mpd::range_len(r).ok_or_else(|| {
+            FetchError::Integrity(format!("the byte range {}-{} is out of bounds", r[0], r[1]))
+        })?),
+        None => None,
+    };
+    let expected = declared.or(want.map(|w| w as f64));
     let mut blob = body_blob(&resp, expected).await?;
     if let (Some(len), false) = (declared, encoded) {
         if (blob.size() - len).abs() > 0.5 {
@@ -173,18 +182,19 @@ async fn fetch_checked(
             )));
         }
     }
-    if let Some([a, b]) = range {
-        let want = (b - a + 1) as f64;
+    if let (Some([a, b]), Some(want)) = (range, want) {
+        let want = want as f64;
+        let end = b as f64 + 1.0;
         if resp.status() == 200 {
             // The server ignored Range and sent the whole file: keep only the part asked for.
-            if blob.size() < (b + 1) as f64 {
+            if blob.size() < end {
                 return Err(FetchError::Integrity(format!(
                     "asked for bytes {a}-{b} but the whole file is {} bytes",
                     blob.size()
                 )));
             }
             blob = blob
-                .slice_with_f64_and_f64(a as f64, (b + 1) as f64)
+                .slice_with_f64_and_f64(a as f64, end)
                 .map_err(|e| FetchError::Integrity(js_err(e)))?;
         } else if blob.size() > want {
             return Err(FetchError::Integrity(format!(

@@ -145,9 +145,11 @@ fn blob_response(blob: Blob, kind: Option<String>, request: &Request) -> Result<
         }
         RangeAnswer::Partial { start, end } => {
             headers.set("Content-Range", &format!("bytes {start}-{end}/{size}"))?;
-            headers.set("Content-Length", &(end - start + 1).to_string())?;
+            // `answer` keeps `start <= end < size`, so the length is never 0 and never wraps.
+            let len = mpd::range_len([start, end]).unwrap_or(0);
+            headers.set("Content-Length", &len.to_string())?;
             init.set_status(206);
-            blob.slice_with_f64_and_f64(start as f64, (end + 1) as f64)?
+            blob.slice_with_f64_and_f64(start as f64, end as f64 + 1.0)?
         }
         RangeAnswer::Unsatisfiable => {
             headers.set("Content-Range", &format!("bytes */{size}"))?;

@@ -97,11 +97,39 @@ fn alternates_of(plan: &Plan, track: &str, url: &str) -> Vec<String> {
     }
 }
 
-/// What is left to fetch: every planned item, or chunk of one, that the store lacks.
-fn units_to_fetch(plan: &Plan, have: &HashMap<(&str, u32), Held>, chunk: u64) -> Vec<Unit> {
+/// Most chunks one byte range may be split into: 512 GiB at the default chunk size, far over any
+/// real segment or file, and a bound on the units a hostile range can make the job allocate.
+const MAX_CHUNKS_PER_ITEM: u64 = 65_536;
+
+/// What is left to fetch: every planned item, or chunk of one, that the store lacks. A byte
+/// range out of bounds (the planner refuses those, but a plan is also read back from storage) or
+/// needing more than [`MAX_CHUNKS_PER_ITEM`] chunks is an error (the item's URL, the message),
+/// never an overflow or an allocation without bound.
+fn units_to_fetch(
+    plan: &Plan,
+    have: &HashMap<(&str, u32), Held>,
+    chunk: u64,
+) -> Result<Vec<Unit>, (String, String)> {
     let chunk = chunk.max(1);
     let mut todo = Vec::new();
     for i in plan.items() {
+        let len = match i.range {
+            Some(r) => {
+                let len = mpd::checked_range(r, || format!("{}-{} of {}", r[0], r[1], i.url))
+                    .map_err(|e| (i.url.to_string(), e.to_string()))?;
+                if len.div_ceil(chunk) > MAX_CHUNKS_PER_ITEM {
+                    return Err((
+                        i.url.to_string(),
+                        format!(
+                            "the byte range {}-{} of {} is {len} bytes, more than one item may have ({} bytes)",
+                            r[0], r[1], i.url, MAX_CHUNKS_PER_ITEM.saturating_mul(chunk)
+                        ),
+                    ));
+                }
+                Some(len)
+            }
+            None => None,
+        };
         let held = have.get(&(i.track, i.index));
         if held.is_some_and(Held::complete) {
             continue;
@@ -116,23 +144,28 @@ fn units_to_fetch(plan: &Plan, have: &HashMap<(&str, u32), Held>, chunk: u64) ->
             range,
             alternates: alternates.clone(),
         };
-        match i.range {
-            Some([a, b]) if b >= a && b - a + 1 > chunk => {
-                let n = u32::try_from((b - a + 1).div_ceil(chunk)).unwrap_or(u32::MAX);
+        match (i.range, len) {
+            (Some([a, b]), Some(len)) if len > chunk => {
+                let n = u32::try_from(len.div_ceil(chunk)).unwrap_or(u32::MAX);
                 let stored = held.map(|h| h.stored.as_slice()).unwrap_or_default();
                 for c in 0..n {
                     if stored.contains(&c) {
                         continue;
                     }
-                    let first = a + u64::from(c) * chunk;
-                    let last = (first + chunk - 1).min(b);
+                    // Within [a, b], which is bounds-checked: neither sum can wrap.
+                    let first = u64::from(c)
+                        .checked_mul(chunk)
+                        .and_then(|o| a.checked_add(o))
+                        .filter(|f| *f <= b);
+                    let Some(first) = first else { break };
+                    let last = first.saturating_add(chunk - 1).min(b);
                     todo.push(unit(c, n, Some([first, last])));
                 }
             }
-            range => todo.push(unit(0, 1, range)),
+            (range, _) => todo.push(unit(0, 1, range)),
         }
     }
-    todo
+    Ok(todo)
 }
 
 /// The origin (`scheme://host:port`) of a URL, if it has one.
@@ -202,7 +235,11 @@ where
         .map_err(|e| store_error(entry_id, e))?;
     let grouped = held(&stored);
     let mut totals = Totals::from_held(plan, &grouped);
-    let todo = units_to_fetch(plan, &grouped, cfg.chunk_bytes);
+    let todo = units_to_fetch(plan, &grouped, cfg.chunk_bytes).map_err(|(url, message)| {
+        JobError::Fatal(
+            KalturaError::new(Code::DownloadFailed, message, Some(entry_id)).with("url", url),
+        )
+    })?;
     let mut have: HashMap<(String, u32), Held> = grouped
         .into_iter()
         .map(|((t, i), h)| ((t.to_string(), i), h))
@@ -323,8 +360,9 @@ fn split<B: Body>(s: NewSegment<B>, chunk: u64) -> Vec<NewSegment<B>> {
     let n32 = u32::try_from(n).unwrap_or(u32::MAX);
     (0..n)
         .map(|c| {
-            let first = c * chunk;
-            let last = (first + chunk).min(size);
+            // `c < n = ⌈size / chunk⌉`, so `first < size` and neither product nor sum wraps.
+            let first = c.saturating_mul(chunk);
+            let last = first.saturating_add(chunk).min(size);
             NewSegment {
                 track: s.track.clone(),
                 index: s.index,
@@ -333,7 +371,7 @@ fn split<B: Body>(s: NewSegment<B>, chunk: u64) -> Vec<NewSegment<B>> {
                 body: s.body.slice(first, last),
                 url: s.url.clone(),
                 range: Some(match s.range {
-                    Some([a, _]) => [a + first, a + last - 1],
+                    Some([a, _]) => [a.saturating_add(first), a.saturating_add(last - 1)],
                     None => [first, last - 1],
                 }),
             }
@@ -415,15 +453,16 @@ async fn fetch_one<F: Fetcher, H: Host>(
 /// A body for a byte range must be exactly that long: whatever the server claimed, a short or
 /// long body is never stored (and the request is tried again).
 fn check_size<B: Body>(body: &B, range: Option<[u64; 2]>) -> Result<(), FetchError> {
-    match range {
-        Some([a, b]) if body.size() != b.saturating_sub(a) + 1 => {
-            Err(FetchError::Integrity(format!(
-                "asked for bytes {a}-{b} ({} bytes), got {}",
-                b.saturating_sub(a) + 1,
-                body.size()
-            )))
-        }
-        _ => Ok(()),
+    let Some([a, b]) = range else {
+        return Ok(());
+    };
+    match mpd::range_len([a, b]) {
+        Some(want) if body.size() == want => Ok(()),
+        want => Err(FetchError::Integrity(format!(
+            "asked for bytes {a}-{b} ({} bytes), got {}",
+            want.map_or_else(|| "an impossible number of".to_string(), |w| w.to_string()),
+            body.size()
+        ))),
     }
 }
 
@@ -437,6 +476,30 @@ fn fetch_error(entry_id: &str, url: &str, e: FetchError) -> JobError {
         }
         FetchError::Status { status } => JobError::Fatal(err.with("status", status)),
         _ => JobError::Fatal(err),
+    }
+}
+
+/// A SegmentBase index (`sidx`, or WebM Cues) that could not be fetched while planning: the
+/// message names the media file, the byte range and the HTTP status, since the manifest itself
+/// was fetched fine.
+pub(crate) fn index_fetch_error(
+    entry_id: &str,
+    url: &str,
+    [a, b]: [u64; 2],
+    e: FetchError,
+) -> KalturaError {
+    let err = KalturaError::new(
+        Code::DownloadFailed,
+        format!(
+            "could not fetch the segment index (bytes {a}-{b}) of a track: {}",
+            e.describe(url)
+        ),
+        Some(entry_id),
+    )
+    .with("url", url);
+    match e {
+        FetchError::Status { status } => err.with("status", status),
+        _ => err,
     }
 }
 
@@ -456,3 +519,7 @@ pub fn store_error(entry_id: &str, e: StoreError) -> JobError {
         )),
     }
 }
+
+#[cfg(test)]
+#[path = "job_tests.rs"]
+mod tests;

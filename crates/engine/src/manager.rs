@@ -305,7 +305,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                 .fetcher
                 .fetch_bytes(&need.url, need.range)
                 .await
-                .map_err(|e| manifest_fetch_error(id, &need.url, e))?;
+                .map_err(|e| crate::job::index_fetch_error(id, &need.url, need.range, e))?;
             indexes.insert(need.key, bytes);
         }
         planner.finish(&indexes).map_err(|e| plan_error(id, e))

@@ -9,9 +9,11 @@ use std::collections::HashMap;
 const INIT_ESTIMATE: u64 = 1024;
 
 /// Expected bytes of item `index` of `track` before it is stored (0 is the init segment): the
-/// byte range's length where the manifest gives one (exact), else bandwidth × duration.
+/// byte range's length where the manifest gives one (exact), else bandwidth × duration. A range
+/// whose length does not fit 64 bits (refused by the planner; the job stops on it) counts as
+/// `u64::MAX`, and every sum below saturates, so no stored plan can make the totals wrap.
 pub fn estimate(track: &TrackPlan, index: u32) -> u64 {
-    let len = |r: [u64; 2]| r[1].saturating_sub(r[0]) + 1;
+    let len = |r: [u64; 2]| mpd::range_len(r).unwrap_or(u64::MAX);
     match index {
         0 => track
             .init
@@ -47,7 +49,7 @@ impl Held {
 
     /// Counts one more stored chunk (`chunk` of `chunks`, `size` bytes).
     pub fn add(&mut self, chunk: u32, chunks: u32, size: u64) {
-        self.bytes += size;
+        self.bytes = self.bytes.saturating_add(size);
         self.of = self.of.max(chunks.max(1));
         self.stored.push(chunk);
     }
@@ -89,18 +91,19 @@ impl Totals {
         for track in &plan.tracks {
             let first = if track.init.is_some() { 0 } else { 1 };
             for index in first..=track.segments.len() as u32 {
-                t.items_total += 1;
+                t.items_total = t.items_total.saturating_add(1);
                 let h = have
                     .get(&(track.key.as_str(), index))
                     .cloned()
                     .unwrap_or_default();
-                t.bytes_done += h.bytes;
-                if h.complete() {
-                    t.items_done += 1;
-                    t.bytes_total += h.bytes;
+                t.bytes_done = t.bytes_done.saturating_add(h.bytes);
+                let expected = if h.complete() {
+                    t.items_done = t.items_done.saturating_add(1);
+                    h.bytes
                 } else {
-                    t.bytes_total += estimate(track, index).max(h.bytes);
-                }
+                    estimate(track, index).max(h.bytes)
+                };
+                t.bytes_total = t.bytes_total.saturating_add(expected);
             }
         }
         t
@@ -115,11 +118,16 @@ impl Totals {
                 estimate(track, index).max(h.bytes)
             }
         };
-        self.bytes_done = self.bytes_done - before.bytes.min(self.bytes_done) + after.bytes;
-        self.bytes_total =
-            self.bytes_total - expected(before).min(self.bytes_total) + expected(after);
+        self.bytes_done = self
+            .bytes_done
+            .saturating_sub(before.bytes)
+            .saturating_add(after.bytes);
+        self.bytes_total = self
+            .bytes_total
+            .saturating_sub(expected(before))
+            .saturating_add(expected(after));
         if after.complete() && !before.complete() {
-            self.items_done += 1;
+            self.items_done = self.items_done.saturating_add(1);
         }
     }
 

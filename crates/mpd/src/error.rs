@@ -36,6 +36,9 @@ pub enum MpdError {
     BadIndex(String),
     /// A SegmentBase representation needs its index bytes before it can be planned.
     IndexNeeded(String),
+    /// A byte range (named by the text) ends past the largest offset a browser can address, or
+    /// its length does not fit 64 bits: no real file is that large.
+    RangeOutOfBounds(String),
 }
 
 impl fmt::Display for MpdError {
@@ -72,6 +75,10 @@ impl fmt::Display for MpdError {
             MpdError::IndexNeeded(key) => {
                 write!(f, "track {key} needs its segment index fetched first")
             }
+            MpdError::RangeOutOfBounds(what) => write!(
+                f,
+                "the byte range {what} is out of bounds (past 2^53 - 1 bytes, larger than any file)"
+            ),
         }
     }
 }

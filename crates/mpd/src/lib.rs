@@ -4,6 +4,7 @@
 //! Pure Rust with no web dependency, so every rule is tested natively and the same code runs in
 //! the service worker.
 
+pub mod byterange;
 pub mod describe;
 pub mod duration;
 pub mod error;
@@ -15,10 +16,12 @@ pub mod select;
 pub mod sidx;
 pub mod template;
 pub mod urls;
+pub mod webm;
 pub mod xml;
 
+pub use byterange::{checked_range, range_len, MAX_OFFSET};
 pub use error::MpdError;
 pub use model::{Manifest, TrackKind};
-pub use plan::{plan_manifest, IndexNeed, Plan, PlanItem, Planner, TrackPlan};
+pub use plan::{init_key, plan_manifest, IndexNeed, Plan, PlanItem, Planner, TrackPlan};
 pub use segments::{InitSegment, Segment};
 pub use select::SelectOptions;

@@ -491,7 +491,9 @@ fn init_of(el: &Element) -> Result<ListInit, MpdError> {
     })
 }
 
-/// Parses an inclusive byte range `a-b`.
+/// Parses an inclusive byte range `a-b`. A range whose numbers are well-formed but end past
+/// [`crate::MAX_OFFSET`] (or do not fit 64 bits) is refused as out of bounds, so every length
+/// derived from it later fits a `u64` and a JavaScript number.
 fn opt_range(
     el: &Element,
     element: &'static str,
@@ -500,14 +502,26 @@ fn opt_range(
     let Some(v) = el.attr(attr) else {
         return Ok(None);
     };
-    let parsed = v
-        .trim()
-        .split_once('-')
-        .and_then(|(a, b)| Some([a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?]));
-    match parsed {
-        Some([a, b]) if a <= b => Ok(Some([a, b])),
-        _ => Err(bad(element, attr, v)),
+    let Some((a, b)) = v.trim().split_once('-') else {
+        return Err(bad(element, attr, v));
+    };
+    let (a, b) = (a.trim(), b.trim());
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    if !digits(a) || !digits(b) {
+        return Err(bad(element, attr, v));
     }
+    let named = || {
+        let value: String = v.chars().take(200).collect();
+        format!("<{element} {attr}=\"{value}\">")
+    };
+    let (Ok(a), Ok(b)) = (a.parse::<u64>(), b.parse::<u64>()) else {
+        return Err(MpdError::RangeOutOfBounds(named()));
+    };
+    if a > b {
+        return Err(bad(element, attr, v));
+    }
+    crate::byterange::checked_range([a, b], named)?;
+    Ok(Some([a, b]))
 }
 
 /// Most `S` elements accepted in one timeline.

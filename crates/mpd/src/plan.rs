@@ -2,7 +2,7 @@
 
 use crate::error::MpdError;
 use crate::model::{Manifest, TrackKind};
-use crate::segments::{enumerate, index_location, InitSegment, Segment};
+use crate::segments::{enumerate, index_location, webm_init_location, InitSegment, Segment};
 use crate::select::{select, SelectOptions};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -106,7 +106,8 @@ pub struct PlanItem<'a> {
 /// A SegmentBase track's index to fetch before planning.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexNeed {
-    /// Track key.
+    /// The key to give [`Planner::finish`] the bytes under: the track key for the index, and
+    /// [`init_key`] of it for a WebM track's init bytes, which its Cues need too.
     pub key: String,
     /// The file holding the index.
     pub url: String,
@@ -153,15 +154,22 @@ impl Planner {
         &self.manifest
     }
 
-    /// The indexes to fetch before [`Planner::finish`].
+    /// The indexes to fetch before [`Planner::finish`]: an MP4 track's `sidx` range; a WebM
+    /// track's Cues range and its (small) init range.
     pub fn index_needs(&self) -> Vec<IndexNeed> {
         self.selected()
-            .filter_map(|(_, t)| {
-                index_location(t).map(|(url, range)| IndexNeed {
+            .flat_map(|(_, t)| {
+                let index = index_location(t).map(|(url, range)| IndexNeed {
                     key: t.key.clone(),
                     url,
                     range,
-                })
+                });
+                let init = webm_init_location(t).map(|(url, range)| IndexNeed {
+                    key: init_key(&t.key),
+                    url,
+                    range,
+                });
+                index.into_iter().chain(init)
             })
             .collect()
     }
@@ -177,13 +185,15 @@ impl Planner {
         let mut tracks = Vec::with_capacity(self.chosen.len());
         let mut estimated = 0u64;
         for (period, track) in self.selected() {
-            let segs = enumerate(period, track, indexes.get(&track.key).map(Vec::as_slice))?;
+            let index = indexes.get(&track.key).map(Vec::as_slice);
+            let init = indexes.get(&init_key(&track.key)).map(Vec::as_slice);
+            let segs = enumerate(period, track, index, init)?;
             let seconds: f64 = segs.media.iter().map(|s| s.end - s.start).sum();
-            let known: Option<u64> = segs
-                .media
-                .iter()
-                .map(|s| s.range.map(|[a, b]| b - a + 1))
-                .sum();
+            // Exact when every segment has a range (bounds-checked when parsed); the sum
+            // saturates rather than wrap.
+            let known: Option<u64> = segs.media.iter().try_fold(0u64, |sum, s| {
+                Some(sum.saturating_add(s.range.and_then(crate::byterange::range_len)?))
+            });
             estimated = estimated
                 .saturating_add(known.unwrap_or((track.bandwidth as f64 / 8.0 * seconds) as u64));
             tracks.push(TrackPlan {
@@ -216,6 +226,11 @@ impl Planner {
         let local = crate::local::local_manifest(&self.manifest, &plan);
         Ok((plan, local))
     }
+}
+
+/// The [`IndexNeed::key`] of a WebM track's init bytes (track keys never contain `:`).
+pub fn init_key(track_key: &str) -> String {
+    format!("{track_key}:init")
 }
 
 /// Plans a manifest that needs no index fetching (SegmentBase tracks fail with

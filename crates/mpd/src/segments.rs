@@ -61,17 +61,44 @@ pub fn index_location(track: &Track) -> Option<(String, [u64; 2])> {
     }
 }
 
+/// True when a track's mimeType says WebM: its SegmentBase index is a `Cues` element, which
+/// also needs the init bytes (see [`webm_init_location`]).
+pub fn is_webm(track: &Track) -> bool {
+    let mime = track.mime_type.to_ascii_lowercase();
+    mime == "video/webm" || mime == "audio/webm"
+}
+
+/// Where a WebM SegmentBase track's init bytes are (its `Initialization@range` in the media
+/// file): the Cues count cluster positions from the Segment data start these bytes locate, and
+/// their `Info` gives the TimecodeScale. `None` for any other track.
+pub fn webm_init_location(track: &Track) -> Option<(String, [u64; 2])> {
+    match &track.addressing {
+        Addressing::Base(Base {
+            index_range: Some(_),
+            init:
+                Some(ListInit {
+                    source_url: None,
+                    range: Some(r),
+                }),
+            ..
+        }) if is_webm(track) => Some((track.base_url.to_string(), *r)),
+        _ => None,
+    }
+}
+
 /// Lists the segments of `track` within `period`; `index` holds the bytes of a SegmentBase
-/// track's `indexRange` (see [`index_location`]).
+/// track's `indexRange` (see [`index_location`]), `init` those of a WebM track's init range
+/// (see [`webm_init_location`]).
 pub fn enumerate(
     period: &Period,
     track: &Track,
     index: Option<&[u8]>,
+    init: Option<&[u8]>,
 ) -> Result<TrackSegments, MpdError> {
     match &track.addressing {
         Addressing::Template(t) => template_segments(period, track, t),
         Addressing::List(l) => list_segments(period, track, l),
-        Addressing::Base(b) => base_segments(period, track, b, index),
+        Addressing::Base(b) => base_segments(period, track, b, index, init),
         Addressing::SingleFile => {
             let duration = period
                 .duration
@@ -326,12 +353,17 @@ fn base_segments(
     track: &Track,
     b: &Base,
     index: Option<&[u8]>,
+    init: Option<&[u8]>,
 ) -> Result<TrackSegments, MpdError> {
     let [offset, _] = b
         .index_range
         .ok_or_else(|| MpdError::NoSegmentInfo(track.id.clone()))?;
     let bytes = index.ok_or_else(|| MpdError::IndexNeeded(track.key.clone()))?;
-    let sidx = parse_sidx(bytes, offset)?;
+    let sidx = if is_webm(track) || crate::webm::looks_like_webm(bytes) {
+        webm_index(period, track, b, bytes, offset, init)?
+    } else {
+        parse_sidx(bytes, offset)?
+    };
     // The sidx has its own timescale; presentationTimeOffset is in SegmentBase@timescale.
     let pto = (b.pto as u128 * sidx.timescale as u128 / b.timescale.max(1) as u128) as u64;
     let init = b
@@ -365,6 +397,28 @@ fn base_segments(
         init,
         media,
     })
+}
+
+/// The subsegments of a WebM track from its Cues (`bytes` at file offset `offset`) and init
+/// bytes.
+fn webm_index(
+    period: &Period,
+    track: &Track,
+    b: &Base,
+    bytes: &[u8],
+    offset: u64,
+    init: Option<&[u8]>,
+) -> Result<crate::sidx::SegmentIndex, MpdError> {
+    let Some((_, [init_offset, _])) = webm_init_location(track) else {
+        return Err(MpdError::BadIndex(
+            "WebM Cues need the Initialization range in the same file, and a webm mimeType".into(),
+        ));
+    };
+    let init = init.ok_or_else(|| MpdError::IndexNeeded(track.key.clone()))?;
+    let layout = crate::webm::parse_init(init, init_offset)?;
+    let pto_seconds = b.pto as f64 / b.timescale.max(1) as f64;
+    let fallback_end = period.duration.map(|d| d + pto_seconds);
+    crate::webm::parse_cues(bytes, offset, &layout, fallback_end)
 }
 
 fn init_segment(track: &Track, i: &ListInit) -> Result<InitSegment, MpdError> {

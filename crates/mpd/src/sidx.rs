@@ -114,11 +114,12 @@ fn parse_body(b: &[u8], anchor: u64) -> Result<SegmentIndex, MpdError> {
         let next = start
             .checked_add(size)
             .ok_or_else(|| bad("offset overflow"))?;
-        subsegments.push(Subsegment {
-            range: [start, next - 1],
-            t,
-            d,
-        });
+        // `size` is at least 1, so `next - 1` cannot wrap.
+        let range = [start, next - 1];
+        crate::byterange::checked_range(range, || {
+            format!("{start}-{} of a subsegment in the sidx", range[1])
+        })?;
+        subsegments.push(Subsegment { range, t, d });
         start = next;
         t = t.checked_add(d).ok_or_else(|| bad("time overflow"))?;
         pos += 12;
@@ -256,9 +257,20 @@ mod tests {
     fn offsets_past_the_end_of_u64_are_errors() {
         // Found by the fuzzer: a first_offset near u64::MAX overflowed the subsegment end.
         let b = sidx(1, 1000, 0, u64::MAX - 200, &[(100, 1), (100, 1)]);
+        assert!(parse_sidx(&b, 0).is_err());
+        let b = sidx(1, 1000, 0, u64::MAX - 50, &[(100, 1)]);
         assert_eq!(
             parse_sidx(&b, 0),
             Err(MpdError::BadIndex("offset overflow".into()))
         );
+    }
+
+    #[test]
+    fn subsegments_past_what_javascript_can_address_are_out_of_bounds() {
+        let b = sidx(1, 1000, 0, crate::MAX_OFFSET, &[(100, 1)]);
+        assert!(matches!(
+            parse_sidx(&b, 0),
+            Err(MpdError::RangeOutOfBounds(_))
+        ));
     }
 }

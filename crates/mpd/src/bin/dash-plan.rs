@@ -160,9 +160,10 @@ fn http_get(start: &str, range: Option<[u64; 2]>) -> Result<(Url, Vec<u8>), Stri
 /// Reads an inclusive byte range of a `file://` or `http://` URL (a SegmentBase index).
 fn read_range(url: &str, [a, b]: [u64; 2]) -> Result<Vec<u8>, String> {
     use std::io::{Read, Seek, SeekFrom};
+    let len = mpd::range_len([a, b]).ok_or_else(|| format!("{url}: bad byte range {a}-{b}"))?;
     if url.starts_with("http://") {
         let (_, mut body) = http_get(url, Some([a, b]))?;
-        if body.len() as u64 > b - a + 1 {
+        if body.len() as u64 > len {
             body = body
                 .get(a as usize..=b as usize)
                 .map(<[u8]>::to_vec)
@@ -178,7 +179,7 @@ fn read_range(url: &str, [a, b]: [u64; 2]) -> Result<Vec<u8>, String> {
     file.seek(SeekFrom::Start(a))
         .map_err(|e| format!("{url}: {e}"))?;
     let mut buf = Vec::new();
-    file.take(b - a + 1)
+    file.take(len)
         .read_to_end(&mut buf)
         .map_err(|e| format!("{url}: {e}"))?;
     Ok(buf)
