@@ -45,5 +45,6 @@ bash tests/vendor.sh
 bash tests/content/make-content.sh
 bash tests/content/make-encrypted.sh
 bash tests/content/make-engine-content.sh
+bash tests/content/make-webm.sh
 say "building dist/"
 bash scripts/build.sh

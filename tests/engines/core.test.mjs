@@ -9,76 +9,25 @@
 // same tests there prove that the worker stores segments as ArrayBuffers instead and serves them
 // as before. Each test has a fresh page in a fresh context (its own storage and worker).
 
-import {test, after} from 'node:test';
+import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {ENGINE, openEngine} from './engines.mjs';
-import {CONTENT_DIR, prepareEncryptedContent, startServers} from '../e2e/harness.mjs';
+import {SEGMENTS, startWorld} from './world.mjs';
+import {CONTENT_DIR, prepareEncryptedContent} from '../e2e/harness.mjs';
 import {checkStored, originBytes, sleep, startDownload, summaryOf, templateMpd} from '../e2e/engine-helpers.mjs';
-import {startFaultProxy} from '../server/fault-proxy.mjs';
 import {startMediaServer} from '../server/fixture-server.mjs';
 import {startClearKeyServer} from '../server/clearkey-server.mjs';
 import {KEYS} from '../content/encrypted-keys.mjs';
 
-const engine = await openEngine(ENGINE);
-const servers = await startServers();
-const proxy = await startFaultProxy({target: () => servers.media.url});
-/** What the engine's pages offer, read once: the tests that need it skip elsewhere, saying why. */
-const features = await (async () => {
-  const page = await engine.newPage(`${servers.app.url}/pages/core.html`);
-  try {
-    return {clearKey: await page.evaluate(() => window.hasClearKey())};
-  } finally {
-    await page.close();
-  }
-})();
-after(async () => {
-  await engine.close();
-  await proxy.stop();
-  await servers.stop();
-});
+const world = await startWorld();
+const {engine, servers, proxy, features, withPage, playOffline, waitEnd, recordsOf, segmentRequests, localRequestsReachingServer} = world;
 
 const T = {timeout: 180_000};
-const SEGMENTS = /\/content\/.*\.(m4s|mp4)$/;
 const manifest = (form) => `${proxy.url}/content/${form}/manifest.mpd`;
-const segmentRequests = () => proxy.requests.filter((r) => SEGMENTS.test(r.url)).length;
-const localRequestsReachingServer = () => servers.app.requests.filter((r) => r.url.includes('/__offline__/'));
-
-/** A fresh page of core.html with `window.om` built from `options`; closed after `fn`. */
-async function withPage(fn, {options = {}, eng = engine, delayMs = 0} = {}) {
-  proxy.clearRules();
-  if (delayMs) proxy.addRule({match: SEGMENTS, action: 'delay', delayMs});
-  const page = await eng.newPage(`${servers.app.url}/pages/core.html`);
-  try {
-    await page.evaluate((o) => window.setup(o), options);
-    return await fn(page);
-  } finally {
-    proxy.clearRules();
-    await page.close();
-  }
-}
-
-/** Whether IndexedDB still holds the entry record, and how many segments of it. */
-async function recordsOf(page, id) {
-  const {entry, items} = await page.evaluate((id) => window.readStore(id), id);
-  return {entry: Boolean(entry), items: items.length};
-}
-
-const waitEnd = (page, id, ms = 90_000) => page.evaluate(({id, ms}) => window.waitState(id, ['completed', 'failed'], ms), {id, ms});
-
-/** Takes the network away: the media server stops and, where the driver can, the browser goes offline. */
-async function goOffline(page) {
-  await servers.media.stop();
-  if (engine.can.offline) await page.setOffline(true);
-}
-
-async function goOnline(page) {
-  if (engine.can.offline) await page.setOffline(false).catch(() => {});
-  await servers.restartMedia();
-}
 
 test('the worker registers, controls the page and answers the API', T, async () => {
   await withPage(async (page) => {
@@ -118,35 +67,18 @@ for (const form of FORMS) {
       assert.deepEqual([...forms], [keepsBlobs ? 'blob' : 'bytes'],
         `segments are stored as ${keepsBlobs ? 'Blobs' : 'ArrayBuffers (this IndexedDB refuses Blobs)'}`);
 
-      const local = (await page.evaluate((id) => window.om.getDownloadedMediaConfig(id), id)).sources.dash[0];
-      assert.equal(local.isLocal, true);
       const track = entry.plan.tracks.find((t) => t.segments.length > 0);
-      const segmentUrl = local.url.replace(/manifest\.mpd$/, `${track.key}/1`);
       const want = originBytes(CONTENT_DIR, track.segments[0].url, track.segments[0].range).subarray(10, 100);
-
-      await goOffline(page);
-      try {
-        servers.app.requests.length = 0;
-        for (const player of ['shaka', 'dashjs']) {
-          const played = await page.evaluate(({player, url}) => window.playFor(player, url, 3), {player, url: local.url});
-          assert.deepEqual(played.errors, [], `${player}: no error`);
-          assert.equal(played.videoError, null, `${player}: no media error`);
-          assert.ok(played.currentTime > 3, `${player}: currentTime reached ${played.currentTime}`);
-        }
+      await playOffline(page, id, {more: async (page, manifestUrl) => {
         const ranged = await page.evaluate(async (url) => {
           const r = await fetch(url, {headers: {Range: 'bytes=10-99'}});
           const bytes = new Uint8Array(await r.arrayBuffer());
           return {status: r.status, contentRange: r.headers.get('Content-Range'), hex: [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')};
-        }, segmentUrl);
+        }, manifestUrl.replace(/manifest\.mpd$/, `${track.key}/1`));
         assert.equal(ranged.status, 206);
         assert.match(ranged.contentRange, /^bytes 10-99\/\d+$/);
         assert.equal(ranged.hex, want.toString('hex'), 'the range holds the origin\'s bytes');
-        const localSeen = await page.evaluate(() => performance.getEntriesByType('resource').filter((e) => e.name.includes('/__offline__/')).length);
-        assert.ok(localSeen >= 4, `${localSeen} local requests made`);
-        assert.deepEqual(localRequestsReachingServer(), [], 'the worker answered every local request');
-      } finally {
-        await goOnline(page);
-      }
+      }});
     });
   });
 }
@@ -309,20 +241,9 @@ test('an encrypted stream plays offline in shaka-player and dash.js with the Cle
       assert.equal((await waitEnd(page, 'core-enc')).state, 'completed');
       assert.equal(lic.requests.filter((r) => r.status === 200).length, 1, 'the worker asked for the licence once');
       await lic.stop();
-      await goOffline(page);
-      try {
-        const stored = await page.evaluate(() => window.om.getDownloadedMediaConfig('core-enc'));
-        assert.match(stored.localLicenseUrl, /__offline__\/core-enc\/license$/);
-        for (const player of ['shaka', 'dashjs']) {
-          const played = await page.evaluate(({player, url, lic}) => window.playFor(player, url, 2, {clearKeyLicenseUrl: lic}),
-            {player, url: stored.sources.dash[0].url, lic: stored.localLicenseUrl});
-          assert.deepEqual(played.errors, [], `${player}: no error`);
-          assert.ok(played.currentTime > 2, `${player}: currentTime reached ${played.currentTime}`);
-        }
-        assert.deepEqual(localRequestsReachingServer(), [], 'the worker answered every local request');
-      } finally {
-        await goOnline(page);
-      }
+      const stored = await page.evaluate(() => window.om.getDownloadedMediaConfig('core-enc'));
+      assert.match(stored.localLicenseUrl, /__offline__\/core-enc\/license$/);
+      await playOffline(page, 'core-enc', {seconds: 2, clearKey: true});
     });
   } finally {
     await lic.stop().catch(() => {});
