@@ -4,9 +4,11 @@
 //
 // The worker keeps ClearKey licences itself (IndexedDB) and answers the player's licence
 // requests offline. Widevine and PlayReady need persistent-license sessions made by the browser's
-// CDM (persistent-sessions.ts); where the browser has none (and for FairPlay) the download is
-// refused before any byte is fetched (9009), saying why.
+// CDM (persistent-sessions.ts); where the browser has none (and for FairPlay), or has no EME
+// ClearKey for a ClearKey entry, the download is refused before any byte is fetched (9009),
+// saying why.
 
+import { createError, ErrorCode } from './errors.js';
 import { persistentAccess, unsupportedDrm } from './persistent-sessions.js';
 import type { DrmData, MediaConfig } from './protocol.js';
 
@@ -25,6 +27,19 @@ function drmDataOf(config: MediaConfig | undefined): DrmData[] {
   return Array.isArray(dash?.drmData) ? dash.drmData.filter((d) => d && typeof d.scheme === 'string' && d.scheme !== '') : [];
 }
 
+/** Whether EME offers ClearKey here: without it (this WebKitGTK has no EME) no player can decrypt a stored copy. */
+async function clearKeyPlays(): Promise<boolean> {
+  const nav = (globalThis as { navigator?: { requestMediaKeySystemAccess?: Navigator['requestMediaKeySystemAccess'] } }).navigator;
+  if (typeof nav?.requestMediaKeySystemAccess !== 'function') return false;
+  try {
+    await nav.requestMediaKeySystemAccess('org.w3.clearkey', [{ initDataTypes: ['cenc'],
+      videoCapabilities: [{ contentType: 'video/mp4; codecs="avc1.42E01E"' }] }]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Where a download's licence is kept: one key system with persistent-license sessions. */
 export interface PersistentTarget {
   keySystem: string;
@@ -34,7 +49,8 @@ export interface PersistentTarget {
 
 /**
  * How a download's licence can be kept offline: `null` when the worker keeps it (clear content,
- * or a ClearKey entry in drmData; the worker checks the manifest's ContentProtection itself), or
+ * or a ClearKey entry in drmData where EME offers ClearKey; the worker checks the manifest's
+ * ContentProtection itself), or
  * the first drmData system (`only` that one, when given) for which this browser offers
  * persistent-license sessions. Refuses (9009) when there is none, saying why, before any byte is
  * fetched.
@@ -42,7 +58,13 @@ export interface PersistentTarget {
 export async function drmTarget(config: MediaConfig | undefined, entryId: string, only?: string): Promise<PersistentTarget | null> {
   const entries = drmDataOf(config).filter((d) => only === undefined || keySystemOf(d.scheme) === only);
   const systems = entries.map((d) => keySystemOf(d.scheme));
-  if (systems.length === 0 || systems.includes('org.w3.clearkey')) return null;
+  if (systems.length === 0) return null;
+  if (systems.includes('org.w3.clearkey')) {
+    if (await clearKeyPlays()) return null;
+    throw createError(ErrorCode.CONTENT_UNSUPPORTED_BY_BROWSER,
+      `entry ${entryId} is protected with ClearKey and this browser has no EME for it (requestMediaKeySystemAccess is missing or refuses org.w3.clearkey), so no player here could decrypt a stored copy; play it online in a browser with EME`,
+      { entryId, keySystems: ['org.w3.clearkey'] });
+  }
   for (const d of entries) {
     const keySystem = keySystemOf(d.scheme);
     const access = typeof d.licenseUrl === 'string' && d.licenseUrl !== '' ? await persistentAccess(keySystem) : null;

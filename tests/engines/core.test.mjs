@@ -249,3 +249,17 @@ test('an encrypted stream plays offline in shaka-player and dash.js with the Cle
     await lic.stop().catch(() => {});
   }
 });
+
+test('where the engine has no EME ClearKey, an encrypted stream is refused with 9009 before any segment is fetched', {...T, skip: features.clearKey && 'this engine has EME ClearKey: the stream is stored and played (test above)'}, async () => {
+  prepareEncryptedContent();
+  await withPage(async (page) => {
+    const before = segmentRequests();
+    const config = {id: 'core-enc-no-eme', sources: {dash: [{url: `${proxy.url}/content/encrypted/manifest.mpd`,
+      mimetype: 'application/dash+xml', drmData: [{scheme: 'org.w3.clearkey', licenseUrl: 'http://127.0.0.1:9/license'}]}]}};
+    await page.evaluate((c) => window.om.getMediaConfig(c), config);
+    const error = await page.evaluate(() => window.om.download('core-enc-no-eme').then(() => null, (e) => JSON.parse(JSON.stringify(e))));
+    assert.equal(error?.code, 9009, JSON.stringify(error));
+    assert.match(error.data.message, /no EME/);
+    assert.equal(segmentRequests(), before, 'no segment was fetched');
+  });
+});
