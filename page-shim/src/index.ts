@@ -28,6 +28,8 @@ export type {
   MediaSources,
   MediaConfig,
   DownloadOptions,
+  PlanOptions,
+  MediaType,
   EntrySummary,
   EntryDetail,
   PersistentSession,

@@ -24,8 +24,11 @@ import {
   type OfflineEventMap,
   type OfflineEventType,
   type PersistentSession,
+  type PlanOptions,
+  type ProtectionInfo,
   type StopReason,
 } from './protocol.js';
+import { mediaSource, playableTypes } from './playable.js';
 import { getProviderMediaConfig, type EntryMediaInfo, type ProviderConfig } from './provider.js';
 import { ensureRegistration, isControlledBy, waitForControl } from './registration.js';
 import { deriveEntryId, directoryOf, pageBaseUrl, pageUrl, resolveUrl } from './url.js';
@@ -302,12 +305,23 @@ export class OfflineManager {
       const checked = checkDownloadOptions(options, id);
       const stored = await this.send('get', { entryId: id });
       const target = await drmTarget(stored.config, id);
+      let plan: PlanOptions = checked;
+      let protection: ProtectionInfo[] | undefined;
+      if (stored.state !== 'completed' && mediaSource()) {
+        // Only the page can ask MSE what it plays: probe the manifest's types so the worker
+        // stores nothing a player here could not start.
+        const first = await this.send('protection', { entryId: id, options: checked });
+        const playable = playableTypes(first.mediaTypes);
+        if (playable) plan = { ...checked, playable };
+        // Every type plays: the selection, and so its protection, stays the same.
+        if (!playable || playable.length === first.mediaTypes.length) protection = first.protection;
+      }
       if (target && !stored.sessions?.length) {
         // Widevine/PlayReady: the CDM keeps the licence; sessions are made before any segment.
-        const { protection } = await this.send('protection', { entryId: id, options: checked });
+        protection ??= (await this.send('protection', { entryId: id, options: plan })).protection;
         await this.keepSessions(id, await sessionsForDownload(target, protection, id, this.requestTimeoutMs));
       }
-      const summary = await this.send('download', { entryId: id, options: checked });
+      const summary = await this.send('download', { entryId: id, options: plan });
       if (summary.state === 'downloading') this.keepAlive.start();
       requestPersistentStorage();
       return summary;

@@ -82,6 +82,22 @@ export interface DownloadOptions {
   concurrency?: number;
 }
 
+/** An audio or video type of a manifest, as MSE is asked about it: `{mimeType}; codecs="{codecs}"`. */
+export interface MediaType {
+  mimeType: string;
+  /** `@codecs` as written; empty when the manifest gives none. */
+  codecs: string;
+}
+
+/**
+ * The options the download is planned with: the app's, plus `playable`, the audio/video types
+ * this browser's MSE plays (the shim probes them; absent where the page has no MSE). Audio and
+ * video of other types are never chosen unless the app's `codecs` names them.
+ */
+export interface PlanOptions extends DownloadOptions {
+  playable?: MediaType[];
+}
+
 /** An entry as the worker reports it. */
 export interface EntrySummary {
   id: string;
@@ -141,7 +157,7 @@ export interface EntryDetail extends EntrySummary {
 /** Each command: the fields the page sends and the result the worker answers. */
 export interface Commands {
   prepare: { request: { entryId: string; config: MediaConfig }; result: EntrySummary };
-  download: { request: { entryId: string; options: DownloadOptions }; result: EntrySummary };
+  download: { request: { entryId: string; options: PlanOptions }; result: EntrySummary };
   pause: { request: { entryId: string }; result: EntrySummary };
   resume: { request: { entryId: string }; result: EntrySummary };
   remove: { request: { entryId: string }; result: { entryId: string; sessions?: PersistentSession[] } };
@@ -151,7 +167,8 @@ export interface Commands {
   list: { request: Record<string, never>; result: EntrySummary[] };
   ping: { request: Record<string, never>; result: { activeJobs: number; wasmMemoryBytes?: number | null; startedAt?: number } };
   renew: { request: { entryId: string; config?: MediaConfig }; result: { entryId: string; expiration: number | null } };
-  protection: { request: { entryId: string; options: DownloadOptions }; result: { entryId: string; protection: ProtectionInfo[] } };
+  /** Selects without downloading: what protects the selected tracks, and the manifest's audio/video types to probe. */
+  protection: { request: { entryId: string; options: PlanOptions }; result: { entryId: string; protection: ProtectionInfo[]; mediaTypes: MediaType[] } };
   keepSessions: { request: { entryId: string; sessions: PersistentSession[] }; result: EntrySummary };
 }
 export type CommandType = keyof Commands;
@@ -256,6 +273,6 @@ export const PROTOCOL_FIELDS = {
   stopReasons: ['user', 'quota', 'network', 'error'] satisfies ReadonlyArray<StopReason>,
   downloadOptions: [
     'language', 'bitrate', 'audioLanguages', 'textLanguages', 'videoHeight', 'maxHeight',
-    'videoBitrate', 'thumbnails', 'codecs', 'redirectOrigins', 'concurrency',
-  ] satisfies ReadonlyArray<keyof DownloadOptions>,
+    'videoBitrate', 'thumbnails', 'codecs', 'redirectOrigins', 'concurrency', 'playable',
+  ] satisfies ReadonlyArray<keyof PlanOptions>,
 } as const;

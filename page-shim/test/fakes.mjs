@@ -100,9 +100,11 @@ export class FakeWorker extends EventTarget {
           ...(e.protected && !e.sessions?.length ? { localLicenseUrl: `${local}/license` } : {}),
           ...(e.sessions?.length ? { sessions: e.sessions } : {}) };
       }
-      case 'protection':
-        this.entry(m.entryId).plannedWith = m.options;
-        return { entryId: m.entryId, protection: this.entry(m.entryId).protection ?? [] };
+      case 'protection': {
+        const e = this.entry(m.entryId);
+        e.plannedWith = m.options;
+        return { entryId: m.entryId, protection: e.protection ?? [], mediaTypes: e.mediaTypes ?? [] };
+      }
       case 'keepSessions': {
         const e = this.entry(m.entryId);
         e.sessions = m.sessions;

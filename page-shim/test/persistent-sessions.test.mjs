@@ -215,3 +215,25 @@ test('renewal stays with the key system of the stored sessions when the config o
   assert.deepEqual(w.entries.get('wv').sessions.map((s) => s.keySystem), ['com.widevine.alpha']);
   assert.deepEqual(licenceServer.posts.map((p) => p.url), [WV_URL, WV_URL]);
 });
+
+test('with an MSE probe, the sessions come from the protection of the tracks the playable options select', async () => {
+  const avc = { mimeType: 'video/mp4', codecs: 'avc1.64001f' };
+  const lvc = { mimeType: 'video/mp4', codecs: 'lvc1' };
+  globalThis.MediaSource = { isTypeSupported: (t) => t === 'video/mp4; codecs="avc1.64001f"' };
+  try {
+    const { om, w, types } = await setup();
+    w.entries.get('wv').mediaTypes = [avc, lvc];
+    await om.download('wv');
+    assert.deepEqual(types(), ['get', 'protection', 'protection', 'keepSessions', 'download'],
+      'a probe that rules a type out changes the selection: its protection is asked for again');
+    assert.deepEqual(w.entries.get('wv').plannedWith, { playable: [avc] });
+    assert.deepEqual(w.requests.find((r) => r.type === 'download').options, { playable: [avc] });
+
+    const again = await setup();
+    again.w.entries.get('wv').mediaTypes = [avc];
+    await again.om.download('wv');
+    assert.deepEqual(again.types(), ['get', 'protection', 'keepSessions', 'download'], 'every type plays: one protection answer serves');
+  } finally {
+    delete globalThis.MediaSource;
+  }
+});

@@ -1,8 +1,10 @@
 //! The engine's `Fetcher` on the worker's `fetch()`: CORS mode, byte ranges, and checks that the
-//! body is what was asked for.
+//! body is what was asked for; segment decryption with WebCrypto in [`sea`].
+
+mod sea;
 
 use crate::body::BlobBody;
-use engine::ports::{Fetched, Fetcher};
+use engine::ports::{DecryptError, Fetched, Fetcher, KeyError};
 use engine::FetchError;
 use futures::future::{select, Either};
 use futures::future::{FutureExt, LocalBoxFuture};
@@ -212,6 +214,7 @@ async fn fetch_checked(
 
 impl Fetcher for WebFetcher {
     type Body = BlobBody;
+    type Key = web_sys::CryptoKey;
 
     fn fetch<'a>(
         &'a self,
@@ -299,5 +302,21 @@ impl Fetcher for WebFetcher {
             ))
         }
         .boxed_local()
+    }
+
+    fn fetch_key<'a>(
+        &'a self,
+        url: &'a str,
+    ) -> LocalBoxFuture<'a, Result<web_sys::CryptoKey, KeyError>> {
+        sea::fetch_key(url).boxed_local()
+    }
+
+    fn decrypt<'a>(
+        &'a self,
+        body: BlobBody,
+        key: &'a web_sys::CryptoKey,
+        iv: [u8; 16],
+    ) -> LocalBoxFuture<'a, Result<BlobBody, DecryptError>> {
+        async move { sea::decrypt(&body, key, iv).await }.boxed_local()
     }
 }

@@ -1,16 +1,22 @@
 // Streams as real packagers write them, stored and played offline in each engine that plays them
 // online (what an engine cannot decode is a skipped test saying so): WebM SegmentBase indexed by
-// Cues (VP9 + Opus) with a duration written with year, month and day parts.
+// Cues (VP9 + Opus) with a duration written with year, month and day parts; DASH segment
+// encryption (AES-128-CBC); an enhancement layer the browser cannot decode beside its base; and
+// ClearKey content whose manifest names only the key id, played with no DRM configuration.
 //
-// Content: tests/content/make-webm.sh (run by set-up; made here when missing).
+// Content: tests/content/make-webm.sh (run by set-up), tests/content/make-aes128.mjs and
+// variants of the ffmpeg streams written here.
 
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
 import {execFileSync} from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import {startWorld} from './world.mjs';
-import {CONTENT_DIR, ROOT} from '../e2e/harness.mjs';
-import {checkStored, startDownload} from '../e2e/engine-helpers.mjs';
+import {CONTENT_DIR, ROOT, prepareEncryptedContent} from '../e2e/harness.mjs';
+import {checkStored, sha256, startDownload} from '../e2e/engine-helpers.mjs';
+import {startClearKeyServer} from '../server/clearkey-server.mjs';
+import {KEYS} from '../content/encrypted-keys.mjs';
 
 execFileSync('bash', [path.join(ROOT, 'tests/content/make-webm.sh')], {stdio: 'ignore', env: {...process.env, CONTENT_DIR}});
 const {proxy, features, withPage, playOffline, waitEnd} = await startWorld();
@@ -29,4 +35,68 @@ test('a WebM SegmentBase stream indexed by Cues, with a P0Y0M0DT… duration, is
     assert.ok(stored.length >= 1 + 4 + 1 + 4, `${stored.length} segments stored`);
     await playOffline(page, 'webm', {seconds: 3});
   });
+});
+
+test('an AES-128 (DASH segment encryption) stream is stored decrypted, its key fetched once per track, and plays offline', T, async () => {
+  execFileSync('node', [path.join(ROOT, 'tests/content/make-aes128.mjs'), path.join(CONTENT_DIR, 'template'), path.join(CONTENT_DIR, 'aes128')], {stdio: 'ignore'});
+  await withPage(async (page) => {
+    await startDownload(page, 'aes', `${proxy.url}/content/aes128/manifest.mpd`);
+    const end = await waitEnd(page, 'aes');
+    assert.equal(end.state, 'completed', JSON.stringify(end));
+    const {entry, items} = await page.evaluate(() => window.readStore('aes'));
+    const segments = items.filter((i) => i.track !== 'poster');
+    assert.ok(segments.length >= 14, `${segments.length} segments stored`);
+    const planned = new Map(entry.plan.tracks.flatMap((t) => [[`${t.key}/0`, t.init.url], ...t.segments.map((s, k) => [`${t.key}/${k + 1}`, s.url])]));
+    for (const item of segments) {
+      const clear = fs.readFileSync(path.join(CONTENT_DIR, 'template', path.basename(new URL(planned.get(`${item.track}/${item.index}`)).pathname)));
+      assert.equal(item.sha256, sha256(clear), `${item.track}/${item.index} is stored decrypted`);
+    }
+    const keyFetches = proxy.requests.filter((r) => r.url.endsWith('/aes128/key.bin')).length;
+    assert.ok(keyFetches >= 1 && keyFetches <= entry.plan.tracks.length, `${keyFetches} key fetches for ${entry.plan.tracks.length} tracks`);
+    const local = await page.evaluate(() => window.om.getDownloadedMediaConfig('aes').then((c) => fetch(c.sources.dash[0].url)).then((r) => r.text()));
+    assert.doesNotMatch(local, /<sea:|"urn:mpeg:dash:sea:2012"/, 'the local manifest names no segment encryption');
+    await playOffline(page, 'aes', {seconds: 3});
+  });
+});
+
+test('an enhancement layer the browser cannot decode (lvc1 over an avc1 base) is not stored by default, and the title plays offline', T, async () => {
+  // The template stream with an LCEVC-style representation (codecs lvc1, dependencyId on the
+  // 360p base) added to its video set, highest bandwidth of all: the old default picked it.
+  const mpd = fs.readFileSync(path.join(CONTENT_DIR, 'template/manifest.mpd'), 'utf8').replace('</AdaptationSet>',
+    `<Representation id="lvc" mimeType="video/mp4" codecs="lvc1" dependencyId="0" bandwidth="2500000" width="1280" height="720">
+      <SegmentTemplate timescale="1000000" duration="2000000" initialization="init-stream1.m4s" media="chunk-stream1-$Number%05d$.m4s" startNumber="1"/>
+    </Representation></AdaptationSet>`);
+  fs.writeFileSync(path.join(CONTENT_DIR, 'template/lcevc.mpd'), mpd);
+  const playable = await withPage((page) => page.evaluate(() => MediaSource.isTypeSupported('video/mp4; codecs="lvc1"')));
+  assert.equal(playable, false, 'this engine would not play lvc1 (else the test proves nothing)');
+  await withPage(async (page) => {
+    await startDownload(page, 'lcevc', `${proxy.url}/content/template/lcevc.mpd`, {});
+    const end = await waitEnd(page, 'lcevc');
+    assert.equal(end.state, 'completed', JSON.stringify(end));
+    const local = await page.evaluate(() => window.om.getDownloadedMediaConfig('lcevc').then((c) => fetch(c.sources.dash[0].url)).then((r) => r.text()));
+    assert.doesNotMatch(local, /lvc1/, 'the enhancement layer is not stored');
+    assert.match(local, /avc1/, 'a playable video track is');
+    await playOffline(page, 'lcevc', {seconds: 3});
+  });
+});
+
+test('ClearKey content whose manifest names only cenc:default_KID plays offline with no DRM configuration in the player', {...T, skip: !features.clearKey && 'this engine has no EME ClearKey'}, async () => {
+  prepareEncryptedContent();
+  const kidOnly = fs.readFileSync(path.join(CONTENT_DIR, 'encrypted/manifest.mpd'), 'utf8')
+    .replace(/\s*<ContentProtection schemeIdUri="urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e"[^>]*\/>/g, '');
+  assert.doesNotMatch(kidOnly, /e2719d58/);
+  fs.writeFileSync(path.join(CONTENT_DIR, 'encrypted/kid-only.mpd'), kidOnly);
+  const lic = await startClearKeyServer({keys: KEYS});
+  try {
+    await withPage(async (page) => {
+      await page.evaluate((c) => window.om.getMediaConfig(c), {id: 'kid-only', sources: {dash: [{url: `${proxy.url}/content/encrypted/kid-only.mpd`,
+        mimetype: 'application/dash+xml', drmData: [{scheme: 'org.w3.clearkey', licenseUrl: lic.licenseUrl}]}]}});
+      await page.evaluate(() => window.om.download('kid-only'));
+      assert.equal((await waitEnd(page, 'kid-only')).state, 'completed');
+      await lic.stop();
+      await playOffline(page, 'kid-only', {seconds: 2});
+    });
+  } finally {
+    await lic.stop().catch(() => {});
+  }
 });

@@ -143,17 +143,35 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         Ok(json!({ "entryId": id, "expiration": entry.expiration }))
     }
 
-    /// Plans the entry with `options` without downloading and answers what protects the
-    /// selected tracks: `{entryId, protection: [{scheme, value, defaultKid, pssh, licenseUrl}]}`
-    /// (empty for clear content). The page makes persistent-license sessions from the `pssh`.
+    /// Selects the entry's tracks with `options` without downloading and answers what protects
+    /// the selected tracks and which MSE types the manifest offers:
+    /// `{entryId, protection: [{scheme, value, defaultKid, pssh, licenseUrl}], mediaTypes:
+    /// [{mimeType, codecs}]}` (`protection` empty for clear content). The page makes
+    /// persistent-license sessions from the `pssh`, and probes `mediaTypes` with
+    /// `MediaSource.isTypeSupported` to send the download its `playable` option. No segment
+    /// index is fetched: protection and types are in the manifest itself.
     pub(crate) async fn protection(
         &self,
         id: &str,
         options: SelectOptions,
     ) -> Result<Value, KalturaError> {
         let entry = self.entry(id).await?;
-        let (plan, _) = self.fetch_plan(&entry, &options).await?;
-        Ok(json!({ "entryId": id, "protection": license::protection(&plan) }))
+        let planner = self.fetch_planner(&entry, &options).await?;
+        let manifest = planner.manifest();
+        let mut protection: Vec<&mpd::describe::Protection> = Vec::new();
+        for p in mpd::select::select(manifest, &options)
+            .into_iter()
+            .flat_map(|t| &t.info.protection)
+        {
+            if !protection.contains(&p) {
+                protection.push(p);
+            }
+        }
+        Ok(json!({
+            "entryId": id,
+            "protection": protection,
+            "mediaTypes": mpd::playable::media_types(manifest),
+        }))
     }
 
     /// Keeps the persistent-license sessions the page made for an entry; their earliest

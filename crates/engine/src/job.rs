@@ -11,6 +11,8 @@ use mpd::Plan;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
+mod sea;
+
 /// Tunables of the scheduler.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct JobConfig {
@@ -76,6 +78,8 @@ struct Unit {
     range: Option<[u64; 2]>,
     /// The same segment under the track's other BaseURLs, tried when `url` keeps failing.
     alternates: Vec<String>,
+    /// Segment encryption of the body: decrypted after the fetch, before it is stored.
+    encryption: Option<mpd::SegmentEncryption>,
 }
 
 /// `url` under each alternative base URL of its track.
@@ -126,6 +130,15 @@ fn units_to_fetch(
                         ),
                     ));
                 }
+                if i.encryption.is_some() && len > sea::MAX_ENCRYPTED_BYTES {
+                    return Err((
+                        i.url.to_string(),
+                        format!(
+                            "the encrypted segment {}-{} of {} is {len} bytes, more than the {} bytes decrypted at once",
+                            r[0], r[1], i.url, sea::MAX_ENCRYPTED_BYTES
+                        ),
+                    ));
+                }
                 Some(len)
             }
             None => None,
@@ -143,9 +156,12 @@ fn units_to_fetch(
             url: i.url.to_string(),
             range,
             alternates: alternates.clone(),
+            encryption: i.encryption.cloned(),
         };
         match (i.range, len) {
-            (Some([a, b]), Some(len)) if len > chunk => {
+            // An encrypted segment is one CBC message padded at its end: it is fetched and
+            // decrypted whole, and split only after (see `split`).
+            (Some([a, b]), Some(len)) if len > chunk && i.encryption.is_none() => {
                 let n = u32::try_from(len.div_ceil(chunk)).unwrap_or(u32::MAX);
                 let stored = held.map(|h| h.stored.as_slice()).unwrap_or_default();
                 for c in 0..n {
@@ -240,6 +256,7 @@ where
             KalturaError::new(Code::DownloadFailed, message, Some(entry_id)).with("url", url),
         )
     })?;
+    let keys = sea::fetch_keys(entry_id, &*fetcher, &*host, cfg, &todo).await?;
     let mut have: HashMap<(String, u32), Held> = grouped
         .into_iter()
         .map(|((t, i), h)| ((t.to_string(), i), h))
@@ -252,9 +269,18 @@ where
     host.emit(Event::Progress(totals.detail(entry_id, 0.0)));
     let mut last_emit = started;
     let fetches = stream::iter(todo)
-        .map(|unit| {
-            let (fetcher, host) = (fetcher.clone(), host.clone());
-            async move { fetch_with_retry(&*fetcher, &*host, policy, unit, cfg).await }
+        .map(|mut unit| {
+            let (fetcher, host, keys) = (fetcher.clone(), host.clone(), &keys);
+            async move {
+                let encryption = unit.encryption.take();
+                let segment = fetch_with_retry(&*fetcher, &*host, policy, unit, cfg)
+                    .await
+                    .map_err(|(url, e)| fetch_error(entry_id, &url, e))?;
+                match encryption {
+                    Some(enc) => sea::decrypt(entry_id, &*fetcher, keys, segment, &enc).await,
+                    None => Ok(segment),
+                }
+            }
         })
         .buffer_unordered(cfg.concurrency.max(1));
     futures::pin_mut!(fetches);
@@ -286,8 +312,7 @@ where
         };
         match step {
             Step::Fetched(Some(result)) => {
-                let segment = result.map_err(|(url, e)| fetch_error(entry_id, &url, e))?;
-                batch.extend(split(segment, cfg.chunk_bytes));
+                batch.extend(split(result?, cfg.chunk_bytes));
             }
             Step::Fetched(None) => fetching = false,
             Step::Committed(result) => {
@@ -440,14 +465,19 @@ async fn fetch_one<F: Fetcher, H: Host>(
                 return Err(FetchError::Network(format!("{m}; the device is offline")))
             }
             Err(e) if e.retriable() && attempt + 1 < cfg.max_attempts => {
-                let base = f64::from(cfg.backoff_ms) * 2f64.powi(attempt as i32);
-                let delay = base * (0.5 + host.random());
-                host.sleep(delay.min(30_000.0) as u32).await;
+                host.sleep(backoff_ms(cfg, attempt, host.random())).await;
                 attempt += 1;
             }
             Err(e) => return Err(e),
         }
     }
+}
+
+/// The wait before retry `attempt + 1`: the first backoff doubled per attempt, ±50 % jitter
+/// (`random` in [0, 1)), at most 30 s.
+fn backoff_ms(cfg: JobConfig, attempt: u32, random: f64) -> u32 {
+    let base = f64::from(cfg.backoff_ms) * 2f64.powi(attempt.min(30) as i32);
+    (base * (0.5 + random)).min(30_000.0) as u32
 }
 
 /// A body for a byte range must be exactly that long: whatever the server claimed, a short or

@@ -34,6 +34,7 @@ fn plan_with(range: [u64; 2]) -> Plan {
             segments: vec![segment],
             info: Default::default(),
             base_urls: vec!["https://cdn.test/".into()],
+            encryption: None,
         }],
         estimated_bytes: 0,
     }
@@ -192,4 +193,33 @@ fn a_job_over_a_range_spanning_all_of_u64_fails_with_9011_naming_the_url() {
     assert_eq!(err.code, Code::DownloadFailed as u16);
     assert_eq!(err.data["url"], FILE);
     assert!(fetcher.log.borrow().is_empty(), "nothing was fetched");
+}
+
+fn encrypted(mut plan: Plan) -> Plan {
+    plan.tracks[0].encryption = Some(mpd::SegmentEncryption {
+        key_url: "https://keys.test/k".into(),
+        iv: "00".repeat(16),
+    });
+    plan
+}
+
+#[test]
+fn an_encrypted_range_longer_than_a_chunk_is_one_unit() {
+    let plan = encrypted(plan_with([100, 100 + 3 * CHUNK_BYTES]));
+    let units = units_to_fetch(&plan, &HashMap::new(), CHUNK_BYTES).unwrap();
+    assert_eq!(units.len(), 1, "CBC with padding decrypts only whole");
+    assert_eq!(
+        (units[0].chunks, units[0].range),
+        (1, Some([100, 100 + 3 * CHUNK_BYTES]))
+    );
+    assert!(units[0].encryption.is_some());
+}
+
+#[test]
+fn an_encrypted_range_too_long_to_decrypt_at_once_is_refused() {
+    let plan = encrypted(plan_with([0, sea::MAX_ENCRYPTED_BYTES]));
+    let Err((_, message)) = units_to_fetch(&plan, &HashMap::new(), CHUNK_BYTES) else {
+        panic!("refused");
+    };
+    assert!(message.contains("decrypted at once"), "{message}");
 }

@@ -254,6 +254,14 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         let (plan, local) = self.fetch_plan(&entry, &options).await?;
         // Before any segment: encrypted content is stored only with its licences.
         self.acquire_licenses(&mut entry, &plan).await?;
+        // A licence the worker keeps (ClearKey) is answered at the local endpoint: the manifest
+        // names it, so players start the entry with no DRM configuration of their own.
+        let local = if entry.protected && entry.sessions.is_empty() {
+            mpd::local::with_local_clearkey(&local, &self.local_license_url(id))
+                .map_err(|e| plan_error(id, e))?
+        } else {
+            local
+        };
         if entry.plan.as_ref() != Some(&plan) {
             self.store.clear_segments(id).await.map_err(db_error)?;
         }
@@ -277,6 +285,17 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         entry: &Entry,
         options: &SelectOptions,
     ) -> Result<(mpd::Plan, String), KalturaError> {
+        let planner = self.fetch_planner(entry, options).await?;
+        self.finish_plan(&entry.id, &planner).await
+    }
+
+    /// Fetches the entry's manifest, parses it and selects tracks with `options`, without the
+    /// index fetches a full plan needs.
+    pub(crate) async fn fetch_planner(
+        &self,
+        entry: &Entry,
+        options: &SelectOptions,
+    ) -> Result<mpd::Planner, KalturaError> {
         let id = entry.id.as_str();
         let url = entry.dash_url().unwrap_or_default().to_string();
         let (final_url, text) = self
@@ -287,18 +306,45 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         let base = url::Url::parse(&final_url).map_err(|e| {
             cannot_add(id, &format!("the manifest URL {final_url} is invalid: {e}"))
         })?;
-        self.plan(id, &text, &base, options).await
+        self.planner(id, &text, &base, options)
     }
 
-    /// Parses and selects, fetches the indexes SegmentBase tracks need, and plans.
-    async fn plan(
+    /// Parses and selects; refuses (9009) a period whose video or audio the browser's probe
+    /// (`options.playable`) rules out entirely, since no player could start such an entry.
+    fn planner(
         &self,
         id: &str,
         text: &str,
         base: &url::Url,
         options: &SelectOptions,
+    ) -> Result<mpd::Planner, KalturaError> {
+        let planner = match mpd::Planner::new(text, base, options) {
+            Ok(p) => p,
+            // Nothing selected under a probe: unplayable codecs are the likelier reason, and
+            // the more useful message (parsed again only on this failure path).
+            Err(MpdError::NothingSelected) if options.playable.is_some() => {
+                let why = mpd::Manifest::parse(text, base)
+                    .ok()
+                    .and_then(|m| mpd::playable::unplayable(&m, options));
+                return Err(match why {
+                    Some(u) => unplayable_error(id, &u),
+                    None => plan_error(id, MpdError::NothingSelected),
+                });
+            }
+            Err(e) => return Err(plan_error(id, e)),
+        };
+        if let Some(u) = mpd::playable::unplayable(planner.manifest(), options) {
+            return Err(unplayable_error(id, &u));
+        }
+        Ok(planner)
+    }
+
+    /// Fetches the indexes SegmentBase tracks need and builds the plan and local manifest.
+    async fn finish_plan(
+        &self,
+        id: &str,
+        planner: &mpd::Planner,
     ) -> Result<(mpd::Plan, String), KalturaError> {
-        let planner = mpd::Planner::new(text, base, options).map_err(|e| plan_error(id, e))?;
         let mut indexes = std::collections::HashMap::new();
         for need in planner.index_needs() {
             let bytes = self
@@ -690,6 +736,16 @@ fn manifest_fetch_error(id: &str, url: &str, e: FetchError) -> KalturaError {
         FetchError::Status { status } => err.with("status", status),
         _ => err,
     }
+}
+
+fn unplayable_error(id: &str, u: &mpd::playable::Unplayable) -> KalturaError {
+    let codecs: Vec<&str> = u.offered.iter().map(|m| m.codecs.as_str()).collect();
+    KalturaError::new(
+        Code::ContentUnsupportedByBrowser,
+        format!("entry {id} cannot be stored: {u}; a stored copy could not be played here"),
+        Some(id),
+    )
+    .with("codecs", codecs)
 }
 
 fn plan_error(id: &str, e: MpdError) -> KalturaError {

@@ -4,7 +4,10 @@
 use crate::entry::Entry;
 use crate::error::{FetchError, StoreError};
 use crate::license::StoredLicense;
-use crate::ports::{Body, Fetched, Fetcher, Host, LockGuard, NewSegment, Store, StoredSegment};
+use crate::ports::{
+    Body, DecryptError, Fetched, Fetcher, Host, KeyError, LockGuard, NewSegment, Store,
+    StoredSegment,
+};
 use crate::protocol::Event;
 use futures::future::{FutureExt, LocalBoxFuture};
 use futures::task::LocalSpawnExt;
@@ -212,9 +215,15 @@ pub enum Script {
     Truncate(usize),
 }
 
+/// AES-128-CBC decryption with PKCS#7 padding, `(key, iv, ciphertext) → clear bytes`, given by
+/// the tests (the library carries no AES of its own: the worker uses WebCrypto).
+pub type Aes128CbcDecrypt = Box<dyn Fn(&[u8; 16], &[u8; 16], &[u8]) -> Result<Vec<u8>, String>>;
+
 /// A server in memory: content by URL, faults scripted per URL, and a log of requests.
 #[derive(Default)]
 pub struct MemFetcher {
+    /// How `decrypt` decrypts; without one, every decryption fails.
+    pub aes128_cbc: RefCell<Option<Aes128CbcDecrypt>>,
     /// Bodies by URL.
     pub content: RefCell<HashMap<String, Vec<u8>>>,
     /// Faults to serve, in order, per URL.
@@ -282,6 +291,7 @@ impl MemFetcher {
 
 impl Fetcher for MemFetcher {
     type Body = Bytes;
+    type Key = [u8; 16];
     fn fetch<'a>(
         &'a self,
         url: &'a str,
@@ -352,6 +362,32 @@ impl Fetcher for MemFetcher {
             let (body, _) = self.answer(&final_url)?;
             let text = String::from_utf8(body).map_err(|e| FetchError::Integrity(e.to_string()))?;
             Ok((final_url, text))
+        }
+        .boxed_local()
+    }
+    fn fetch_key<'a>(&'a self, url: &'a str) -> LocalBoxFuture<'a, Result<[u8; 16], KeyError>> {
+        async move {
+            let body = self.fetch(url, None).await.map_err(KeyError::Fetch)?.body;
+            <[u8; 16]>::try_from(body.0.as_slice())
+                .map_err(|_| KeyError::Unusable(format!("{} bytes, not 16", body.0.len())))
+        }
+        .boxed_local()
+    }
+    fn decrypt<'a>(
+        &'a self,
+        body: Bytes,
+        key: &'a [u8; 16],
+        iv: [u8; 16],
+    ) -> LocalBoxFuture<'a, Result<Bytes, DecryptError>> {
+        async move {
+            YieldOnce(false).await;
+            let aes = self.aes128_cbc.borrow();
+            let aes = aes
+                .as_ref()
+                .ok_or_else(|| DecryptError("the in-memory fetcher was given no AES".into()))?;
+            aes(key, &iv, &body.0)
+                .map(|clear| Bytes(Rc::new(clear)))
+                .map_err(DecryptError)
         }
         .boxed_local()
     }

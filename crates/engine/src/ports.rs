@@ -106,10 +106,27 @@ pub trait Store<B: Body>: 'static {
     ) -> LocalBoxFuture<'a, Result<Vec<StoredLicense>, StoreError>>;
 }
 
+/// Why a segment-encryption key cannot be used.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyError {
+    /// The key request failed (retried like a segment request).
+    Fetch(FetchError),
+    /// The answer is no AES-128 key (not 16 bytes, or refused by the crypto API).
+    Unusable(String),
+}
+
+/// Why a fetched segment could not be decrypted: a wrong key or IV, bad PKCS#7 padding, a
+/// length that is no multiple of 16, or a body the crypto API could not read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecryptError(pub String);
+
 /// The network.
 pub trait Fetcher: 'static {
     /// The body handle.
     type Body: Body;
+    /// An AES-128 key ready to decrypt with (a WebCrypto `CryptoKey` in the worker, so the key
+    /// bytes stay in the browser). Kept only in memory by the job run that fetched it.
+    type Key: Clone + 'static;
     /// Fetch a URL (optionally a byte range) as a body.
     fn fetch<'a>(
         &'a self,
@@ -134,6 +151,18 @@ pub trait Fetcher: 'static {
         &'a self,
         url: &'a str,
     ) -> LocalBoxFuture<'a, Result<(String, String), FetchError>>;
+    /// Fetch the 16 raw bytes of a segment-encryption key and import them as an AES-128-CBC
+    /// key (never cached by the browser: keys are not kept).
+    fn fetch_key<'a>(&'a self, url: &'a str) -> LocalBoxFuture<'a, Result<Self::Key, KeyError>>;
+    /// Decrypt a whole AES-128-CBC body with PKCS#7 padding: the result is the clear segment,
+    /// 1–16 bytes shorter. In the worker the bytes go Blob → WebCrypto → Blob in JS memory,
+    /// never through wasm memory.
+    fn decrypt<'a>(
+        &'a self,
+        body: Self::Body,
+        key: &'a Self::Key,
+        iv: [u8; 16],
+    ) -> LocalBoxFuture<'a, Result<Self::Body, DecryptError>>;
 }
 
 /// Time, randomness, task spawning and event delivery.

@@ -89,8 +89,11 @@ pub enum Command {
         #[serde(default)]
         config: Option<Value>,
     },
-    /// Plan with these options without downloading, and tell what protects the selected tracks
-    /// (the page makes persistent-license sessions from it before the download starts).
+    /// Select with these options without downloading, and tell what protects the selected
+    /// tracks (the page makes persistent-license sessions from it before the download starts)
+    /// and which audio/video types the manifest offers (`mediaTypes: [{mimeType, codecs}]`: the
+    /// page probes them with `MediaSource.isTypeSupported` and sends the download the supported
+    /// ones as `options.playable`).
     Protection {
         /// Entry id.
         entry_id: String,
@@ -306,7 +309,7 @@ mod tests {
     fn every_selection_option_of_the_shim_is_understood() {
         let r = parse_request(r#"{"v":1,"id":4,"type":"download","entryId":"e","options":{"language":"en","bitrate":1,
             "audioLanguages":["en","es"],"textLanguages":["fr"],"videoHeight":720,"maxHeight":1080,"videoBitrate":2,
-            "thumbnails":true,"codecs":["avc1","mp4a"]}}"#).unwrap();
+            "thumbnails":true,"codecs":["avc1","mp4a"],"playable":[{"mimeType":"video/mp4","codecs":"avc1.64001f"}]}}"#).unwrap();
         let Command::Download {
             options: Some(o), ..
         } = r.command
@@ -320,6 +323,11 @@ mod tests {
         );
         assert!(o.thumbnails && !o.all);
         assert_eq!(o.codecs.unwrap(), ["avc1", "mp4a"]);
+        let playable = o.playable.unwrap();
+        assert_eq!(
+            (playable[0].mime_type.as_str(), playable[0].codecs.as_str()),
+            ("video/mp4", "avc1.64001f")
+        );
     }
 
     #[test]

@@ -27,7 +27,8 @@ pub enum TrackKind {
 /// A parsed static manifest.
 #[derive(Debug, Clone)]
 pub struct Manifest {
-    /// The document tree (kept for writing the local manifest).
+    /// The document tree (kept for writing the local manifest), without the segment-encryption
+    /// descriptors: those segments are stored decrypted (see [`crate::sea`]).
     pub root: Element,
     /// `@mediaPresentationDuration` in seconds.
     pub duration: Option<f64>,
@@ -81,8 +82,10 @@ pub struct Track {
     pub alternate_base_urls: Vec<Url>,
     /// How its segments are addressed.
     pub addressing: Addressing,
-    /// Roles, label, frame rate, protection, tiles.
+    /// Roles, label, frame rate, protection (DRM systems only), tiles.
     pub info: crate::describe::TrackInfo,
+    /// DASH segment encryption of its init and media segments, decrypted while downloading.
+    pub encryption: Option<crate::sea::SegmentEncryption>,
 }
 
 /// Segment addressing forms.
@@ -182,7 +185,7 @@ pub struct TimelineEntry {
 impl Manifest {
     /// Parses manifest text fetched from `url` (the final URL, after redirects).
     pub fn parse(text: &str, url: &Url) -> Result<Manifest, MpdError> {
-        let root = crate::xml::parse(text)?;
+        let mut root = crate::xml::parse(text)?;
         if root.local_name() != "MPD" {
             return Err(MpdError::NotAnMpd);
         }
@@ -232,6 +235,7 @@ impl Manifest {
                 tracks,
             });
         }
+        crate::sea::strip(&mut root);
         Ok(Manifest {
             root,
             duration,
@@ -254,7 +258,9 @@ fn period_tracks(pi: usize, period: &Element, base: &[Url]) -> Result<Vec<Track>
             return Err(MpdError::Xlink);
         }
         let set_base = resolve_bases(base, set)?;
+        let sea = crate::sea::of_adaptation_set(set)?;
         for (ri, rep) in set.children_named("Representation").enumerate() {
+            crate::sea::check_representation(rep, sea.is_some())?;
             let id = rep.attr("id").unwrap_or_default().to_string();
             let mut bases = resolve_bases(&set_base, rep)?.into_iter();
             let base_url = bases
@@ -267,6 +273,11 @@ fn period_tracks(pi: usize, period: &Element, base: &[Url]) -> Result<Vec<Track>
             let codecs = inherit(rep, set, "codecs").unwrap_or_default().to_string();
             let kind = kind_of(set, &mime_type, &codecs);
             let addressing = addressing(&[period, set, rep], &id)?;
+            let encryption = sea.as_ref().map(|s| s.resolve(&base_url)).transpose()?;
+            let mut info = crate::describe::describe(set, rep);
+            // Segment encryption is undone while downloading: it is no DRM the entry needs.
+            info.protection
+                .retain(|p| p.scheme.trim() != crate::sea::SEA_SCHEME);
             tracks.push(Track {
                 key: format!("p{pi}a{ai}r{ri}"),
                 adaptation: ai,
@@ -286,7 +297,8 @@ fn period_tracks(pi: usize, period: &Element, base: &[Url]) -> Result<Vec<Track>
                 mime_type,
                 codecs,
                 addressing,
-                info: crate::describe::describe(set, rep),
+                info,
+                encryption,
             });
         }
     }

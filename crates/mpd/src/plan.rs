@@ -59,6 +59,11 @@ pub struct TrackPlan {
     /// content: a segment URL starting with `base_urls[0]` can be retried under any other.
     #[serde(default)]
     pub base_urls: Vec<String>,
+    /// DASH segment encryption (AES-128-CBC) of the init and media segments: the job decrypts
+    /// each after fetching it and stores the clear bytes. The byte ranges and the estimate
+    /// above are of the encrypted bytes; a stored segment is 1–16 bytes (its padding) shorter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<crate::sea::SegmentEncryption>,
 }
 
 impl Plan {
@@ -78,12 +83,14 @@ impl Plan {
                 index: 0,
                 url: &i.url,
                 range: i.range,
+                encryption: t.encryption.as_ref(),
             });
             let media = t.segments.iter().enumerate().map(move |(k, s)| PlanItem {
                 track: &t.key,
                 index: k as u32 + 1,
                 url: &s.url,
                 range: s.range,
+                encryption: t.encryption.as_ref(),
             });
             init.chain(media)
         })
@@ -101,6 +108,8 @@ pub struct PlanItem<'a> {
     pub url: &'a str,
     /// Inclusive byte range.
     pub range: Option<[u64; 2]>,
+    /// How the fetched bytes are encrypted, if they are.
+    pub encryption: Option<&'a crate::sea::SegmentEncryption>,
 }
 
 /// A SegmentBase track's index to fetch before planning.
@@ -215,6 +224,7 @@ impl Planner {
                     .chain(&track.alternate_base_urls)
                     .map(|u| u.to_string())
                     .collect(),
+                encryption: track.encryption.clone(),
             });
         }
         let plan = Plan {

@@ -1,6 +1,7 @@
 //! Track selection from download options.
 
 use crate::model::{Manifest, Period, Track, TrackKind};
+use crate::playable::{Dependencies, MediaType};
 use serde::{Deserialize, Serialize};
 
 /// What the app asks to store. Every field is optional; see [`select`] for the rules and the
@@ -25,8 +26,13 @@ pub struct SelectOptions {
     /// Store thumbnail (image) tracks too.
     pub thumbnails: bool,
     /// Codecs the browser can play (prefixes such as `avc1`, `mp4a`, `vp09`); representations with
-    /// other codecs are never chosen. All codecs when absent.
+    /// other codecs are never chosen. All codecs when absent. The app's explicit word: an audio or
+    /// video representation it names is chosen even where `playable` leaves it out.
     pub codecs: Option<Vec<String>>,
+    /// The audio and video types (`mimeType` + `codecs`) this browser plays, as the page probed
+    /// them with `MediaSource.isTypeSupported`; representations of other types are never chosen
+    /// (unless `codecs` names them). Every type when absent: the page has no MSE to ask.
+    pub playable: Option<Vec<MediaType>>,
     /// Origins (`https://cdn2.example.com`) segment requests may be redirected to, besides the
     /// manifest's and its BaseURLs' origins; `["*"]` allows any. Not a selection rule: it rides
     /// with the options so it is kept with the entry and applies on every resume.
@@ -48,18 +54,24 @@ pub struct SelectOptions {
 ///   set when none matches or no language is given), the highest playable bandwidth of each;
 /// - text: every text representation, or those in `textLanguages`;
 /// - image: only with `thumbnails`, the highest-bandwidth one.
+///
+/// Playable audio and video passes `codecs` and the browser probe (`playable`); a representation
+/// that depends on others (`@dependencyId`) is a candidate only when they are too, and then they
+/// are stored with it.
 pub fn select<'m>(manifest: &'m Manifest, options: &SelectOptions) -> Vec<&'m Track> {
     if options.all {
         return manifest.tracks().map(|(_, t)| t).collect();
     }
     let mut chosen = Vec::new();
     for period in &manifest.periods {
-        let playable = |t: &&Track| playable(t, options.codecs.as_deref());
-        if let Some(v) = pick_video(of(period, TrackKind::Video).filter(playable), options) {
-            chosen.push(v);
+        let deps = Dependencies::of(manifest, period);
+        let eligible = |t: &&Track| deps.eligible(t, options);
+        let mut picked = Vec::new();
+        if let Some(v) = pick_video(of(period, TrackKind::Video).filter(eligible), options) {
+            picked.push(v);
         }
-        chosen.extend(pick_audio(period, options));
-        chosen.extend(of(period, TrackKind::Text).filter(|t| {
+        picked.extend(pick_audio(period, &eligible, options));
+        picked.extend(of(period, TrackKind::Text).filter(eligible).filter(|t| {
             match &options.text_languages {
                 Some(langs) => t
                     .lang
@@ -69,10 +81,14 @@ pub fn select<'m>(manifest: &'m Manifest, options: &SelectOptions) -> Vec<&'m Tr
             }
         }));
         if options.thumbnails {
-            if let Some(img) = of(period, TrackKind::Image).max_by_key(|t| t.bandwidth) {
-                chosen.push(img);
+            if let Some(img) = of(period, TrackKind::Image)
+                .filter(eligible)
+                .max_by_key(|t| t.bandwidth)
+            {
+                picked.push(img);
             }
         }
+        chosen.extend(deps.close(picked));
     }
     chosen
 }
@@ -106,7 +122,11 @@ fn pick_video<'m>(tracks: impl Iterator<Item = &'m Track>, o: &SelectOptions) ->
     }
 }
 
-fn pick_audio<'m>(period: &'m Period, o: &SelectOptions) -> Vec<&'m Track> {
+fn pick_audio<'m>(
+    period: &'m Period,
+    eligible: &impl Fn(&&Track) -> bool,
+    o: &SelectOptions,
+) -> Vec<&'m Track> {
     let wanted: Vec<&str> = o
         .language
         .iter()
@@ -118,9 +138,7 @@ fn pick_audio<'m>(period: &'m Period, o: &SelectOptions) -> Vec<&'m Track> {
             .as_deref()
             .is_some_and(|l| wanted.iter().any(|w| lang_eq(w, l)))
     };
-    let audio: Vec<&Track> = of(period, TrackKind::Audio)
-        .filter(|t| playable(t, o.codecs.as_deref()))
-        .collect();
+    let audio: Vec<&Track> = of(period, TrackKind::Audio).filter(eligible).collect();
     let any_match = audio.iter().any(|t| matches(t));
     let mut out: Vec<&Track> = Vec::new();
     for t in audio.iter().filter(|t| !any_match || matches(t)) {
@@ -131,21 +149,6 @@ fn pick_audio<'m>(period: &'m Period, o: &SelectOptions) -> Vec<&'m Track> {
         }
     }
     out
-}
-
-/// Every codec of the representation starts with one of the playable prefixes.
-fn playable(track: &Track, codecs: Option<&[String]>) -> bool {
-    let Some(allowed) = codecs else { return true };
-    track
-        .codecs
-        .split(',')
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .all(|c| {
-            allowed
-                .iter()
-                .any(|a| c.to_ascii_lowercase().starts_with(&a.to_ascii_lowercase()))
-        })
 }
 
 /// `en` matches `en-US` and `eng` matches `en`: compare the primary subtag, mapping the common
