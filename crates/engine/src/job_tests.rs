@@ -31,6 +31,7 @@ fn plan_with(range: [u64; 2]) -> Plan {
             timescale: 1,
             pto: 0,
             init: None,
+            init_from: None,
             segments: vec![segment],
             info: Default::default(),
             base_urls: vec!["https://cdn.test/".into()],

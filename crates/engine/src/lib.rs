@@ -10,6 +10,7 @@ pub mod job;
 pub mod license;
 pub mod manager;
 pub mod memory;
+mod planning;
 pub mod ports;
 pub mod progress;
 pub mod protocol;

@@ -4,13 +4,14 @@
 //! twice in a worker) and resumes unfinished jobs whenever an event wakes the worker.
 
 use crate::entry::{Entry, State, StopReason};
-use crate::error::{Code, FetchError, KalturaError, StoreError};
+use crate::error::{Code, KalturaError, StoreError};
 use crate::job::{self, JobConfig, JobError, Outcome};
+use crate::planning::plan_error;
 use crate::ports::{Fetcher, Host, NewSegment, Store};
 use crate::progress::Totals;
 use crate::protocol::{Command, EntrySummary, Event, StateDetail};
 use futures::future::{AbortHandle, Abortable};
-use mpd::{MpdError, SelectOptions};
+use mpd::SelectOptions;
 use serde_json::{json, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
@@ -276,85 +277,6 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             .await?;
         self.start_job(entry.clone());
         self.summary_value(&entry).await
-    }
-
-    /// Fetches the entry's manifest and plans it with `options`; gives the plan and the local
-    /// manifest.
-    pub(crate) async fn fetch_plan(
-        &self,
-        entry: &Entry,
-        options: &SelectOptions,
-    ) -> Result<(mpd::Plan, String), KalturaError> {
-        let planner = self.fetch_planner(entry, options).await?;
-        self.finish_plan(&entry.id, &planner).await
-    }
-
-    /// Fetches the entry's manifest, parses it and selects tracks with `options`, without the
-    /// index fetches a full plan needs.
-    pub(crate) async fn fetch_planner(
-        &self,
-        entry: &Entry,
-        options: &SelectOptions,
-    ) -> Result<mpd::Planner, KalturaError> {
-        let id = entry.id.as_str();
-        let url = entry.dash_url().unwrap_or_default().to_string();
-        let (final_url, text) = self
-            .fetcher
-            .fetch_text(&url)
-            .await
-            .map_err(|e| manifest_fetch_error(id, &url, e))?;
-        let base = url::Url::parse(&final_url).map_err(|e| {
-            cannot_add(id, &format!("the manifest URL {final_url} is invalid: {e}"))
-        })?;
-        self.planner(id, &text, &base, options)
-    }
-
-    /// Parses and selects; refuses (9009) a period whose video or audio the browser's probe
-    /// (`options.playable`) rules out entirely, since no player could start such an entry.
-    fn planner(
-        &self,
-        id: &str,
-        text: &str,
-        base: &url::Url,
-        options: &SelectOptions,
-    ) -> Result<mpd::Planner, KalturaError> {
-        let planner = match mpd::Planner::new(text, base, options) {
-            Ok(p) => p,
-            // Nothing selected under a probe: unplayable codecs are the likelier reason, and
-            // the more useful message (parsed again only on this failure path).
-            Err(MpdError::NothingSelected) if options.playable.is_some() => {
-                let why = mpd::Manifest::parse(text, base)
-                    .ok()
-                    .and_then(|m| mpd::playable::unplayable(&m, options));
-                return Err(match why {
-                    Some(u) => unplayable_error(id, &u),
-                    None => plan_error(id, MpdError::NothingSelected),
-                });
-            }
-            Err(e) => return Err(plan_error(id, e)),
-        };
-        if let Some(u) = mpd::playable::unplayable(planner.manifest(), options) {
-            return Err(unplayable_error(id, &u));
-        }
-        Ok(planner)
-    }
-
-    /// Fetches the indexes SegmentBase tracks need and builds the plan and local manifest.
-    async fn finish_plan(
-        &self,
-        id: &str,
-        planner: &mpd::Planner,
-    ) -> Result<(mpd::Plan, String), KalturaError> {
-        let mut indexes = std::collections::HashMap::new();
-        for need in planner.index_needs() {
-            let bytes = self
-                .fetcher
-                .fetch_bytes(&need.url, need.range)
-                .await
-                .map_err(|e| crate::job::index_fetch_error(id, &need.url, need.range, e))?;
-            indexes.insert(need.key, bytes);
-        }
-        planner.finish(&indexes).map_err(|e| plan_error(id, e))
     }
 
     async fn pause(self: &Rc<Self>, id: &str) -> Res {
@@ -717,47 +639,6 @@ pub(crate) fn db_error(e: StoreError) -> KalturaError {
                 "IndexedDB failed ({m}); reload the page, or clear the site's data if it persists"
             ),
             None,
-        ),
-    }
-}
-
-fn cannot_add(id: &str, why: &str) -> KalturaError {
-    KalturaError::new(Code::CannotAddItem, why.to_string(), Some(id))
-}
-
-fn manifest_fetch_error(id: &str, url: &str, e: FetchError) -> KalturaError {
-    let err = KalturaError::new(
-        Code::DownloadFailed,
-        format!("could not fetch the manifest: {}", e.describe(url)),
-        Some(id),
-    )
-    .with("url", url);
-    match e {
-        FetchError::Status { status } => err.with("status", status),
-        _ => err,
-    }
-}
-
-fn unplayable_error(id: &str, u: &mpd::playable::Unplayable) -> KalturaError {
-    let codecs: Vec<&str> = u.offered.iter().map(|m| m.codecs.as_str()).collect();
-    KalturaError::new(
-        Code::ContentUnsupportedByBrowser,
-        format!("entry {id} cannot be stored: {u}; a stored copy could not be played here"),
-        Some(id),
-    )
-    .with("codecs", codecs)
-}
-
-fn plan_error(id: &str, e: MpdError) -> KalturaError {
-    match e {
-        MpdError::Dynamic => KalturaError::new(
-            Code::CannotStoreLiveOffline,
-            "this is a live stream; only video on demand can be stored offline",
-            Some(id),
-        ),
-        other => cannot_add(
-            id,
-            &format!("the manifest cannot be stored offline: {other}"),
         ),
     }
 }

@@ -89,7 +89,8 @@ impl Totals {
     pub fn from_held(plan: &Plan, have: &HashMap<(&str, u32), Held>) -> Totals {
         let mut t = Totals::default();
         for track in &plan.tracks {
-            let first = if track.init.is_some() { 0 } else { 1 };
+            // A shared init is counted once, under the track that stores it.
+            let first = if track.stores_init() { 0 } else { 1 };
             for index in first..=track.segments.len() as u32 {
                 t.items_total = t.items_total.saturating_add(1);
                 let h = have

@@ -1,4 +1,4 @@
-//! Native half of the planner benchmark (issue #3 item 10; the command is
+//! Native half of the planner benchmark (the command is
 //! `node tests/bench/mpd-bench.mjs`, which runs this and prints it beside wasm and shaka).
 //!
 //! `cargo run --release -p mpd --example plan_bench -- [--runs N] [--warmup N] FILE...`

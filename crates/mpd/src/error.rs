@@ -26,8 +26,9 @@ pub enum MpdError {
     Url(String),
     /// A hard cap was hit (the name says which); real streams never hit these.
     TooLarge(&'static str),
-    /// The manifest uses xlink references, which we do not resolve.
-    Xlink,
+    /// An xlink reference cannot be resolved offline (`xlink:actuate="onRequest"`, a remote
+    /// document of the wrong element, or one left unresolved); the text says which.
+    Xlink(String),
     /// Selection left nothing to download.
     NothingSelected,
     /// The manifest has no representation at all (e.g. only event streams).
@@ -63,10 +64,7 @@ impl fmt::Display for MpdError {
             }
             MpdError::Url(e) => write!(f, "a segment URL could not be resolved: {e}"),
             MpdError::TooLarge(what) => write!(f, "the manifest exceeds a safety limit ({what})"),
-            MpdError::Xlink => write!(
-                f,
-                "the manifest uses xlink references, which cannot be resolved offline"
-            ),
+            MpdError::Xlink(why) => write!(f, "an xlink reference cannot be used: {why}"),
             MpdError::NothingSelected => {
                 write!(f, "no track of the manifest matches the download options")
             }

@@ -16,9 +16,11 @@ pub mod sea;
 pub mod segments;
 pub mod select;
 pub mod sidx;
+pub mod sidx_tree;
 pub mod template;
 pub mod urls;
 pub mod webm;
+pub mod xlink;
 pub mod xml;
 
 pub use byterange::{checked_range, range_len, MAX_OFFSET};
@@ -28,3 +30,4 @@ pub use plan::{init_key, plan_manifest, IndexNeed, Plan, PlanItem, Planner, Trac
 pub use sea::SegmentEncryption;
 pub use segments::{InitSegment, Segment};
 pub use select::SelectOptions;
+pub use xlink::{XlinkNeed, Xlinks};

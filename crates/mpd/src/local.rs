@@ -119,8 +119,9 @@ fn template_for(track: &TrackPlan) -> Element {
         ("startNumber".to_string(), "1".to_string()),
         ("media".to_string(), format!("{}/$Number$", track.key)),
     ];
-    if track.init.is_some() {
-        attrs.push(("initialization".to_string(), format!("{}/0", track.key)));
+    // A shared init segment is stored once, under the track that first has it.
+    if let Some(owner) = track.init_track() {
+        attrs.push(("initialization".to_string(), format!("{owner}/0")));
     }
     let mut timeline = Element {
         name: "SegmentTimeline".into(),

@@ -185,13 +185,13 @@ pub struct TimelineEntry {
 impl Manifest {
     /// Parses manifest text fetched from `url` (the final URL, after redirects).
     pub fn parse(text: &str, url: &Url) -> Result<Manifest, MpdError> {
-        let mut root = crate::xml::parse(text)?;
-        if root.local_name() != "MPD" {
-            return Err(MpdError::NotAnMpd);
-        }
-        if root.attr("type") == Some("dynamic") {
-            return Err(MpdError::Dynamic);
-        }
+        Manifest::from_root(crate::xml::parse(text)?, url)
+    }
+
+    /// Builds the model from a parsed document (e.g. one whose xlinks
+    /// [`crate::xlink::Xlinks`] resolved) fetched from `url`.
+    pub fn from_root(mut root: Element, url: &Url) -> Result<Manifest, MpdError> {
+        check_root(&root)?;
         let duration = opt_duration(&root, "MPD", "mediaPresentationDuration")?;
         // A Location element moves the document: relative URLs resolve against it, as in players.
         let document = match root
@@ -209,9 +209,7 @@ impl Manifest {
         let mut periods = Vec::with_capacity(period_els.len());
         let mut cursor = 0.0;
         for (index, p) in period_els.iter().enumerate() {
-            if p.attr("href").is_some() {
-                return Err(MpdError::Xlink);
-            }
+            crate::xlink::unresolved(p)?;
             let start = opt_duration(p, "Period", "start")?.unwrap_or(cursor);
             let own = opt_duration(p, "Period", "duration")?;
             let next_start = match period_els.get(index + 1) {
@@ -254,9 +252,7 @@ impl Manifest {
 fn period_tracks(pi: usize, period: &Element, base: &[Url]) -> Result<Vec<Track>, MpdError> {
     let mut tracks = Vec::new();
     for (ai, set) in period.children_named("AdaptationSet").enumerate() {
-        if set.attr("href").is_some() {
-            return Err(MpdError::Xlink);
-        }
+        crate::xlink::unresolved(set)?;
         let set_base = resolve_bases(base, set)?;
         let sea = crate::sea::of_adaptation_set(set)?;
         for (ri, rep) in set.children_named("Representation").enumerate() {
@@ -303,6 +299,17 @@ fn period_tracks(pi: usize, period: &Element, base: &[Url]) -> Result<Vec<Track>
         }
     }
     Ok(tracks)
+}
+
+/// Refuses a document that is no static MPD, before anything else is done with it.
+pub(crate) fn check_root(root: &Element) -> Result<(), MpdError> {
+    if root.local_name() != "MPD" {
+        return Err(MpdError::NotAnMpd);
+    }
+    if root.attr("type") == Some("dynamic") {
+        return Err(MpdError::Dynamic);
+    }
+    Ok(())
 }
 
 fn clamp_u32(v: u64) -> u32 {

@@ -2,7 +2,11 @@
 
 use crate::error::MpdError;
 use crate::model::{Manifest, TrackKind};
-use crate::segments::{enumerate, index_location, webm_init_location, InitSegment, Segment};
+pub use crate::segments::init_key;
+use crate::segments::{
+    enumerate, index_location, sidx_key, sidx_needs, webm_init_location, IndexBytes, InitSegment,
+    Segment,
+};
 use crate::select::{select, SelectOptions};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -48,8 +52,14 @@ pub struct TrackPlan {
     pub timescale: u64,
     /// Presentation time offset.
     pub pto: u64,
-    /// Initialisation segment (stored at index 0).
+    /// Initialisation segment (stored at index 0, unless `init_from` names another track).
     pub init: Option<InitSegment>,
+    /// The key of an earlier track of the plan whose init segment is the same (URL, byte range
+    /// and segment encryption): the init is fetched and stored once, at index 0 of that track,
+    /// and this track's local manifest points at it. `None` in plans written before init
+    /// segments were shared, which store every track's init themselves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_from: Option<String>,
     /// Media segments (stored at index 1..=n).
     pub segments: Vec<Segment>,
     /// Roles, label, frame rate, protection, tiles.
@@ -71,14 +81,15 @@ impl Plan {
     pub fn item_count(&self) -> usize {
         self.tracks
             .iter()
-            .map(|t| t.segments.len() + usize::from(t.init.is_some()))
+            .map(|t| t.segments.len() + usize::from(t.stores_init()))
             .sum()
     }
 
     /// Every item as (track key, index, url, range): init at index 0, media from 1.
     pub fn items(&self) -> impl Iterator<Item = PlanItem<'_>> {
         self.tracks.iter().flat_map(|t| {
-            let init = t.init.iter().map(move |i| PlanItem {
+            let own_init = t.init.as_ref().filter(|_| t.init_from.is_none());
+            let init = own_init.into_iter().map(move |i| PlanItem {
                 track: &t.key,
                 index: 0,
                 url: &i.url,
@@ -94,6 +105,43 @@ impl Plan {
             });
             init.chain(media)
         })
+    }
+}
+
+impl TrackPlan {
+    /// Whether this track's init segment is fetched and stored under its own key (index 0):
+    /// it has one and shares no earlier track's.
+    pub fn stores_init(&self) -> bool {
+        self.init.is_some() && self.init_from.is_none()
+    }
+
+    /// The key of the track whose index 0 holds this track's init segment, if it has one.
+    pub fn init_track(&self) -> Option<&str> {
+        self.init
+            .as_ref()
+            .map(|_| self.init_from.as_deref().unwrap_or(&self.key))
+    }
+}
+
+/// Points every track whose init segment (URL, byte range, encryption) equals an earlier
+/// track's at that track (`init_from`), so the plan stores it once: periods of one stream, and
+/// representations packaged with one init, often share it.
+fn share_inits(tracks: &mut [TrackPlan]) {
+    let mut first: HashMap<(String, Option<[u64; 2]>), usize> = HashMap::new();
+    for i in 0..tracks.len() {
+        let Some(init) = &tracks[i].init else {
+            continue;
+        };
+        let id = (init.url.clone(), init.range);
+        match first.get(&id) {
+            Some(&owner) if tracks[owner].encryption == tracks[i].encryption => {
+                tracks[i].init_from = Some(tracks[owner].key.clone());
+            }
+            Some(_) => {}
+            None => {
+                first.insert(id, i);
+            }
+        }
     }
 }
 
@@ -115,8 +163,9 @@ pub struct PlanItem<'a> {
 /// A SegmentBase track's index to fetch before planning.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexNeed {
-    /// The key to give [`Planner::finish`] the bytes under: the track key for the index, and
-    /// [`init_key`] of it for a WebM track's init bytes, which its Cues need too.
+    /// The key to give [`Planner::finish`] the bytes under: the track key for the index,
+    /// [`init_key`] of it for a WebM track's init bytes, which its Cues need too, and
+    /// [`crate::segments::sidx_key`] of it for bytes of a hierarchical `sidx`.
     pub key: String,
     /// The file holding the index.
     pub url: String,
@@ -124,8 +173,10 @@ pub struct IndexNeed {
     pub range: [u64; 2],
 }
 
-/// Plans in two steps, because SegmentBase tracks need their `sidx` bytes: parse and select,
-/// let the caller fetch [`Planner::index_needs`], then [`Planner::finish`].
+/// Plans in steps, because SegmentBase tracks need their `sidx` bytes: parse and select, let
+/// the caller fetch [`Planner::index_needs`] (and, for hierarchical indexes, what
+/// [`Planner::pending_index_needs`] lists next, until it lists nothing), then
+/// [`Planner::finish`].
 #[derive(Debug, Clone)]
 pub struct Planner {
     manifest: Manifest,
@@ -136,7 +187,25 @@ pub struct Planner {
 impl Planner {
     /// Parses `text` (fetched from `url`) and selects tracks under `options`.
     pub fn new(text: &str, url: &Url, options: &SelectOptions) -> Result<Planner, MpdError> {
-        let manifest = Manifest::parse(text, url)?;
+        Planner::from_root(crate::xml::parse(text)?, url, options)
+    }
+
+    /// Same, for a document already parsed (e.g. with its xlinks resolved by
+    /// [`crate::xlink::Xlinks`]).
+    pub fn from_root(
+        root: crate::xml::Element,
+        url: &Url,
+        options: &SelectOptions,
+    ) -> Result<Planner, MpdError> {
+        Planner::from_manifest(Manifest::from_root(root, url)?, url, options)
+    }
+
+    /// Same, for a manifest already modelled.
+    pub fn from_manifest(
+        manifest: Manifest,
+        url: &Url,
+        options: &SelectOptions,
+    ) -> Result<Planner, MpdError> {
         if manifest.tracks().next().is_none() {
             return Err(MpdError::NoTracks);
         }
@@ -164,23 +233,34 @@ impl Planner {
     }
 
     /// The indexes to fetch before [`Planner::finish`]: an MP4 track's `sidx` range; a WebM
-    /// track's Cues range and its (small) init range.
+    /// track's Cues range and its (small) init range. A hierarchical `sidx` needs more, listed
+    /// by [`Planner::pending_index_needs`] once these are fetched.
     pub fn index_needs(&self) -> Vec<IndexNeed> {
-        self.selected()
-            .flat_map(|(_, t)| {
-                let index = index_location(t).map(|(url, range)| IndexNeed {
-                    key: t.key.clone(),
-                    url,
+        self.selected().flat_map(|(_, t)| first_needs(t)).collect()
+    }
+
+    /// What is still to fetch given the bytes in `indexes`: the first needs not fetched yet,
+    /// then the boxes hierarchical `sidx`es reference, a level deeper each round (at most
+    /// [`crate::sidx_tree::MAX_SIDX_DEPTH`] rounds after the first). The caller fetches them
+    /// into `indexes` and asks again until nothing is left, then calls [`Planner::finish`]. An
+    /// index that is unusable, or over the caps, is an error here already.
+    pub fn pending_index_needs(
+        &self,
+        indexes: &HashMap<String, Vec<u8>>,
+    ) -> Result<Vec<IndexNeed>, MpdError> {
+        let mut out = Vec::new();
+        for (_, t) in self.selected() {
+            out.extend(first_needs(t).filter(|n| !indexes.contains_key(&n.key)));
+            let url = t.base_url.to_string();
+            for range in sidx_needs(t, IndexBytes::new(indexes, &t.key))? {
+                out.push(IndexNeed {
+                    key: sidx_key(&t.key, range),
+                    url: url.clone(),
                     range,
                 });
-                let init = webm_init_location(t).map(|(url, range)| IndexNeed {
-                    key: init_key(&t.key),
-                    url,
-                    range,
-                });
-                index.into_iter().chain(init)
-            })
-            .collect()
+            }
+        }
+        Ok(out)
     }
 
     fn selected(&self) -> impl Iterator<Item = (&crate::model::Period, &crate::model::Track)> {
@@ -194,9 +274,7 @@ impl Planner {
         let mut tracks = Vec::with_capacity(self.chosen.len());
         let mut estimated = 0u64;
         for (period, track) in self.selected() {
-            let index = indexes.get(&track.key).map(Vec::as_slice);
-            let init = indexes.get(&init_key(&track.key)).map(Vec::as_slice);
-            let segs = enumerate(period, track, index, init)?;
+            let segs = enumerate(period, track, IndexBytes::new(indexes, &track.key))?;
             let seconds: f64 = segs.media.iter().map(|s| s.end - s.start).sum();
             // Exact when every segment has a range (bounds-checked when parsed); the sum
             // saturates rather than wrap.
@@ -218,6 +296,7 @@ impl Planner {
                 timescale: segs.timescale,
                 pto: segs.pto,
                 init: segs.init,
+                init_from: None,
                 segments: segs.media,
                 info: track.info.clone(),
                 base_urls: std::iter::once(&track.base_url)
@@ -227,6 +306,7 @@ impl Planner {
                 encryption: track.encryption.clone(),
             });
         }
+        share_inits(&mut tracks);
         let plan = Plan {
             manifest_url: self.url.to_string(),
             duration: self.manifest.duration,
@@ -238,9 +318,19 @@ impl Planner {
     }
 }
 
-/// The [`IndexNeed::key`] of a WebM track's init bytes (track keys never contain `:`).
-pub fn init_key(track_key: &str) -> String {
-    format!("{track_key}:init")
+/// The first indexes a track needs: a SegmentBase track's index range, and a WebM one's init.
+fn first_needs(t: &crate::model::Track) -> impl Iterator<Item = IndexNeed> {
+    let index = index_location(t).map(|(url, range)| IndexNeed {
+        key: t.key.clone(),
+        url,
+        range,
+    });
+    let init = webm_init_location(t).map(|(url, range)| IndexNeed {
+        key: init_key(&t.key),
+        url,
+        range,
+    });
+    index.into_iter().chain(init)
 }
 
 /// Plans a manifest that needs no index fetching (SegmentBase tracks fail with

@@ -2,10 +2,11 @@
 
 use crate::error::MpdError;
 use crate::model::{Addressing, Base, List, ListInit, Period, Template, Timing, Track};
-use crate::sidx::parse_sidx;
+use crate::sidx_tree::{resolve_sidx, Resolved};
 use crate::template::{expand_into, Vars};
 use crate::urls::BaseUrl;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use url::Url;
 
 /// Most segments accepted for one track (a 10-hour stream of 1-second segments has 36,000).
@@ -86,19 +87,90 @@ pub fn webm_init_location(track: &Track) -> Option<(String, [u64; 2])> {
     }
 }
 
-/// Lists the segments of `track` within `period`; `index` holds the bytes of a SegmentBase
-/// track's `indexRange` (see [`index_location`]), `init` those of a WebM track's init range
-/// (see [`webm_init_location`]).
+/// The key under which a WebM track's init bytes are fetched (track keys never contain `:`).
+pub fn init_key(track_key: &str) -> String {
+    format!("{track_key}:init")
+}
+
+/// The key under which bytes of `range` fetched for a track's hierarchical `sidx` are kept
+/// (track keys never contain `@`).
+pub fn sidx_key(track_key: &str, [a, b]: [u64; 2]) -> String {
+    format!("{track_key}@{a}-{b}")
+}
+
+/// The index bytes fetched for one track while planning, out of the map of every track's, by
+/// the keys [`crate::plan::IndexNeed::key`] gives.
+#[derive(Debug, Clone, Copy)]
+pub struct IndexBytes<'a> {
+    map: &'a HashMap<String, Vec<u8>>,
+    track: &'a str,
+}
+
+impl<'a> IndexBytes<'a> {
+    /// The bytes of track `track_key` in `map`.
+    pub fn new(map: &'a HashMap<String, Vec<u8>>, track_key: &'a str) -> IndexBytes<'a> {
+        IndexBytes {
+            map,
+            track: track_key,
+        }
+    }
+
+    /// The bytes of the track's `indexRange`.
+    pub fn index(&self) -> Option<&'a [u8]> {
+        self.map.get(self.track).map(Vec::as_slice)
+    }
+
+    /// The bytes of a WebM track's init range.
+    pub fn init(&self) -> Option<&'a [u8]> {
+        self.map.get(&init_key(self.track)).map(Vec::as_slice)
+    }
+
+    /// The bytes fetched for `range` of a hierarchical `sidx`.
+    pub fn sidx_range(&self, range: [u64; 2]) -> Option<&'a [u8]> {
+        self.map
+            .get(&sidx_key(self.track, range))
+            .map(Vec::as_slice)
+    }
+}
+
+/// The byte ranges (in the track's file) an MP4 SegmentBase track still needs once its index
+/// bytes are there: the boxes a hierarchical `sidx` references, one level per call (see
+/// [`crate::sidx_tree`]). Empty for a flat index, or any other track.
+pub fn sidx_needs(track: &Track, fetched: IndexBytes<'_>) -> Result<Vec<[u64; 2]>, MpdError> {
+    let (
+        Addressing::Base(Base {
+            index_range: Some([offset, _]),
+            ..
+        }),
+        Some(bytes),
+    ) = (&track.addressing, fetched.index())
+    else {
+        return Ok(Vec::new());
+    };
+    if is_webm(track) || crate::webm::looks_like_webm(bytes) {
+        return Ok(Vec::new());
+    }
+    Ok(
+        match resolve_sidx(bytes, *offset, |r| fetched.sidx_range(r))? {
+            Resolved::Index(_) => Vec::new(),
+            Resolved::Needs(ranges) => ranges,
+        },
+    )
+}
+
+/// Lists the segments of `track` within `period`; `fetched` holds the bytes of a SegmentBase
+/// track's `indexRange` (see [`index_location`]), those of a WebM track's init range (see
+/// [`webm_init_location`]) and those of the boxes a hierarchical `sidx` references (see
+/// [`sidx_needs`]).
 pub fn enumerate(
     period: &Period,
     track: &Track,
-    index: Option<&[u8]>,
-    init: Option<&[u8]>,
+    fetched: IndexBytes<'_>,
 ) -> Result<TrackSegments, MpdError> {
     match &track.addressing {
         Addressing::Template(t) => template_segments(period, track, t),
         Addressing::List(l) => list_segments(period, track, l),
-        Addressing::Base(b) => base_segments(period, track, b, index, init),
+        Addressing::Base(b) => base_segments(period, track, b, fetched),
         Addressing::SingleFile => {
             let duration = period
                 .duration
@@ -352,17 +424,21 @@ fn base_segments(
     period: &Period,
     track: &Track,
     b: &Base,
-    index: Option<&[u8]>,
-    init: Option<&[u8]>,
+    fetched: IndexBytes<'_>,
 ) -> Result<TrackSegments, MpdError> {
     let [offset, _] = b
         .index_range
         .ok_or_else(|| MpdError::NoSegmentInfo(track.id.clone()))?;
-    let bytes = index.ok_or_else(|| MpdError::IndexNeeded(track.key.clone()))?;
+    let bytes = fetched
+        .index()
+        .ok_or_else(|| MpdError::IndexNeeded(track.key.clone()))?;
     let sidx = if is_webm(track) || crate::webm::looks_like_webm(bytes) {
-        webm_index(period, track, b, bytes, offset, init)?
+        webm_index(period, track, b, bytes, offset, fetched.init())?
     } else {
-        parse_sidx(bytes, offset)?
+        match resolve_sidx(bytes, offset, |r| fetched.sidx_range(r))? {
+            Resolved::Index(index) => index,
+            Resolved::Needs(_) => return Err(MpdError::IndexNeeded(track.key.clone())),
+        }
     };
     // The sidx has its own timescale; presentationTimeOffset is in SegmentBase@timescale.
     let pto = (b.pto as u128 * sidx.timescale as u128 / b.timescale.max(1) as u128) as u64;

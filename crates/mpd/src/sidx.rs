@@ -23,12 +23,57 @@ pub struct SegmentIndex {
     pub subsegments: Vec<Subsegment>,
 }
 
+/// One reference of a `sidx` box: to media (a subsegment), or to another `sidx` box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reference {
+    /// Inclusive byte range in the file of the subsegment, or of the referenced box.
+    pub range: [u64; 2],
+    /// Start time in the box's timescale.
+    pub t: u64,
+    /// Duration in the box's timescale.
+    pub d: u64,
+    /// `reference_type` 1: the range is another `sidx` box (a hierarchical index).
+    pub to_index: bool,
+}
+
+/// One parsed `sidx` box.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SidxBox {
+    /// Timescale of `t` and `d`.
+    pub timescale: u64,
+    /// The references in order.
+    pub references: Vec<Reference>,
+}
+
 /// Most references accepted in one index (the field is 16 bits).
 const MAX_REFERENCES: usize = 65_535;
 
 /// Parses the bytes fetched from `indexRange`; `offset` is the file offset of the first byte.
-/// Boxes before the `sidx` in the range (e.g. `styp`) are skipped.
+/// Boxes before the `sidx` in the range (e.g. `styp`) are skipped. A box referencing other
+/// boxes is an error here: [`resolve_sidx`] follows those.
 pub fn parse_sidx(bytes: &[u8], offset: u64) -> Result<SegmentIndex, MpdError> {
+    let b = parse_sidx_box(bytes, offset)?;
+    let mut subsegments = Vec::with_capacity(b.references.len());
+    for r in b.references {
+        if r.to_index {
+            return Err(MpdError::BadIndex(
+                "the sidx references another sidx (a hierarchical index)".into(),
+            ));
+        }
+        subsegments.push(Subsegment {
+            range: r.range,
+            t: r.t,
+            d: r.d,
+        });
+    }
+    Ok(SegmentIndex {
+        timescale: b.timescale,
+        subsegments,
+    })
+}
+
+/// Parses the first `sidx` box in `bytes` (file offset `offset`), references of both types.
+pub fn parse_sidx_box(bytes: &[u8], offset: u64) -> Result<SidxBox, MpdError> {
     let bad = |why: &str| MpdError::BadIndex(why.to_string());
     let mut pos = 0usize;
     loop {
@@ -69,7 +114,7 @@ pub fn parse_sidx(bytes: &[u8], offset: u64) -> Result<SegmentIndex, MpdError> {
 }
 
 /// `anchor` is the file offset of the first byte after the sidx box.
-fn parse_body(b: &[u8], anchor: u64) -> Result<SegmentIndex, MpdError> {
+fn parse_body(b: &[u8], anchor: u64) -> Result<SidxBox, MpdError> {
     let bad = |why: &str| MpdError::BadIndex(why.to_string());
     let version = *b.first().ok_or_else(|| bad("empty sidx"))?;
     let timescale = u64::from(read_u32(b, 8).ok_or_else(|| bad("truncated sidx"))?);
@@ -98,14 +143,10 @@ fn parse_body(b: &[u8], anchor: u64) -> Result<SegmentIndex, MpdError> {
         .checked_add(first_offset)
         .ok_or_else(|| bad("offset overflow"))?;
     let mut t = earliest;
-    let mut subsegments = Vec::with_capacity(count);
+    let mut references = Vec::with_capacity(count);
     for _ in 0..count {
         let word = read_u32(b, pos).ok_or_else(|| bad("truncated sidx"))?;
-        if word & 0x8000_0000 != 0 {
-            return Err(bad(
-                "hierarchical sidx (a reference to another index) is not supported",
-            ));
-        }
+        let to_index = word & 0x8000_0000 != 0;
         let size = u64::from(word & 0x7fff_ffff);
         let d = u64::from(read_u32(b, pos + 4).ok_or_else(|| bad("truncated sidx"))?);
         if size == 0 {
@@ -119,14 +160,19 @@ fn parse_body(b: &[u8], anchor: u64) -> Result<SegmentIndex, MpdError> {
         crate::byterange::checked_range(range, || {
             format!("{start}-{} of a subsegment in the sidx", range[1])
         })?;
-        subsegments.push(Subsegment { range, t, d });
+        references.push(Reference {
+            range,
+            t,
+            d,
+            to_index,
+        });
         start = next;
         t = t.checked_add(d).ok_or_else(|| bad("time overflow"))?;
         pos += 12;
     }
-    Ok(SegmentIndex {
+    Ok(SidxBox {
         timescale,
-        subsegments,
+        references,
     })
 }
 

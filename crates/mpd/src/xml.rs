@@ -63,12 +63,27 @@ fn local(name: &str) -> &str {
 
 /// Parses a whole document into its root element.
 pub fn parse(text: &str) -> Result<Element, MpdError> {
+    parse_nodes(text, false)?
+        .pop()
+        .ok_or_else(|| MpdError::Xml("the document has no root element".into()))
+}
+
+/// Parses a document that may hold any number of top-level elements, e.g. the remote part of
+/// an xlink (several `Period`s, or none at all), with the same bounds as [`parse`].
+pub fn parse_fragment(text: &str) -> Result<Vec<Element>, MpdError> {
+    parse_nodes(text, true)
+}
+
+/// The top-level elements of `text`: only the first unless `many`, the rest of the text then
+/// being ignored.
+fn parse_nodes(text: &str, many: bool) -> Result<Vec<Element>, MpdError> {
     if text.len() > MAX_DOCUMENT_LEN {
         return Err(MpdError::TooLarge("manifest bytes"));
     }
     let mut reader = Reader::from_str(text);
     reader.config_mut().trim_text(true);
     let mut stack: Vec<Element> = Vec::new();
+    let mut top: Vec<Element> = Vec::new();
     let mut count = 0usize;
     loop {
         let event = reader
@@ -93,7 +108,8 @@ pub fn parse(text: &str) -> Result<Element, MpdError> {
                 let el = element_from(&start)?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(el),
-                    None => return Ok(el),
+                    None if many => top.push(el),
+                    None => return Ok(vec![el]),
                 }
             }
             Event::End(_) => {
@@ -102,7 +118,8 @@ pub fn parse(text: &str) -> Result<Element, MpdError> {
                 };
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(done),
-                    None => return Ok(done),
+                    None if many => top.push(done),
+                    None => return Ok(vec![done]),
                 }
             }
             Event::Text(t) => push_text(&mut stack, &t.xml_content(XmlVersion::Implicit1_0))?,
@@ -123,6 +140,7 @@ pub fn parse(text: &str) -> Result<Element, MpdError> {
                 };
                 push_text(&mut stack, &resolved)?
             }
+            Event::Eof if many && stack.is_empty() => return Ok(top),
             Event::Eof => {
                 return Err(MpdError::Xml(
                     "document ended before its root element closed".into(),
@@ -226,6 +244,16 @@ mod tests {
     #[test]
     fn truncated_document_is_an_error() {
         assert!(matches!(parse("<MPD><Period>"), Err(MpdError::Xml(_))));
+    }
+
+    #[test]
+    fn a_fragment_may_hold_several_top_level_elements_or_none() {
+        let els = parse_fragment(r#"<?xml version="1.0"?><P id="1"/><P id="2"><A/></P>"#).unwrap();
+        let ids: Vec<_> = els.iter().map(|e| e.attr("id")).collect();
+        assert_eq!(ids, [Some("1"), Some("2")]);
+        assert_eq!(parse_fragment("  ").unwrap(), Vec::<Element>::new());
+        assert!(parse_fragment("<P><A/>").is_err());
+        assert!(matches!(parse(""), Err(MpdError::Xml(_))));
     }
 
     #[test]

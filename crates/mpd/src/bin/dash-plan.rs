@@ -47,10 +47,33 @@ fn run() -> Result<(), String> {
     let source =
         source.ok_or("usage: dash-plan FILE_OR_URL [--language L] [--bitrate B] [--all]")?;
     let (url, text) = load(&source)?;
-    let planner = Planner::new(&text, &url, &options).map_err(|e| e.to_string())?;
+    let mut links = mpd::Xlinks::parse(&text, &url).map_err(|e| e.to_string())?;
+    loop {
+        let needs = links.needs().map_err(|e| e.to_string())?;
+        if needs.is_empty() {
+            break;
+        }
+        let mut docs = Vec::with_capacity(needs.len());
+        for need in &needs {
+            let (final_url, text) = load(&need.url)?;
+            docs.push((final_url.to_string(), text));
+        }
+        links.resolve(docs).map_err(|e| e.to_string())?;
+    }
+    let planner =
+        Planner::from_root(links.into_root(), &url, &options).map_err(|e| e.to_string())?;
     let mut indexes = HashMap::new();
-    for need in planner.index_needs() {
-        indexes.insert(need.key, read_range(&need.url, need.range)?);
+    // Hierarchical indexes take a round per level; the planner caps the depth, this the loop.
+    for _ in 0..16 {
+        let needs = planner
+            .pending_index_needs(&indexes)
+            .map_err(|e| e.to_string())?;
+        if needs.is_empty() {
+            break;
+        }
+        for need in needs {
+            indexes.insert(need.key, read_range(&need.url, need.range)?);
+        }
     }
     let (plan, _) = planner.finish(&indexes).map_err(|e| e.to_string())?;
     let manifest = planner.manifest();
@@ -78,8 +101,8 @@ fn run() -> Result<(), String> {
     out.flush().map_err(|e| e.to_string())
 }
 
-/// Reads a manifest from a file path or an `http://` URL (following redirects, so relative
-/// URLs resolve against the final URL as players do).
+/// Reads a manifest (or an xlink document) from a file path, a `file://` URL or an `http://`
+/// URL (following redirects, so relative URLs resolve against the final URL as players do).
 fn load(source: &str) -> Result<(Url, String), String> {
     if source.starts_with("http://") || source.starts_with("https://") {
         let (url, body) = http_get(source, None)?;
@@ -88,7 +111,13 @@ fn load(source: &str) -> Result<(Url, String), String> {
             String::from_utf8(body).map_err(|e| format!("{source}: {e}"))?,
         ));
     }
-    let path = std::fs::canonicalize(source).map_err(|e| format!("{source}: {e}"))?;
+    let path = match Url::parse(source).ok().filter(|u| u.scheme() == "file") {
+        Some(u) => u
+            .to_file_path()
+            .map_err(|()| format!("{source}: not a file path"))?,
+        None => std::path::PathBuf::from(source),
+    };
+    let path = std::fs::canonicalize(path).map_err(|e| format!("{source}: {e}"))?;
     let url = Url::from_file_path(&path).map_err(|()| format!("{source}: not an absolute path"))?;
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{source}: {e}"))?;
     Ok((url, text))

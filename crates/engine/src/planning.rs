@@ -1,0 +1,202 @@
+//! Planning a download: fetch the manifest, resolve its xlinks, parse and select, fetch the
+//! segment indexes SegmentBase tracks need (in rounds, for hierarchical `sidx`es), and plan.
+//!
+//! The parsing and planning rules are the `mpd` crate's; this module only does their fetches,
+//! each failure named by the URL that failed.
+
+use crate::error::{Code, FetchError, KalturaError};
+use crate::manager::Manager;
+use crate::ports::{Fetcher, Host, Store};
+use mpd::{MpdError, SelectOptions};
+use std::collections::HashMap;
+
+/// Rounds of index fetching a plan may take: the first, then up to two per level of a
+/// hierarchical `sidx` (the start of each referenced range, then the whole box when it is
+/// longer). The `mpd` crate refuses deeper indexes first; this bounds the loop regardless.
+const MAX_INDEX_ROUNDS: usize = 1 + 2 * mpd::sidx_tree::MAX_SIDX_DEPTH;
+
+/// Most index requests one plan may make over every track and round: a safety cap far over a
+/// real manifest's needs (one or two per SegmentBase track, a few more for hierarchical ones).
+const MAX_INDEX_FETCHES: usize = 4096;
+
+impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
+    /// Fetches the entry's manifest and plans it with `options`; gives the plan and the local
+    /// manifest.
+    pub(crate) async fn fetch_plan(
+        &self,
+        entry: &crate::Entry,
+        options: &SelectOptions,
+    ) -> Result<(mpd::Plan, String), KalturaError> {
+        let planner = self.fetch_planner(entry, options).await?;
+        self.finish_plan(&entry.id, &planner).await
+    }
+
+    /// Fetches the entry's manifest and the documents its xlinks name, parses it and selects
+    /// tracks with `options`, without the index fetches a full plan needs.
+    pub(crate) async fn fetch_planner(
+        &self,
+        entry: &crate::Entry,
+        options: &SelectOptions,
+    ) -> Result<mpd::Planner, KalturaError> {
+        let id = entry.id.as_str();
+        let url = entry.dash_url().unwrap_or_default().to_string();
+        let (final_url, text) = self
+            .fetcher
+            .fetch_text(&url)
+            .await
+            .map_err(|e| manifest_fetch_error(id, &url, e))?;
+        let base = url::Url::parse(&final_url).map_err(|e| {
+            cannot_add(id, &format!("the manifest URL {final_url} is invalid: {e}"))
+        })?;
+        let root = self.resolve_xlinks(id, &text, &base).await?;
+        drop(text);
+        let manifest = mpd::Manifest::from_root(root, &base).map_err(|e| plan_error(id, e))?;
+        planner(id, manifest, &base, options)
+    }
+
+    /// Parses the manifest text and splices in the documents its `xlink:actuate="onLoad"` links
+    /// name, level after level (see `mpd::xlink` for the rules and caps). Each document is
+    /// fetched as the manifest is, relative links resolving against the URL that answered.
+    async fn resolve_xlinks(
+        &self,
+        id: &str,
+        text: &str,
+        base: &url::Url,
+    ) -> Result<mpd::xml::Element, KalturaError> {
+        let mut links = mpd::Xlinks::parse(text, base).map_err(|e| plan_error(id, e))?;
+        loop {
+            let needs = links.needs().map_err(|e| plan_error(id, e))?;
+            if needs.is_empty() {
+                return Ok(links.into_root());
+            }
+            let mut fetched = Vec::with_capacity(needs.len());
+            for need in &needs {
+                let answer = self
+                    .fetcher
+                    .fetch_text(&need.url)
+                    .await
+                    .map_err(|e| xlink_fetch_error(id, need, e))?;
+                fetched.push(answer);
+            }
+            links.resolve(fetched).map_err(|e| plan_error(id, e))?;
+        }
+    }
+
+    /// Fetches the indexes SegmentBase tracks need, round after round while a hierarchical
+    /// `sidx` reveals more, and builds the plan and local manifest.
+    async fn finish_plan(
+        &self,
+        id: &str,
+        planner: &mpd::Planner,
+    ) -> Result<(mpd::Plan, String), KalturaError> {
+        let mut indexes = HashMap::new();
+        let mut fetches = 0usize;
+        for _ in 0..MAX_INDEX_ROUNDS {
+            let needs = planner
+                .pending_index_needs(&indexes)
+                .map_err(|e| plan_error(id, e))?;
+            if needs.is_empty() {
+                return planner.finish(&indexes).map_err(|e| plan_error(id, e));
+            }
+            fetches = fetches.saturating_add(needs.len());
+            if fetches > MAX_INDEX_FETCHES {
+                return Err(plan_error(id, MpdError::TooLarge("segment index requests")));
+            }
+            for need in needs {
+                let bytes = self
+                    .fetcher
+                    .fetch_bytes(&need.url, need.range)
+                    .await
+                    .map_err(|e| crate::job::index_fetch_error(id, &need.url, need.range, e))?;
+                indexes.insert(need.key, bytes);
+            }
+        }
+        Err(plan_error(
+            id,
+            MpdError::BadIndex(format!(
+                "it still needs bytes after {MAX_INDEX_ROUNDS} rounds of fetching"
+            )),
+        ))
+    }
+}
+
+/// Selects; refuses (9009) a period whose video or audio the browser's probe
+/// (`options.playable`) rules out entirely, since no player could start such an entry.
+fn planner(
+    id: &str,
+    manifest: mpd::Manifest,
+    base: &url::Url,
+    options: &SelectOptions,
+) -> Result<mpd::Planner, KalturaError> {
+    let unplayable = mpd::playable::unplayable(&manifest, options);
+    match (
+        mpd::Planner::from_manifest(manifest, base, options),
+        unplayable,
+    ) {
+        (Ok(p), None) => Ok(p),
+        // Nothing selected under a probe: unplayable codecs are the likelier reason, and the
+        // more useful message.
+        (Ok(_) | Err(MpdError::NothingSelected), Some(u)) => Err(unplayable_error(id, &u)),
+        (Err(e), _) => Err(plan_error(id, e)),
+    }
+}
+
+fn cannot_add(id: &str, why: &str) -> KalturaError {
+    KalturaError::new(Code::CannotAddItem, why.to_string(), Some(id))
+}
+
+fn manifest_fetch_error(id: &str, url: &str, e: FetchError) -> KalturaError {
+    let err = KalturaError::new(
+        Code::DownloadFailed,
+        format!("could not fetch the manifest: {}", e.describe(url)),
+        Some(id),
+    )
+    .with("url", url);
+    match e {
+        FetchError::Status { status } => err.with("status", status),
+        _ => err,
+    }
+}
+
+/// A document an xlink names that could not be fetched (9011): the message and `url` name the
+/// document, since the manifest itself was fetched fine.
+fn xlink_fetch_error(id: &str, need: &mpd::XlinkNeed, e: FetchError) -> KalturaError {
+    let err = KalturaError::new(
+        Code::DownloadFailed,
+        format!(
+            "could not fetch the xlink document of a <{}>: {}",
+            need.element,
+            e.describe(&need.url)
+        ),
+        Some(id),
+    )
+    .with("url", need.url.as_str());
+    match e {
+        FetchError::Status { status } => err.with("status", status),
+        _ => err,
+    }
+}
+
+fn unplayable_error(id: &str, u: &mpd::playable::Unplayable) -> KalturaError {
+    let codecs: Vec<&str> = u.offered.iter().map(|m| m.codecs.as_str()).collect();
+    KalturaError::new(
+        Code::ContentUnsupportedByBrowser,
+        format!("entry {id} cannot be stored: {u}; a stored copy could not be played here"),
+        Some(id),
+    )
+    .with("codecs", codecs)
+}
+
+pub(crate) fn plan_error(id: &str, e: MpdError) -> KalturaError {
+    match e {
+        MpdError::Dynamic => KalturaError::new(
+            Code::CannotStoreLiveOffline,
+            "this is a live stream; only video on demand can be stored offline",
+            Some(id),
+        ),
+        other => cannot_add(
+            id,
+            &format!("the manifest cannot be stored offline: {other}"),
+        ),
+    }
+}
