@@ -1,7 +1,9 @@
 //! The engine's `Fetcher` on the worker's `fetch()`: CORS mode, byte ranges, and checks that the
-//! body is what was asked for; segment decryption with WebCrypto in [`sea`].
+//! body is what was asked for; segment decryption with WebCrypto in [`sea`]; whole index files
+//! fetched into memory under a cap in [`whole`].
 
 mod sea;
+mod whole;
 
 use crate::body::BlobBody;
 use engine::ports::{DecryptError, Fetched, Fetcher, KeyError};
@@ -233,9 +235,12 @@ impl Fetcher for WebFetcher {
     fn fetch_bytes<'a>(
         &'a self,
         url: &'a str,
-        range: [u64; 2],
+        range: Option<[u64; 2]>,
     ) -> LocalBoxFuture<'a, Result<Vec<u8>, FetchError>> {
         async move {
+            let Some(range) = range else {
+                return whole::fetch_whole(url, mpd::MAX_INDEX_FILE_BYTES).await;
+            };
             let body = self.fetch(url, Some(range)).await?.body.0;
             let promise = body.array_buffer();
             let buffer = JsFuture::from(promise)

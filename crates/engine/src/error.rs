@@ -127,6 +127,12 @@ pub enum FetchError {
     Integrity(String),
     /// The redirect left the origin and the app did not allow it.
     CrossOriginRedirect(String),
+    /// A whole file fetched into memory (a `SegmentTemplate@index` file) is larger than
+    /// `limit` bytes: no index is that large, and retrying gives the same file.
+    TooLarge {
+        /// The most bytes accepted.
+        limit: u64,
+    },
 }
 
 impl FetchError {
@@ -135,7 +141,9 @@ impl FetchError {
         match self {
             FetchError::Status { status } => *status >= 500 || *status == 408 || *status == 429,
             FetchError::Network(_) | FetchError::Integrity(_) => true,
-            FetchError::Opaque | FetchError::CrossOriginRedirect(_) => false,
+            FetchError::Opaque
+            | FetchError::CrossOriginRedirect(_)
+            | FetchError::TooLarge { .. } => false,
         }
     }
 
@@ -147,6 +155,7 @@ impl FetchError {
             FetchError::Opaque => format!("{url} was answered without CORS; the CDN must allow cross-origin requests (Access-Control-Allow-Origin)"),
             FetchError::Integrity(m) => format!("{url} returned a body that does not match what was expected: {m}"),
             FetchError::CrossOriginRedirect(to) => format!("{url} redirected to another origin ({to}); allow it in the app's config"),
+            FetchError::TooLarge { limit } => format!("{url} is larger than the {limit} bytes accepted for a segment index file"),
         }
     }
 }

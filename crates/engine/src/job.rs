@@ -515,13 +515,17 @@ fn fetch_error(entry_id: &str, url: &str, e: FetchError) -> JobError {
 pub(crate) fn index_fetch_error(
     entry_id: &str,
     url: &str,
-    [a, b]: [u64; 2],
+    range: Option<[u64; 2]>,
     e: FetchError,
 ) -> KalturaError {
+    let what = match range {
+        Some([a, b]) => format!("bytes {a}-{b}"),
+        None => "the whole file".to_string(),
+    };
     let err = KalturaError::new(
         Code::DownloadFailed,
         format!(
-            "could not fetch the segment index (bytes {a}-{b}) of a track: {}",
+            "could not fetch the segment index ({what}) of a track: {}",
             e.describe(url)
         ),
         Some(entry_id),

@@ -329,9 +329,17 @@ impl Fetcher for MemFetcher {
     fn fetch_bytes<'a>(
         &'a self,
         url: &'a str,
-        range: [u64; 2],
+        range: Option<[u64; 2]>,
     ) -> LocalBoxFuture<'a, Result<Vec<u8>, FetchError>> {
-        async move { Ok(self.fetch(url, Some(range)).await?.body.0.to_vec()) }.boxed_local()
+        async move {
+            let body = self.fetch(url, range).await?.body.0;
+            let limit = mpd::MAX_INDEX_FILE_BYTES;
+            if range.is_none() && body.len() as u64 > limit {
+                return Err(FetchError::TooLarge { limit });
+            }
+            Ok(body.to_vec())
+        }
+        .boxed_local()
     }
     fn post_license<'a>(
         &'a self,

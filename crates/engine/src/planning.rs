@@ -1,5 +1,6 @@
 //! Planning a download: fetch the manifest, resolve its xlinks, parse and select, fetch the
-//! segment indexes SegmentBase tracks need (in rounds, for hierarchical `sidx`es), and plan.
+//! segment indexes SegmentBase and `SegmentTemplate@index` tracks need (in rounds, for
+//! hierarchical `sidx`es), and plan.
 //!
 //! The parsing and planning rules are the `mpd` crate's; this module only does their fetches,
 //! each failure named by the URL that failed.
@@ -18,6 +19,11 @@ const MAX_INDEX_ROUNDS: usize = 1 + 2 * mpd::sidx_tree::MAX_SIDX_DEPTH;
 /// Most index requests one plan may make over every track and round: a safety cap far over a
 /// real manifest's needs (one or two per SegmentBase track, a few more for hierarchical ones).
 const MAX_INDEX_FETCHES: usize = 4096;
+
+/// Most index bytes one plan holds in memory over every track and round: the fetcher caps a
+/// whole `SegmentTemplate@index` file at [`mpd::MAX_INDEX_FILE_BYTES`] and the `mpd` crate a
+/// hierarchical `sidx`'s boxes per track; this bounds their sum, many tracks together.
+const MAX_INDEX_BYTES: u64 = 64 << 20;
 
 impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     /// Fetches the entry's manifest and plans it with `options`; gives the plan and the local
@@ -82,8 +88,8 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         }
     }
 
-    /// Fetches the indexes SegmentBase tracks need, round after round while a hierarchical
-    /// `sidx` reveals more, and builds the plan and local manifest.
+    /// Fetches the indexes SegmentBase and `SegmentTemplate@index` tracks need, round after
+    /// round while a hierarchical `sidx` reveals more, and builds the plan and local manifest.
     async fn finish_plan(
         &self,
         id: &str,
@@ -91,6 +97,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     ) -> Result<(mpd::Plan, String), KalturaError> {
         let mut indexes = HashMap::new();
         let mut fetches = 0usize;
+        let mut held = 0u64;
         for _ in 0..MAX_INDEX_ROUNDS {
             let needs = planner
                 .pending_index_needs(&indexes)
@@ -108,6 +115,10 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                     .fetch_bytes(&need.url, need.range)
                     .await
                     .map_err(|e| crate::job::index_fetch_error(id, &need.url, need.range, e))?;
+                held = held.saturating_add(bytes.len() as u64);
+                if held > MAX_INDEX_BYTES {
+                    return Err(plan_error(id, MpdError::TooLarge("segment index bytes")));
+                }
                 indexes.insert(need.key, bytes);
             }
         }

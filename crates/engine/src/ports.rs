@@ -133,11 +133,14 @@ pub trait Fetcher: 'static {
         url: &'a str,
         range: Option<[u64; 2]>,
     ) -> LocalBoxFuture<'a, Result<Fetched<Self::Body>, FetchError>>;
-    /// Fetch a small byte range into memory (a SegmentBase `sidx` index).
+    /// Fetch a small byte range into memory (a SegmentBase `sidx` index), or with `None` a
+    /// whole small file (a `SegmentTemplate@index` file, no `Range` header): a body over
+    /// [`mpd::MAX_INDEX_FILE_BYTES`] is refused with [`FetchError::TooLarge`], before it is
+    /// read when its Content-Length says so, since it comes into memory.
     fn fetch_bytes<'a>(
         &'a self,
         url: &'a str,
-        range: [u64; 2],
+        range: Option<[u64; 2]>,
     ) -> LocalBoxFuture<'a, Result<Vec<u8>, FetchError>>;
     /// POST a licence request (JSON text); returns the answer's text and its
     /// `X-License-Expiration` header.

@@ -8,6 +8,7 @@ pub mod byterange;
 pub mod describe;
 pub mod duration;
 pub mod error;
+pub mod index_template;
 pub mod local;
 pub mod model;
 pub mod plan;
@@ -25,6 +26,7 @@ pub mod xml;
 
 pub use byterange::{checked_range, range_len, MAX_OFFSET};
 pub use error::MpdError;
+pub use index_template::MAX_INDEX_FILE_BYTES;
 pub use model::{Manifest, TrackKind};
 pub use plan::{init_key, plan_manifest, IndexNeed, Plan, PlanItem, Planner, TrackPlan};
 pub use sea::SegmentEncryption;

@@ -110,6 +110,9 @@ pub struct Template {
     pub media: Option<String>,
     /// `@initialization` template.
     pub initialization: Option<String>,
+    /// `@index`: the template of the URL of the file holding the `sidx`. When present it
+    /// decides the segments over a timeline or `@duration`, as in shaka-player.
+    pub index: Option<String>,
 }
 
 /// Timing attributes common to every form (MultipleSegmentBaseType).
@@ -388,16 +391,18 @@ fn addressing(levels: &[&Element], rep_id: &str) -> Result<Addressing, MpdError>
         };
     };
     let els: Vec<&Element> = levels.iter().filter_map(|l| l.child(form)).collect();
-    let timing = merge_timing(&els, form_name(form))?;
+    let timing = merge_timing(&els, form)?;
     match *form {
         "SegmentTemplate" => {
             let mut t = Template {
                 timing,
                 media: None,
                 initialization: None,
+                index: None,
             };
             for el in &els {
                 t.media = el.attr("media").map(str::to_string).or(t.media);
+                t.index = el.attr("index").map(str::to_string).or(t.index);
                 t.initialization = el
                     .attr("initialization")
                     .map(str::to_string)
@@ -409,7 +414,8 @@ fn addressing(levels: &[&Element], rep_id: &str) -> Result<Addressing, MpdError>
                         .map(str::to_string);
                 }
             }
-            if t.media.is_none() || (t.timing.duration.is_none() && t.timing.timeline.is_none()) {
+            let timed = t.timing.duration.is_some() || t.timing.timeline.is_some();
+            if t.index.is_none() && (t.media.is_none() || !timed) {
                 return Err(MpdError::NoSegmentInfo(rep_id.to_string()));
             }
             Ok(Addressing::Template(t))
@@ -467,14 +473,6 @@ fn addressing(levels: &[&Element], rep_id: &str) -> Result<Addressing, MpdError>
             }
             Ok(Addressing::Base(base))
         }
-    }
-}
-
-fn form_name(form: &str) -> &'static str {
-    match form {
-        "SegmentTemplate" => "SegmentTemplate",
-        "SegmentList" => "SegmentList",
-        _ => "SegmentBase",
     }
 }
 

@@ -160,7 +160,7 @@ pub struct PlanItem<'a> {
     pub encryption: Option<&'a crate::sea::SegmentEncryption>,
 }
 
-/// A SegmentBase track's index to fetch before planning.
+/// A track's index to fetch before planning.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexNeed {
     /// The key to give [`Planner::finish`] the bytes under: the track key for the index,
@@ -169,11 +169,12 @@ pub struct IndexNeed {
     pub key: String,
     /// The file holding the index.
     pub url: String,
-    /// Inclusive byte range of the index.
-    pub range: [u64; 2],
+    /// Inclusive byte range of the index; `None` for a whole file (a `SegmentTemplate@index`
+    /// file), which the fetcher caps at [`crate::MAX_INDEX_FILE_BYTES`].
+    pub range: Option<[u64; 2]>,
 }
 
-/// Plans in steps, because SegmentBase tracks need their `sidx` bytes: parse and select, let
+/// Plans in steps, because SegmentBase and `SegmentTemplate@index` tracks need their `sidx` bytes: parse and select, let
 /// the caller fetch [`Planner::index_needs`] (and, for hierarchical indexes, what
 /// [`Planner::pending_index_needs`] lists next, until it lists nothing), then
 /// [`Planner::finish`].
@@ -233,10 +234,14 @@ impl Planner {
     }
 
     /// The indexes to fetch before [`Planner::finish`]: an MP4 track's `sidx` range; a WebM
-    /// track's Cues range and its (small) init range. A hierarchical `sidx` needs more, listed
-    /// by [`Planner::pending_index_needs`] once these are fetched.
+    /// track's Cues range and its (small) init range; the whole file a `SegmentTemplate@index`
+    /// names. A hierarchical `sidx` needs more, listed by [`Planner::pending_index_needs`] once
+    /// these are fetched. A track whose index URL cannot be built is left out here; planning it
+    /// fails with the reason.
     pub fn index_needs(&self) -> Vec<IndexNeed> {
-        self.selected().flat_map(|(_, t)| first_needs(t)).collect()
+        self.selected()
+            .flat_map(|(_, t)| first_needs(t).unwrap_or_default())
+            .collect()
     }
 
     /// What is still to fetch given the bytes in `indexes`: the first needs not fetched yet,
@@ -250,13 +255,17 @@ impl Planner {
     ) -> Result<Vec<IndexNeed>, MpdError> {
         let mut out = Vec::new();
         for (_, t) in self.selected() {
-            out.extend(first_needs(t).filter(|n| !indexes.contains_key(&n.key)));
+            out.extend(
+                first_needs(t)?
+                    .into_iter()
+                    .filter(|n| !indexes.contains_key(&n.key)),
+            );
             let url = t.base_url.to_string();
             for range in sidx_needs(t, IndexBytes::new(indexes, &t.key))? {
                 out.push(IndexNeed {
                     key: sidx_key(&t.key, range),
                     url: url.clone(),
-                    range,
+                    range: Some(range),
                 });
             }
         }
@@ -318,9 +327,10 @@ impl Planner {
     }
 }
 
-/// The first indexes a track needs: a SegmentBase track's index range, and a WebM one's init.
-fn first_needs(t: &crate::model::Track) -> impl Iterator<Item = IndexNeed> {
-    let index = index_location(t).map(|(url, range)| IndexNeed {
+/// The first indexes a track needs: a SegmentBase track's index range or a
+/// `SegmentTemplate@index` file, and a WebM SegmentBase track's init.
+fn first_needs(t: &crate::model::Track) -> Result<Vec<IndexNeed>, MpdError> {
+    let index = index_location(t)?.map(|(url, range)| IndexNeed {
         key: t.key.clone(),
         url,
         range,
@@ -328,12 +338,13 @@ fn first_needs(t: &crate::model::Track) -> impl Iterator<Item = IndexNeed> {
     let init = webm_init_location(t).map(|(url, range)| IndexNeed {
         key: init_key(&t.key),
         url,
-        range,
+        range: Some(range),
     });
-    index.into_iter().chain(init)
+    Ok(index.into_iter().chain(init).collect())
 }
 
-/// Plans a manifest that needs no index fetching (SegmentBase tracks fail with
+/// Plans a manifest that needs no index fetching (SegmentBase and `SegmentTemplate@index`
+/// tracks fail with
 /// [`MpdError::IndexNeeded`]); returns the plan and the local manifest text.
 pub fn plan_manifest(
     text: &str,

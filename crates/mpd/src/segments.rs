@@ -51,14 +51,21 @@ pub struct TrackSegments {
     pub media: Vec<Segment>,
 }
 
-/// Where a SegmentBase track's index is, so the caller can fetch it before planning.
-pub fn index_location(track: &Track) -> Option<(String, [u64; 2])> {
+/// The file holding a track's index, and the byte range of the index in it (`None`: all of it).
+pub type IndexLocation = (String, Option<[u64; 2]>);
+
+/// Where a track's index is, so the caller can fetch it before planning: a SegmentBase track's
+/// `indexRange` of its file, or the whole file a `SegmentTemplate@index` names (range `None`).
+pub fn index_location(track: &Track) -> Result<Option<IndexLocation>, MpdError> {
     match &track.addressing {
         Addressing::Base(Base {
             index_range: Some(r),
             ..
-        }) => Some((track.base_url.to_string(), *r)),
-        _ => None,
+        }) => Ok(Some((track.base_url.to_string(), Some(*r)))),
+        Addressing::Template(t) => crate::index_template::index_url(track, t)
+            .transpose()
+            .map(|u| u.map(|u| (u, None))),
+        _ => Ok(None),
     }
 }
 
@@ -168,7 +175,12 @@ pub fn enumerate(
     fetched: IndexBytes<'_>,
 ) -> Result<TrackSegments, MpdError> {
     match &track.addressing {
-        Addressing::Template(t) => template_segments(period, track, t),
+        Addressing::Template(t) => match &t.index {
+            Some(index) => {
+                crate::index_template::segments(period, track, t, index, fetched.index())
+            }
+            None => template_segments(period, track, t),
+        },
         Addressing::List(l) => list_segments(period, track, l),
         Addressing::Base(b) => base_segments(period, track, b, fetched),
         Addressing::SingleFile => {
@@ -310,6 +322,23 @@ fn slots(
     Ok(out)
 }
 
+/// A subsegment of a `sidx` placed on the presentation timeline, in the file at `url`.
+pub(crate) fn placed(
+    period: &Period,
+    timescale: u64,
+    pto: u64,
+    s: &crate::sidx::Subsegment,
+    url: String,
+) -> Segment {
+    // `place` reads only the times: a sidx numbers nothing.
+    let slot = Slot {
+        number: 0,
+        t: s.t,
+        d: s.d,
+    };
+    place(period, timescale, pto, slot, url, Some(s.range))
+}
+
 /// A segment placed on the presentation timeline, its end cut at the period end.
 fn place(
     period: &Period,
@@ -346,8 +375,8 @@ fn template_segments(
         scratch.clear();
         let vars = Vars {
             representation_id: &track.id,
-            number,
-            time,
+            number: Some(number),
+            time: Some(time),
             bandwidth: track.bandwidth,
         };
         expand_into(&mut scratch, template, &vars)?;
@@ -451,21 +480,7 @@ fn base_segments(
     let media = sidx
         .subsegments
         .iter()
-        .enumerate()
-        .map(|(k, s)| {
-            place(
-                period,
-                sidx.timescale,
-                pto,
-                Slot {
-                    number: k as u64 + 1,
-                    t: s.t,
-                    d: s.d,
-                },
-                url.clone(),
-                Some(s.range),
-            )
-        })
+        .map(|s| placed(period, sidx.timescale, pto, s, url.clone()))
         .collect();
     Ok(TrackSegments {
         timescale: sidx.timescale,

@@ -52,7 +52,11 @@ const MAX_REFERENCES: usize = 65_535;
 /// Boxes before the `sidx` in the range (e.g. `styp`) are skipped. A box referencing other
 /// boxes is an error here: [`resolve_sidx`] follows those.
 pub fn parse_sidx(bytes: &[u8], offset: u64) -> Result<SegmentIndex, MpdError> {
-    let b = parse_sidx_box(bytes, offset)?;
+    into_index(parse_sidx_box(bytes, offset)?)
+}
+
+/// The subsegments of a box that references media only.
+fn into_index(b: SidxBox) -> Result<SegmentIndex, MpdError> {
     let mut subsegments = Vec::with_capacity(b.references.len());
     for r in b.references {
         if r.to_index {
@@ -74,6 +78,25 @@ pub fn parse_sidx(bytes: &[u8], offset: u64) -> Result<SegmentIndex, MpdError> {
 
 /// Parses the first `sidx` box in `bytes` (file offset `offset`), references of both types.
 pub fn parse_sidx_box(bytes: &[u8], offset: u64) -> Result<SidxBox, MpdError> {
+    let (body, end) = find_sidx(bytes)?;
+    let anchor = offset
+        .checked_add(end as u64)
+        .ok_or_else(|| MpdError::BadIndex("offset overflow".into()))?;
+    parse_body(body, anchor)
+}
+
+/// Parses the first `sidx` box of a file apart from the media it indexes (an index segment,
+/// e.g. `SegmentTemplate@index` naming another file): its `first_offset` counts from the start
+/// of the media file, not from the end of the box, as shaka-player reads it
+/// (`indexIsExternal`). The boxes it references would be in the media file, so a hierarchical
+/// index is refused here, as shaka-player does.
+pub fn parse_external_sidx(bytes: &[u8]) -> Result<SegmentIndex, MpdError> {
+    let (body, _) = find_sidx(bytes)?;
+    into_index(parse_body(body, 0)?)
+}
+
+/// The body of the first `sidx` box in `bytes` and the position just after the box.
+fn find_sidx(bytes: &[u8]) -> Result<(&[u8], usize), MpdError> {
     let bad = |why: &str| MpdError::BadIndex(why.to_string());
     let mut pos = 0usize;
     loop {
@@ -102,10 +125,7 @@ pub fn parse_sidx_box(bytes: &[u8], offset: u64) -> Result<SidxBox, MpdError> {
             let body = bytes
                 .get(pos + header_len..end)
                 .ok_or_else(|| bad("sidx box is truncated"))?;
-            let anchor = offset
-                .checked_add(end as u64)
-                .ok_or_else(|| bad("offset overflow"))?;
-            return parse_body(body, anchor);
+            return Ok((body, end));
         }
         pos = pos
             .checked_add(usize::try_from(size).map_err(|_| bad("box too large"))?)
@@ -266,6 +286,20 @@ mod tests {
                 d: 90_000
             }
         );
+    }
+
+    #[test]
+    fn an_external_index_counts_first_offset_from_the_media_file_start() {
+        let mut b = vec![0, 0, 0, 16];
+        b.extend(b"styp");
+        b.extend([0u8; 8]);
+        b.extend(sidx(0, 1000, 0, 867, &[(100, 2000), (50, 1500)]));
+        let idx = parse_external_sidx(&b).unwrap();
+        let got: Vec<[u64; 2]> = idx.subsegments.iter().map(|s| s.range).collect();
+        assert_eq!(got, [[867, 966], [967, 1016]]);
+        let mut nested = sidx(0, 1000, 0, 0, &[(100, 2000)]);
+        nested[32] |= 0x80; // reference_type 1: another sidx
+        assert!(parse_external_sidx(&nested).is_err());
     }
 
     #[test]

@@ -6,10 +6,11 @@ use crate::error::MpdError;
 pub struct Vars<'a> {
     /// `@id` of the representation.
     pub representation_id: &'a str,
-    /// `$Number$`.
-    pub number: u64,
-    /// `$Time$`: the raw `S@t` (media timescale).
-    pub time: u64,
+    /// `$Number$`; `None` leaves the identifier as written, as shaka-player does for the URLs
+    /// that have no number (`initialization` and `index` of an index template).
+    pub number: Option<u64>,
+    /// `$Time$`: the raw `S@t` (media timescale); `None` leaves it as written, like `number`.
+    pub time: Option<u64>,
     /// `$Bandwidth$`.
     pub bandwidth: u64,
 }
@@ -49,8 +50,14 @@ pub fn expand_into(out: &mut String, template: &str, vars: &Vars) -> Result<(), 
             }
             "Number" => vars.number,
             "Time" => vars.time,
-            "Bandwidth" => vars.bandwidth,
+            "Bandwidth" => Some(vars.bandwidth),
             _ => return Err(bad(template)),
+        };
+        let Some(value) = value else {
+            out.push('$');
+            out.push_str(ident);
+            out.push('$');
+            continue;
         };
         let width = match format {
             None => 1,
@@ -89,8 +96,8 @@ mod tests {
     fn vars() -> Vars<'static> {
         Vars {
             representation_id: "v1",
-            number: 7,
-            time: 90_000,
+            number: Some(7),
+            time: Some(90_000),
             bandwidth: 800_000,
         }
     }
@@ -117,6 +124,19 @@ mod tests {
     #[test]
     fn double_dollar_is_a_literal_dollar() {
         assert_eq!(expand("a$$b", &vars()).unwrap(), "a$b");
+    }
+
+    #[test]
+    fn identifiers_without_a_value_are_left_as_written() {
+        let v = Vars {
+            number: None,
+            time: None,
+            ..vars()
+        };
+        assert_eq!(
+            expand("$RepresentationID$-$Bandwidth$-$Number%05d$-$Time$", &v).unwrap(),
+            "v1-800000-$Number%05d$-$Time$"
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ fn plan(mpd: &str) -> Result<Plan, MpdError> {
     let mut indexes = HashMap::new();
     for need in planner.index_needs() {
         let name = need.url.rsplit('/').next().unwrap();
-        indexes.insert(need.key, bytes(&file(name), need.range));
+        indexes.insert(need.key, bytes(&file(name), need.range.unwrap()));
     }
     planner.finish(&indexes).map(|(p, _)| p)
 }
@@ -49,7 +49,7 @@ fn webm_tracks_need_their_cues_and_their_init_bytes() {
     let needs: Vec<(String, [u64; 2])> = planner
         .index_needs()
         .into_iter()
-        .map(|n| (n.key, n.range))
+        .map(|n| (n.key, n.range.unwrap()))
         .collect();
     assert_eq!(
         needs,
@@ -162,7 +162,7 @@ fn a_webm_track_without_its_init_bytes_asks_for_them() {
     for need in planner.index_needs() {
         if !need.key.ends_with(":init") {
             let name = need.url.rsplit('/').next().unwrap();
-            indexes.insert(need.key, bytes(&file(name), need.range));
+            indexes.insert(need.key, bytes(&file(name), need.range.unwrap()));
         }
     }
     assert!(matches!(

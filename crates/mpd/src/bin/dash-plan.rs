@@ -186,9 +186,33 @@ fn http_get(start: &str, range: Option<[u64; 2]>) -> Result<(Url, Vec<u8>), Stri
     Err(format!("{start}: too many redirects"))
 }
 
-/// Reads an inclusive byte range of a `file://` or `http://` URL (a SegmentBase index).
-fn read_range(url: &str, [a, b]: [u64; 2]) -> Result<Vec<u8>, String> {
+/// Reads an inclusive byte range of a `file://` or `http://` URL (a SegmentBase index), or the
+/// whole file (a `SegmentTemplate@index` file) up to [`mpd::MAX_INDEX_FILE_BYTES`].
+fn read_range(url: &str, range: Option<[u64; 2]>) -> Result<Vec<u8>, String> {
     use std::io::{Read, Seek, SeekFrom};
+    let Some([a, b]) = range else {
+        let body = if url.starts_with("http://") {
+            http_get(url, None)?.1
+        } else {
+            let path = Url::parse(url)
+                .ok()
+                .and_then(|u| u.to_file_path().ok())
+                .ok_or_else(|| format!("{url}: only file URLs can be read for a segment index"))?;
+            let file = std::fs::File::open(&path).map_err(|e| format!("{url}: {e}"))?;
+            let mut buf = Vec::new();
+            file.take(mpd::MAX_INDEX_FILE_BYTES + 1)
+                .read_to_end(&mut buf)
+                .map_err(|e| format!("{url}: {e}"))?;
+            buf
+        };
+        if body.len() as u64 > mpd::MAX_INDEX_FILE_BYTES {
+            return Err(format!(
+                "{url}: the index file exceeds {} bytes",
+                mpd::MAX_INDEX_FILE_BYTES
+            ));
+        }
+        return Ok(body);
+    };
     let len = mpd::range_len([a, b]).ok_or_else(|| format!("{url}: bad byte range {a}-{b}"))?;
     if url.starts_with("http://") {
         let (_, mut body) = http_get(url, Some([a, b]))?;
