@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec node tests/server/serve.mjs "$@"
+exec node scripts/serve.mjs "$@"

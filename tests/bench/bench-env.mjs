@@ -1,48 +1,16 @@
-// What the browser benchmarks share: a small static server for the bench pages (one instance per
-// origin), Chromium with a profile on disk, storing an entry through window.OfflineManager, row
-// building and statistics.
-//
-// The bench server answers, on its own origin:
-//   /offline-manager-sw.js, /offline-manager-sw_bg.wasm, /offline-manager.js,
-//   /kaltura-offline-manager.js    from dist/ (our worker must be served from the page's origin,
-//                                  at the root, for scope `/`; as tests/server/app-server.mjs does)
-//   /vendor/kaltura/...            the Kaltura Player bundles (tests/.vendor/kaltura-player/dist)
-//   /bench/...                     tests/bench/pages/ (pages, page helpers, the peer workers)
-// Every origin gets its own instance, so a peer worker registered on one never sees the others.
+// What the browser benchmarks share: Chromium with a profile on disk, benchmark origins
+// (bench-server.mjs, one instance per origin), storing an entry through window.OfflineManager,
+// row building and statistics.
 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {chromium} from 'playwright-core';
 import {ROOT, CONTENT_DIR, CHROMIUM_OPTIONS} from '../e2e/harness.mjs';
-import {rawPathOf, resolveInside, sendFile, sendText, startHttpServer, startMediaServer} from '../server/fixture-server.mjs';
+import {startMediaServer} from '../server/media-server.mjs';
+import {startBenchServer} from './bench-server.mjs';
 
 export {ROOT, CONTENT_DIR};
-
-const ROOT_FILES = new Set(['offline-manager-sw.js', 'offline-manager-sw_bg.wasm', 'offline-manager.js',
-  'kaltura-offline-manager.js']);
-const MOUNTS = [
-  ['/vendor/kaltura/', 'tests/.vendor/kaltura-player/dist'],
-  ['/bench/', 'tests/bench/pages'],
-];
-const HEADERS = {'Cache-Control': 'no-store'};
-
-/** Starts one bench origin. Returns {url, port, stop}. */
-export async function startBenchServer() {
-  const handler = async (req, res) => {
-    if (!['GET', 'HEAD'].includes(req.method)) return sendText(res, 405, 'method not allowed', HEADERS);
-    const rawPath = rawPathOf(req);
-    let file = null;
-    if (ROOT_FILES.has(rawPath.slice(1))) file = path.join(ROOT, 'dist', rawPath.slice(1));
-    for (const [prefix, dir] of MOUNTS) {
-      if (!file && rawPath.startsWith(prefix)) file = resolveInside(path.join(ROOT, dir), rawPath.slice(prefix.length));
-    }
-    const sent = file && (await sendFile(req, res, file, {headers: HEADERS, ranges: false}));
-    if (!sent) sendText(res, 404, `not found: ${rawPath}`, HEADERS);
-  };
-  const {url, port, stop} = await startHttpServer(handler);
-  return {url, port, stop};
-}
 
 /**
  * Starts the loopback media server, `origins` bench origins and Chromium with a fresh profile on
@@ -59,7 +27,7 @@ export async function startEnv({origins = 1} = {}) {
     cleanups.push(() => media.stop());
     const servers = [];
     for (let i = 0; i < origins; i++) {
-      const s = await startBenchServer();
+      const s = await startBenchServer({root: ROOT});
       cleanups.push(() => s.stop());
       servers.push(s);
     }

@@ -1,4 +1,4 @@
-// Worker cold-start benchmark (issue #7, row 5): after CDP ServiceWorker.stopAllWorkers, the time
+// Worker cold-start benchmark: after CDP ServiceWorker.stopAllWorkers, the time
 // from the page's fetch of a stored segment until it is answered (fetch + arrayBuffer, in the page,
 // performance.now()), for our worker (wasm instantiated from Cache Storage, then IndexedDB) and
 // for a plain JavaScript worker (pages/idb-sw.js) answering the same segments from IndexedDB.

@@ -12,7 +12,7 @@
 //   declared at 3 bitrates) and 3 audio languages, 2 s segments of ~4 MB.
 // - Every trial runs in a fresh browser: chromium.launchPersistentContext on a new temporary
 //   profile (on disk, as for a user; Playwright's default contexts keep IndexedDB in memory),
-//   deleted afterwards. Page: tests/bench/pages/download.html on the bench app server.
+//   deleted afterwards. Page: tests/bench/pages/download.html on a bench origin (bench-server.mjs).
 // - ours: OfflineManager.getMediaConfig({entryId, sources: {dash: [{url}]}}) (registers the
 //   worker), then the clock runs from download(id, {}) to the 'completed' statechange. With
 //   no options it stores the highest video and every audio language; the segments it stored
@@ -38,8 +38,8 @@ import {execFileSync} from 'node:child_process';
 import {fileURLToPath, pathToFileURL} from 'node:url';
 import {chromium} from 'playwright-core';
 import {CHROMIUM_OPTIONS} from '../e2e/harness.mjs';
-import {startMediaServer} from '../server/fixture-server.mjs';
-import {startBenchApp} from './bench-server.mjs';
+import {startMediaServer} from '../server/media-server.mjs';
+import {startBenchServer} from './bench-server.mjs';
 import {commOf, descendants, startRssSampler} from './proc-rss.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -158,7 +158,7 @@ export async function run(opts = {}) {
   const started = Date.now();
   ensureContent(log);
   const media = await startMediaServer({contentDir: CONTENT_DIR});
-  const app = await startBenchApp({root: REPO});
+  const app = await startBenchServer({root: REPO});
   const report = {runs: {ours: [], shaka: [], loop: []}, memory: null, sweep: []};
   try {
     const url200 = `${media.url}/content/bench-200m.mpd`;

@@ -18,21 +18,19 @@
 #   bench-1g.mpd    520 s = 260 segments per track: highest video + 3 audio ≈ 1.1 GB
 # Segment files: reps/ID/init.mp4 and reps/ID/NNNNN.m4s (from 00001).
 #
-# Idempotent: the marker file holding RECIPE is written last; when it matches, nothing is done.
+# Idempotent (tests/content/lib.sh): bump RECIPE when the commands below change.
 set -euo pipefail
 
 RECIPE="v1 720p-noise-16M ultrafast 10s-loop-520s 2s-seg v16m,v8m,v4m a-eng,a-fra,a-deu 200m=104s 1g=520s"
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/../content/lib.sh"
 OUT="${BENCH_CONTENT_DIR:-$REPO/target/bench/content}"
 MARKER="$OUT/.complete"
 TOTAL_S=520
 VIDEO_REPS=("v16m:16599614" "v8m:8000000" "v4m:4000000")
 AUDIO_REPS=("a-eng:eng" "a-fra:fra" "a-deu:deu")
 
-ff() { ffmpeg -hide_banner -loglevel error -nostdin -y "$@"; }
-
 is_complete() {
-  [[ -f "$MARKER" && "$(cat "$MARKER")" == "$RECIPE" && -f "$OUT/bench-200m.mpd" && -f "$OUT/bench-1g.mpd" ]]
+  marker_ok "$MARKER" "$OUT/bench-200m.mpd" "$OUT/bench-1g.mpd"
 }
 
 summary() {
@@ -86,8 +84,8 @@ link_rep() {
 
 build() {
   local start=$SECONDS work raw rep
-  work="$(mktemp -d "$OUT/.build.XXXXXX")"
-  trap 'rm -rf "$work"' EXIT
+  new_work "$OUT" .build
+  work="$WORK"
   raw="$work/raw"
   mkdir -p "$raw"
   ff -f lavfi -i "testsrc2=size=1280x720:rate=25:duration=10" -vf "noise=alls=40:allf=t+u" \
@@ -111,16 +109,14 @@ build() {
   rm -rf "${OUT:?}/reps" "$OUT/bench-200m.mpd" "$OUT/bench-1g.mpd"
   mv "$work/reps" "$work/bench-200m.mpd" "$work/bench-1g.mpd" "$OUT/"
   echo "$RECIPE" > "$MARKER"
-  rm -rf "$work"
-  trap - EXIT
+  cleanup_work
   summary " built in $((SECONDS - start)) s"
 }
 
 main() {
-  command -v ffmpeg >/dev/null || { echo "ffmpeg is required (apt-get install ffmpeg)" >&2; exit 1; }
+  require_ffmpeg
   mkdir -p "$OUT"
-  exec 9>"$OUT/.lock"
-  command -v flock >/dev/null && flock 9
+  take_lock "$OUT/.lock"
   if is_complete; then summary " (up to date)"; else build; fi
 }
 

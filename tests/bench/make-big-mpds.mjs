@@ -1,4 +1,4 @@
-// Writes the two large static MPDs of the planner benchmark (issue #3 item 10) into
+// Writes the two large static MPDs of the planner benchmark (mpd-bench.mjs) into
 // target/bench/mpd/ (or the directory given as the first argument). Output is deterministic.
 //
 // timeline-3h.mpd  3 hours (10,800 s), one Period, 5 representations, SegmentTemplate +

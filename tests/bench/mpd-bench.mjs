@@ -1,4 +1,4 @@
-// The planner benchmark (issue #3 item 10): parse + plan of two large MPDs by our planner
+// The planner benchmark: parse + plan of two large MPDs by our planner
 // natively and in wasm, beside shaka-player's DASH parser on the same files, in node.
 //
 //   node tests/bench/mpd-bench.mjs [--runs N] [--warmup N] [--no-build]
@@ -33,7 +33,7 @@
 // 5. Prints a table and writes it as JSON to target/bench/mpd-latest.json.
 // Goal: shaka's median / ours >= 5, for native and for wasm.
 
-import {loadShakaBuild, manifestPlayerInterface} from '../shaka-diff/shaka-plan.mjs';
+import {loadShakaBuild, manifestPlayerInterface} from '../shaka-diff/shaka-load.mjs';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';

@@ -1,4 +1,4 @@
-// The scoreboard (issue #7): every speed, size and memory figure beside its peer, in one table.
+// The scoreboard: every speed, size and memory figure beside its peer, in one table.
 //
 //   node tests/bench/scoreboard.mjs [--no-build] [--only serve,size]
 //   (bash scripts/bench.sh builds dist/ first, then runs this)

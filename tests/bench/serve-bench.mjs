@@ -1,4 +1,4 @@
-// Serving benchmark (issue #7, rows 3 and 7): segment requests for a stored entry answered by our
+// Serving benchmark: segment requests for a stored entry answered by our
 // worker, beside the same segments from the loopback media server and from a plain Cache Storage
 // worker (pages/cache-sw.js, the way Workbox answers), and our worker's wasm memory after serving
 // 100 and 1,000 segments.

@@ -1,4 +1,4 @@
-// Size figures (issue #7, row 6): what an app serves, raw and gzip (`gzip -9`, the figure
+// Size figures: what an app serves, raw and gzip (`gzip -9`, the figure
 // scripts/build.sh prints; node's zlib at level 9 when there is no gzip, ~2 % larger), beside
 // shaka-player's compiled build for context.
 //

@@ -1,4 +1,4 @@
-// Offline start benchmark (issue #7, row 4): Kaltura Player `setMedia(config)` → `playing`, for a
+// Offline start benchmark: Kaltura Player `setMedia(config)` → `playing`, for a
 // stored entry played offline from our worker, beside the same stream played online from the
 // loopback media server.
 //

@@ -15,7 +15,7 @@
 //   - the other files of SRC_DIR copied unchanged.
 // Key and IV default to fixed test values (tests need reproducible content; this is no
 // protection). Every file is decrypted again and compared with its source. With --check,
-// shaka-player's own DashParser (tests/shaka-diff/shaka-plan.mjs's loader) parses the new
+// shaka-player's own DashParser (loaded by tests/shaka-diff/shaka-load.mjs) parses the new
 // manifest and decrypts each representation's init and first media segment with its aesKey.
 // Node built-ins only.
 
@@ -86,7 +86,7 @@ export function seaManifest(text, ivHex, keyUri) {
 }
 
 async function shakaCheck(outDir, srcDir) {
-  const { loadShakaBuild, manifestPlayerInterface, REPO_DIR } = await import('../shaka-diff/shaka-plan.mjs');
+  const { loadShakaBuild, manifestPlayerInterface, REPO_DIR } = await import('../shaka-diff/shaka-load.mjs');
   const { shaka, ctx } = loadShakaBuild(path.join(REPO_DIR, 'node_modules/shaka-player/dist/shaka-player.compiled.debug.js'));
   // Shaka runs in a vm realm: node's WebCrypto refuses that realm's ArrayBuffers, so bytes are
   // copied into this realm on their way in.

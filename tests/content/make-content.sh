@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Makes the DASH test content used by the fixture server and the end-to-end tests.
+# Makes the DASH test content served by the media server (tests/server/media-server.mjs) to
+# the tests and the demo.
 #
 #   tests/content/make-content.sh            # output in tests/.content
 #   CONTENT_DIR=/tmp/c tests/content/make-content.sh
@@ -13,21 +14,18 @@
 #   base/manifest.mpd      SegmentBase with indexRange (sidx) and Initialization range
 # plus poster.jpg (a frame at 1 s). Keyframes every 50 frames at 25 fps give 2 s segments.
 #
-# Idempotent: a marker file holding the recipe version is written last; when it matches,
-# nothing is done. Bump RECIPE when the commands below change.
+# Idempotent (tests/content/lib.sh): bump RECIPE when the commands below change.
 set -euo pipefail
 
 RECIPE="v2 12s 25fps 2s-seg 360p400k 720p1200k aac-eng template timeline list base poster"
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 OUT="${CONTENT_DIR:-$REPO/tests/.content}"
 MARKER="$OUT/.complete"
 STREAMS=(template timeline list base)
 
 is_complete() {
-  [[ -f "$MARKER" ]] && [[ "$(cat "$MARKER")" == "$RECIPE" ]] \
-    && [[ -f "$OUT/poster.jpg" ]] \
-    && [[ -f "$OUT/template/manifest.mpd" ]] && [[ -f "$OUT/timeline/manifest.mpd" ]] \
-    && [[ -f "$OUT/list/manifest.mpd" ]] && [[ -f "$OUT/base/manifest.mpd" ]]
+  marker_ok "$MARKER" "$OUT/poster.jpg" "$OUT/template/manifest.mpd" "$OUT/timeline/manifest.mpd" \
+    "$OUT/list/manifest.mpd" "$OUT/base/manifest.mpd"
 }
 
 summary() {
@@ -36,8 +34,6 @@ summary() {
   bytes=$(du -sk "$OUT" | cut -f1)
   echo "content: ${STREAMS[*]} + poster.jpg in $OUT ($files files, ${bytes} KiB)$1"
 }
-
-ff() { ffmpeg -hide_banner -loglevel error -nostdin -y "$@"; }
 
 # Encode once: video 0 = 640x360, video 1 = 1280x720, audio 0 = AAC stereo (eng).
 encode_source() {
@@ -101,13 +97,9 @@ verify() {
   [[ -s "$dir/poster.jpg" ]] || { echo "no poster.jpg" >&2; exit 1; }
 }
 
-WORK=""
-cleanup() { [[ -n "$WORK" ]] && rm -rf "$WORK"; WORK=""; }
-trap cleanup EXIT
-
 build() {
   local start=$SECONDS work
-  WORK="$(mktemp -d "$OUT/.build.XXXXXX")"
+  new_work "$OUT" .build
   work="$WORK"
   encode_source "$work/source.mp4"
   make_dash "$work/source.mp4" 0 "$work/template"
@@ -123,16 +115,14 @@ build() {
     mv "$work/$item" "$OUT/$item"
   done
   echo "$RECIPE" > "$MARKER"
-  cleanup
+  cleanup_work
   summary " built in $((SECONDS - start)) s"
 }
 
 main() {
-  command -v ffmpeg >/dev/null || { echo "ffmpeg is required (apt-get install ffmpeg)" >&2; exit 1; }
+  require_ffmpeg
   mkdir -p "$OUT"
-  # Serialise concurrent runs (parallel test files may all call this script).
-  exec 9>"$OUT/.lock"
-  command -v flock >/dev/null && flock 9
+  take_lock "$OUT/.lock"
   if is_complete; then
     summary " (up to date)"
   else

@@ -17,22 +17,19 @@
 # tests/content/cenc-encrypt.mjs encrypts it, then decrypts every segment again and compares it
 # with the clear original. The key id and key below must equal tests/content/encrypted-keys.mjs.
 #
-# Idempotent: a marker file holding the recipe version is written last; when it matches,
-# nothing is done. Bump RECIPE when the commands below change.
+# Idempotent (tests/content/lib.sh): bump RECIPE when the commands below change.
 set -euo pipefail
 
 KID_HEX="6f66666c696e652d6d616e6167657231"   # "offline-manager1"
 KEY_HEX="3a8c5e1f0b7d49a2c6e4f1085d9b2c70"
 RECIPE="v1 12s 25fps 2s-seg 360p400k aac-eng timeline cenc-ctr kid=$KID_HEX"
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 OUT="${CONTENT_DIR:-$REPO/tests/.content}"
 DEST="$OUT/encrypted"
 MARKER="$OUT/.complete-encrypted"
 
-ff() { ffmpeg -hide_banner -loglevel error -nostdin -y "$@"; }
-
 is_complete() {
-  [[ -f "$MARKER" ]] && [[ "$(cat "$MARKER")" == "$RECIPE" ]] && [[ -f "$DEST/manifest.mpd" ]]
+  marker_ok "$MARKER" "$DEST/manifest.mpd"
 }
 
 # The constants here and in encrypted-keys.mjs must agree.
@@ -79,13 +76,9 @@ verify() {
   done
 }
 
-WORK=""
-cleanup() { [[ -n "$WORK" ]] && rm -rf "$WORK"; WORK=""; }
-trap cleanup EXIT
-
 build() {
   local start=$SECONDS
-  WORK="$(mktemp -d "$OUT/.build-encrypted.XXXXXX")"
+  new_work "$OUT" .build-encrypted
   encode_clear "$WORK/encrypted"
   node "$REPO/tests/content/cenc-encrypt.mjs" "$WORK/encrypted" "$KID_HEX" "$KEY_HEX"
   verify "$WORK/encrypted"
@@ -93,17 +86,15 @@ build() {
   rm -rf "$DEST"
   mv "$WORK/encrypted" "$DEST"
   echo "$RECIPE" > "$MARKER"
-  cleanup
+  cleanup_work
   echo "content: encrypted in $DEST ($(find "$DEST" -type f | wc -l) files) built in $((SECONDS - start)) s"
 }
 
 main() {
-  command -v ffmpeg >/dev/null || { echo "ffmpeg is required (apt-get install ffmpeg)" >&2; exit 1; }
+  require_ffmpeg
   check_keys
   mkdir -p "$OUT"
-  # Serialise concurrent runs (parallel test files may all call this script).
-  exec 9>"$OUT/.lock-encrypted"
-  command -v flock >/dev/null && flock 9
+  take_lock "$OUT/.lock-encrypted"
   if is_complete; then
     echo "content: encrypted in $DEST (up to date)"
   else

@@ -8,28 +8,22 @@
 #   many/manifest.mpd  SegmentTemplate ($Number$), 60 s: one H.264 320x180 ~150k video track
 #                      and one AAC 64k audio track, 1 s segments (60 + 60 + 2 init, ~1.7 MB)
 #
-# Idempotent (a marker holding the recipe is written last) and quick (~2 s on two cores).
+# Idempotent (tests/content/lib.sh) and quick (~2 s on two cores).
 set -euo pipefail
 
 RECIPE="v1 60s 25fps 1s-seg 180p150k aac64k template"
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 OUT="${CONTENT_DIR:-$REPO/tests/.content}"
 DIR="$OUT/many"
 MARKER="$DIR/.complete"
 
-ff() { ffmpeg -hide_banner -loglevel error -nostdin -y "$@"; }
-
 is_complete() {
-  [[ -f "$MARKER" ]] && [[ "$(cat "$MARKER")" == "$RECIPE" ]] && [[ -f "$DIR/manifest.mpd" ]]
+  marker_ok "$MARKER" "$DIR/manifest.mpd"
 }
-
-WORK=""
-cleanup() { [[ -n "$WORK" ]] && rm -rf "$WORK"; WORK=""; }
-trap cleanup EXIT
 
 build() {
   local work
-  WORK="$(mktemp -d "$OUT/.build-many.XXXXXX")"
+  new_work "$OUT" .build-many
   work="$WORK"
   ff -f lavfi -i "testsrc2=size=320x180:rate=25:duration=60" \
      -f lavfi -i "sine=frequency=330:sample_rate=48000:duration=60" \
@@ -52,15 +46,14 @@ build() {
   rm -rf "$DIR"
   mv "$work/many" "$DIR"
   echo "$RECIPE" > "$MARKER"
-  cleanup
+  cleanup_work
   echo "engine content: $DIR ($segments segments, $(du -sk "$DIR" | cut -f1) KiB)"
 }
 
 main() {
-  command -v ffmpeg >/dev/null || { echo "ffmpeg is required (apt-get install ffmpeg)" >&2; exit 1; }
+  require_ffmpeg
   mkdir -p "$OUT"
-  exec 9>"$OUT/.lock-many"
-  command -v flock >/dev/null && flock 9
+  take_lock "$OUT/.lock-many"
   if is_complete; then
     echo "engine content: $DIR (up to date)"
   else

@@ -9,25 +9,22 @@
 #                      Opus 64k, 8 s, each one file with Cues; mediaPresentationDuration rewritten
 #                      as P0Y0M0DT0H0M8.000S (the form shaka packager and Unified Streaming write)
 #
-# Idempotent (a marker holding the recipe is written last) and quick (~3 s on two cores).
+# Idempotent (tests/content/lib.sh) and quick (~3 s on two cores).
 set -euo pipefail
 
 RECIPE="v1 8s vp9-320x180-200k-g50 opus64k webm_dash_manifest ymd-duration"
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 OUT="${CONTENT_DIR:-$REPO/tests/.content}"
 DIR="$OUT/webm"
 MARKER="$DIR/.complete"
 
-ff() { ffmpeg -hide_banner -loglevel error -nostdin -y "$@"; }
-
-if [[ -f "$MARKER" ]] && [[ "$(cat "$MARKER")" == "$RECIPE" ]]; then
+if marker_ok "$MARKER"; then
   echo "webm content: $DIR (up to date)"
   exit 0
 fi
-command -v ffmpeg >/dev/null || { echo "ffmpeg is required (apt-get install ffmpeg)" >&2; exit 1; }
+require_ffmpeg
 mkdir -p "$OUT"
-WORK="$(mktemp -d "$OUT/.build-webm.XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
+new_work "$OUT" .build-webm
 ff -f lavfi -i "testsrc2=size=320x180:rate=25:duration=8" -c:v libvpx-vp9 -deadline realtime -cpu-used 8 \
    -g 50 -keyint_min 50 -b:v 200k -dash 1 -f webm "$WORK/video.webm"
 ff -f lavfi -i "sine=frequency=440:sample_rate=48000:duration=8" -c:a libopus -b:a 64k \

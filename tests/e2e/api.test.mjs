@@ -11,6 +11,7 @@
 import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import {startHttpServer} from '../server/http.mjs';
 import {startServers, launch, openPage} from './harness.mjs';
 
 // A live manifest (after the corpus's dashif-live-atoinf.mpd) and a truncated one (the corpus's
@@ -49,9 +50,8 @@ after(async () => {
 
 /** A forwarding proxy that delays responses by `delayMs` (settable) and serves FIXTURES. */
 async function startProxy(target) {
-  const sockets = new Set();
   const state = {delayMs: 0};
-  const server = http.createServer((req, res) => {
+  const server = await startHttpServer((req, res) => {
     const fixture = FIXTURES[req.url];
     if (fixture) {
       res.writeHead(200, {'Content-Type': 'application/dash+xml', 'Access-Control-Allow-Origin': '*'});
@@ -68,12 +68,7 @@ async function startProxy(target) {
     up.on('error', () => res.destroy());
     req.pipe(up);
   });
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return Object.assign(state, {
-    url: `http://127.0.0.1:${server.address().port}`,
-    stop: () => new Promise((r) => { server.close(r); for (const s of sockets) s.destroy(); }),
-  });
+  return Object.assign(state, {url: server.url, stop: server.stop});
 }
 
 const manifest = (form) => `${proxy.url}/content/${form}/manifest.mpd`;

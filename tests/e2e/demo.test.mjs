@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {ROOT, CONTENT_DIR, launch} from './harness.mjs';
 import {startAppServer} from '../server/app-server.mjs';
-import {startMediaServer} from '../server/fixture-server.mjs';
+import {startMediaServer} from '../server/media-server.mjs';
 
 const SHOTS = path.join(ROOT, 'target/screenshots');
 let browser;

@@ -10,7 +10,7 @@ import {test, before, after} from 'node:test';
 import assert from 'node:assert/strict';
 import {ROOT, CONTENT_DIR, launch, prepareEncryptedContent} from './harness.mjs';
 import {startAppServer} from '../server/app-server.mjs';
-import {startMediaServer} from '../server/fixture-server.mjs';
+import {startMediaServer} from '../server/media-server.mjs';
 import {startClearKeyServer} from '../server/clearkey-server.mjs';
 import {kid, KEYS} from '../content/encrypted-keys.mjs';
 

@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {startAppServer} from '../server/app-server.mjs';
-import {resolveInside, startMediaServer} from '../server/fixture-server.mjs';
+import {resolveInside} from '../server/http.mjs';
+import {startMediaServer} from '../server/media-server.mjs';
 import {startFaultProxy} from '../server/fault-proxy.mjs';
 import {launch, openPage, ROOT, startServers} from './harness.mjs';
 

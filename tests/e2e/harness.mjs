@@ -6,7 +6,7 @@ import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {chromium} from 'playwright-core';
 import {startAppServer} from '../server/app-server.mjs';
-import {startMediaServer} from '../server/fixture-server.mjs';
+import {startMediaServer} from '../server/media-server.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CONTENT_DIR = process.env.CONTENT_DIR || path.join(ROOT, 'tests/.content');

@@ -19,7 +19,7 @@ import {ENGINE, openEngine} from './engines.mjs';
 import {SEGMENTS, startWorld} from './world.mjs';
 import {CONTENT_DIR, prepareEncryptedContent} from '../e2e/harness.mjs';
 import {checkStored, originBytes, sleep, startDownload, summaryOf, templateMpd} from '../e2e/engine-helpers.mjs';
-import {startMediaServer} from '../server/fixture-server.mjs';
+import {startMediaServer} from '../server/media-server.mjs';
 import {startClearKeyServer} from '../server/clearkey-server.mjs';
 import {KEYS} from '../content/encrypted-keys.mjs';
 

@@ -15,7 +15,7 @@ import {SEGMENTS} from './world.mjs';
 import {CONTENT_DIR, ROOT} from '../e2e/harness.mjs';
 import {checkStored} from '../e2e/engine-helpers.mjs';
 import {startAppServer} from '../server/app-server.mjs';
-import {startMediaServer} from '../server/fixture-server.mjs';
+import {startMediaServer} from '../server/media-server.mjs';
 import {startFaultProxy} from '../server/fault-proxy.mjs';
 
 const {launchPersistent} = await import(`./${ENGINE}.mjs`);

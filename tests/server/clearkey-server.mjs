@@ -25,7 +25,7 @@
 // are answered 204. setRefusing(true | status) makes every licence request fail (default 403,
 // {"error": "refused"}) to test renewal failures; stop() takes the server away entirely.
 
-import {startHttpServer} from './fixture-server.mjs';
+import {startHttpServer} from './http.mjs';
 
 export const LICENSE_PATH = '/license';
 export const EXPIRATION_HEADER = 'X-License-Expiration';

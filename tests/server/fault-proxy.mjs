@@ -32,7 +32,7 @@
 // Fault answers carry `Access-Control-Allow-Origin: *` so that browsers see them as answers.
 
 import http from 'node:http';
-import {startHttpServer} from './fixture-server.mjs';
+import {startHttpServer} from './http.mjs';
 
 const ACTIONS = new Set(['delay', 'status', 'drop', 'stall', 'length', 'ignore-range', 'redirect']);
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length',

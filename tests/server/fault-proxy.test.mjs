@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
-import {startHttpServer, sendFile, resolveInside, rawPathOf} from './fixture-server.mjs';
+import {startHttpServer, sendFile, resolveInside, rawPathOf} from './http.mjs';
 import {startFaultProxy} from './fault-proxy.mjs';
 
 const FILE = crypto.randomBytes(100_000);

@@ -1,18 +1,16 @@
 #!/usr/bin/env node
 // Prints, for every manifest of the shared corpus and the ffmpeg-made streams, how dash-plan's
-// segment lists compare with shaka-player's DashParser (see shaka-plan.mjs):
+// segment lists compare with shaka-player's DashParser (see shaka-plan.mjs and compare.mjs):
 //   ok | differs (first difference per representation) | refused by us: MSG |
 //   refused by shaka: MSG | refused by both
-// The extra ffmpeg-made forms (SegmentList, SegmentBase; see shaka-plan.mjs) are included.
+// The extra ffmpeg-made forms (SegmentList, SegmentBase; see forms-content.mjs) are included.
 //
 //   node tests/shaka-diff/run-report.mjs [--no-build] [--all-diffs] [FILE...]
 //
 // --all-diffs prints every differing representation instead of the first three per file.
 
-import {
-  buildDashPlan, contentFiles, corpusFiles, countRepresentations, describeDiff, diffFile,
-  ensureContent, ensureForms, label,
-} from './shaka-plan.mjs';
+import { buildDashPlan, countRepresentations, describeDiff, diffFile } from './compare.mjs';
+import { contentFiles, corpusFiles, ensureContent, ensureForms, label } from './forms-content.mjs';
 
 const args = process.argv.slice(2);
 const noBuild = args.includes('--no-build');

@@ -1,4 +1,4 @@
-// Differential test of dash-plan (crates/mpd) against shaka-player's DashParser (issue #3):
+// Differential test of dash-plan (crates/mpd) against shaka-player's DashParser:
 // for every static MPD of ../shared/corpus and every ffmpeg-made form, the per-representation
 // lists of (URL, byte range, start, end) must equal shaka's, to the millisecond. A
 // disagreement is fixed, or written down in KNOWN_DISAGREEMENTS with the reason shaka is wrong.
@@ -12,18 +12,19 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import {
-  buildDashPlan, comparePlans, contentFiles, corpusFiles, countRepresentations, dashPlan,
-  describeDiff, ensureContent, ensureForms, formFiles, label, shakaPlanResult, SHAKA_LIVE_CODE,
-} from './shaka-plan.mjs';
+  buildDashPlan, comparePlans, countRepresentations, dashPlan, describeDiff,
+} from './compare.mjs';
+import { contentFiles, corpusFiles, ensureContent, ensureForms, formFiles, label } from './forms-content.mjs';
+import { shakaPlanResult, SHAKA_LIVE_CODE } from './shaka-plan.mjs';
 
 /**
  * Files where shaka is wrong, with the reason: label (as in the test names) ->
  *   {reason: string, match?: (diff) => boolean}
  * Without `match`, every difference of the file is excused; with it, only the differences it
- * returns true for (diff: see comparePlans in shaka-plan.mjs). An entry that no longer excuses
+ * returns true for (diff: see comparePlans in compare.mjs). An entry that no longer excuses
  * anything makes the test fail, so that the map stays true.
  *
- * Example (not enabled; the lead decides):
+ * Example (not enabled):
  *   'real-mpds/aws.xml': {
  *     reason: 'shaka stretches the last segment of a Period to the Period end (player-side gap ' +
  *       'filling); its own trueEndTime equals ours',
@@ -177,7 +178,7 @@ describe('dash-plan against shaka-player DashParser, ffmpeg-made content', () =>
       return assertSameSegments(t, file);
     });
   }
-  // SegmentList and SegmentBase forms made by ffmpeg from the same content (shaka-plan.mjs).
+  // SegmentList and SegmentBase forms made by ffmpeg from the same content (forms-content.mjs).
   for (const file of formFiles()) {
     test(`segment lists of ${label(file)} equal shaka's`, (t) => {
       if (contentError || formsError) throw new Error(`making the ffmpeg forms failed: ${(contentError || formsError).message}`);

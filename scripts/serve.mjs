@@ -1,17 +1,17 @@
 #!/usr/bin/env node
 // Serves the app origin and the media/Kaltura-emulator origin for manual use and the demo.
 //
-//   node tests/server/serve.mjs [--app-port 8080] [--media-port 8081] [--content-dir DIR]
+//   node scripts/serve.mjs [--app-port 8080] [--media-port 8081] [--content-dir DIR]
 //
 // Stops cleanly on SIGINT / SIGTERM.
 
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {parseArgs} from 'node:util';
-import {startAppServer} from './app-server.mjs';
-import {startMediaServer} from './fixture-server.mjs';
+import {startAppServer} from '../tests/server/app-server.mjs';
+import {startMediaServer} from '../tests/server/media-server.mjs';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function options() {
   const {values} = parseArgs({
