@@ -1,5 +1,10 @@
 #!/usr/bin/env bash
-# Builds dist/: the service worker (wasm, release, wasm-opt -Oz) and the page shim.
+# Builds dist/: the service worker (wasm, release, wasm-opt -Oz) and the page shim, then stages
+# the npm package (page-shim/package.json) in page-shim/dist/ + page-shim/README.md (git-ignored).
+# The package version (page-shim/package.json "version") is the one version: it is stamped into
+# the worker (its replies' `workerVersion`) and the shim (`OfflineManager.version`); the worker's
+# wasm cache is named after the wasm's content hash; the protocol version comes from
+# crates/engine/src/protocol.rs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -14,14 +19,30 @@ wasm-bindgen --target no-modules --no-typescript --out-dir "$BG" --out-name offl
 "$ROOT/node_modules/.bin/wasm-opt" -Oz --strip-debug --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-reference-types --enable-multivalue --enable-mutable-globals \
   "$BG/offline-manager-sw_bg.wasm" -o "$OUT/offline-manager-sw_bg.wasm"
-version=$(sha256sum "$OUT/offline-manager-sw_bg.wasm" | cut -c1-16)
+hash=$(sha256sum "$OUT/offline-manager-sw_bg.wasm" | cut -c1-16)
+version=$(node -p 'require(process.argv[1]).version' "$ROOT/page-shim/package.json")
+protocol=$(sed -n 's/^pub const PROTOCOL_VERSION: u32 = \([0-9][0-9]*\);.*/\1/p' "$ROOT/crates/engine/src/protocol.rs")
+[[ $version =~ ^[0-9A-Za-z.+-]+$ ]] || { echo "build.sh: bad version '$version' in page-shim/package.json" >&2; exit 1; }
+[ -n "$protocol" ] || { echo "build.sh: PROTOCOL_VERSION not found in crates/engine/src/protocol.rs" >&2; exit 1; }
 {
   cat "$BG/offline-manager-sw.js"
-  sed "s/__OM_VERSION__/$version/" "$ROOT/sw/js/bootstrap.js"
+  sed -e "s/__OM_VERSION__/$version/g" -e "s/__OM_WASM_HASH__/$hash/g" -e "s/__OM_PROTOCOL__/$protocol/g" "$ROOT/sw/js/bootstrap.js"
 } > "$OUT/offline-manager-sw.js"
 
 node "$ROOT/page-shim/build.mjs"
+sed -i "s/__OM_VERSION__/$version/g" "$OUT/offline-manager.js" "$OUT/kaltura-offline-manager.js"
+for f in offline-manager-sw.js offline-manager.js kaltura-offline-manager.js; do
+  if grep -q '__OM_[A-Z_]*__' "$OUT/$f"; then echo "build.sh: unstamped placeholder left in dist/$f" >&2; exit 1; fi
+done
+
+# The npm package's files (what page-shim/package.json "files" lists) and its README.
+PKG=$ROOT/page-shim/dist
+rm -rf "$PKG"
+mkdir -p "$PKG"
+cp -r "$OUT/offline-manager.js" "$OUT/offline-manager.d.ts" "$OUT/types" "$OUT/kaltura-offline-manager.js" \
+  "$OUT/offline-manager-sw.js" "$OUT/offline-manager-sw_bg.wasm" "$PKG/"
+cp "$ROOT/README.md" "$ROOT/page-shim/README.md"
 
 raw=$(stat -c %s "$OUT/offline-manager-sw_bg.wasm")
 gz=$(gzip -9c "$OUT/offline-manager-sw_bg.wasm" | wc -c)
-echo "dist/offline-manager-sw_bg.wasm: $raw bytes raw, $gz bytes gzip (version $version)"
+echo "dist/offline-manager-sw_bg.wasm: $raw bytes raw, $gz bytes gzip (package $version, protocol $protocol, wasm $hash)"

@@ -23,8 +23,8 @@ p=$(grep -Eo '^test result: .* ([0-9]+) passed; ([0-9]+) failed' "$LOG/cargo.log
 f=$(grep -Eo '^test result: .* ([0-9]+) passed; ([0-9]+) failed' "$LOG/cargo.log" | awk '{s+=$6} END {print s+0}')
 passed=$((passed + p)); failed=$((failed + f))
 
-step "node --test (servers, page shim, differential vs shaka-player, end to end in Chromium)"
-node --test --test-concurrency=1 tests/server/ page-shim/test/ tests/shaka-diff/ tests/e2e/ 2>&1 | tee "$LOG/node.log"
+step "node --test (servers, page shim and its npm package, differential vs shaka-player, end to end in Chromium, the Vite + Workbox app)"
+node --test --test-concurrency=1 tests/server/ page-shim/test/ tests/shaka-diff/ tests/e2e/ tests/app-vite/ 2>&1 | tee "$LOG/node.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 p=$(awk '/^# pass / {print $3}' "$LOG/node.log" | tail -1); f=$(awk '/^# fail / {print $3}' "$LOG/node.log" | tail -1)
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))

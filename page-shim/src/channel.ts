@@ -1,6 +1,8 @@
 // Request/response over MessageChannel: each request carries a fresh port and a page-unique id;
 // the worker answers once on that port. A reply with another id is ignored; no reply within the
-// timeout rejects with 9002 and closes the port.
+// timeout rejects with 9002 and closes the port. Every reply of the worker carries its protocol
+// version (`v`) and package version (`workerVersion`): a refusal from a worker of another protocol
+// becomes a 9002 naming both versions.
 
 import { createError, ErrorCode, isKalturaError, Severity, describe, type KalturaError } from './errors.js';
 import { timerDelay } from './timeout.js';
@@ -10,6 +12,9 @@ import { isReply, PROTOCOL_VERSION, type CommandFields, type CommandResult, type
 export interface PostTarget {
   postMessage(message: unknown, transfer: Transferable[]): void;
 }
+
+/** The npm package version of this shim: scripts/build.sh stamps it from page-shim/package.json. */
+export const SHIM_VERSION: string = '__OM_VERSION__';
 
 let lastId = 0;
 
@@ -31,6 +36,23 @@ export function buildRequest<K extends CommandType>(type: K, fields: CommandFiel
     if (value !== undefined) message[key] = value;
   }
   return message as RequestMessage<K>;
+}
+
+/**
+ * The error for a refusal by a worker that speaks another protocol version (its reply's `v`), or
+ * null. Page and worker of different releases meet when an app ships a new package while an old
+ * worker still controls an open tab (or a page is served from an old cache).
+ */
+export function protocolMismatch(reply: object, type: string, entryId?: string): KalturaError | null {
+  const workerProtocol = (reply as { v?: unknown }).v;
+  if (typeof workerProtocol !== 'number' || workerProtocol === PROTOCOL_VERSION) return null;
+  const raw = (reply as { workerVersion?: unknown }).workerVersion;
+  const workerVersion = typeof raw === 'string' ? raw : 'unknown';
+  return createError(
+    ErrorCode.OPERATION_ABORTED,
+    `the page shim (package ${SHIM_VERSION}, protocol ${PROTOCOL_VERSION}) and the offline service worker (package ${workerVersion}, protocol ${workerProtocol}) speak different protocol versions, so "${type}" was refused; reload the page (closing the app's other tabs, so that the worker of the new release takes over), and make sure the page shim and offline-manager-sw.js (with its .wasm) are served from the same package version`,
+    { entryId, type, pageProtocol: PROTOCOL_VERSION, workerProtocol, pageVersion: SHIM_VERSION, workerVersion },
+  );
 }
 
 /**
@@ -64,7 +86,10 @@ export function sendRequest<K extends CommandType>(
     port.onmessage = (event: MessageEvent) => {
       const reply: unknown = event.data;
       if (!isReply(reply) || reply.id !== id) return; // not ours: keep waiting
-      if (reply.ok) {
+      const mismatch = reply.ok ? null : protocolMismatch(reply, type, entryId);
+      if (mismatch) {
+        finish(mismatch);
+      } else if (reply.ok) {
         finish(null, reply.result as CommandResult<K>);
       } else {
         const error = isKalturaError(reply.error)

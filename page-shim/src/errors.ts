@@ -13,6 +13,8 @@
 // | 9002 | OPERATION_ABORTED                      | 1   | the worker did not answer in requestTimeoutMs; it did not  |
 // |      |                                        |     | activate or take control of the page in time; the reply    |
 // |      |                                        |     | could not be read; the OfflineManager was destroyed (sev 2)|
+// |      |                                        |     | the worker speaks another protocol version (sev 2: reload, |
+// |      |                                        |     | serve page shim and worker from one package version)       |
 // | 9003 | REQUESTED_ITEM_NOT_FOUND               | 1   | getDownloadedMediaConfig on an entry not completed yet     |
 // | 9009 | CONTENT_UNSUPPORTED_BY_BROWSER         | 2   | the media config has no DASH source                        |
 // | 9010 | CANNOT_ADD_ITEM                        | 2   | bad getMediaConfig argument (no entryId and no sources,    |

@@ -2,7 +2,7 @@
 // Every method returns a promise; on failure it rejects with a KalturaError and dispatches the same
 // error as an 'error' event.
 
-import { sendRequest, type PostTarget } from './channel.js';
+import { sendRequest, SHIM_VERSION, type PostTarget } from './channel.js';
 import { createError, describe, ErrorCode, Severity, toKalturaError, type KalturaError } from './errors.js';
 import { drmTarget, localDrmData } from './drm.js';
 import { releaseSessions, renewedSessions, sessionsForDownload } from './persistent-sessions.js';
@@ -215,6 +215,8 @@ function noDash(config: MediaConfig, entryId: string): KalturaError {
 }
 
 export class OfflineManager {
+  /** The npm package version of this page shim (the worker reports its own as `workerVersion` in every reply). */
+  static readonly version: string = SHIM_VERSION;
   private readonly events = new Emitter<OfflineEventMap>();
   private readonly keepAlive: KeepAlive;
   private readonly container: ServiceWorkerContainer | undefined;

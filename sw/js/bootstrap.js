@@ -4,14 +4,40 @@
 // Every listener is added here, during the script's first evaluation: listeners added later are
 // ignored (Chromium records at install that the worker has no fetch handler) and a message that
 // woke the worker would be lost. Each event waits for the wasm module, then hands over to Rust.
+//
+// Two ways to run:
+// - standalone: this script is the service worker (registered directly, e.g. by the page shim).
+//   It takes over at once (skipWaiting, clients.claim) and fetches the wasm beside itself.
+// - inside the app's own worker: the app sets `self.OFFLINE_MANAGER = {...}` and then calls
+//   `importScripts('offline-manager-sw.js')`. The object being there is what says "embedded":
+//   install/activate decisions are the app's (no skipWaiting, no clients.claim unless it sets
+//   `skipWaiting: true` / `claim: true`); `wasmUrl` defaults to offline-manager-sw_bg.wasm beside
+//   the APP worker (self.location, which is also what a relative importScripts URL resolves
+//   against); `scope` defaults to the registration's scope.
+// Either way the bootstrap answers only its own fetches (`{scope}__offline__/...`) and its own
+// messages (`{v, id, type}`); every other event is left to the app's listeners.
 /* global wasm_bindgen */
 'use strict';
 
-const OM_VERSION = '__OM_VERSION__';
-const OM_WASM_CACHE = 'offline-manager-wasm-' + OM_VERSION;
-const OM_WASM_URL = new URL('offline-manager-sw_bg.wasm', self.location.href).href;
-const OM_SCOPE = self.registration.scope;
+const OM_VERSION = '__OM_VERSION__'; // the npm package version (page-shim/package.json)
+const OM_PROTOCOL = Number('__OM_PROTOCOL__'); // PROTOCOL_VERSION of crates/engine/src/protocol.rs
+const OM_WASM_CACHE = 'offline-manager-wasm-__OM_WASM_HASH__'; // tied to the wasm's content
+const OM_CONFIG = self.OFFLINE_MANAGER && typeof self.OFFLINE_MANAGER === 'object' ? self.OFFLINE_MANAGER : null;
+const OM_EMBEDDED = OM_CONFIG !== null;
+const OM_SKIP_WAITING = OM_EMBEDDED ? OM_CONFIG.skipWaiting === true : true;
+const OM_CLAIM = OM_EMBEDDED ? OM_CONFIG.claim === true : true;
+const OM_WASM_URL = new URL((OM_CONFIG && OM_CONFIG.wasmUrl) || 'offline-manager-sw_bg.wasm', self.location.href).href;
+const OM_SCOPE = OM_CONFIG && OM_CONFIG.scope ? new URL(OM_CONFIG.scope, self.location.href).href : self.registration.scope;
 const OM_PREFIX = OM_SCOPE + '__offline__/';
+if (!OM_EMBEDDED && !/offline-manager-sw[^/]*\.js$/.test(self.location.pathname)) {
+  console.warn('[offline-manager] imported into ' + self.location.href + ' without self.OFFLINE_MANAGER: acting as the '
+    + 'standalone worker (skipWaiting, clients.claim); set self.OFFLINE_MANAGER = {} before importScripts to leave them to your worker');
+}
+if (!OM_SCOPE.startsWith(self.registration.scope)) {
+  console.error('[offline-manager] scope ' + OM_SCOPE + ' lies outside the registration scope ' + self.registration.scope + ': stored media cannot be served');
+}
+/** Read by the app's worker code if it wants it (e.g. to log which package it runs). */
+self.OFFLINE_MANAGER_INFO = Object.freeze({ version: OM_VERSION, protocol: OM_PROTOCOL, scope: OM_SCOPE, wasmUrl: OM_WASM_URL, embedded: OM_EMBEDDED });
 
 // The wasm lives in Cache Storage so the worker can start with the network gone.
 async function omCacheWasm() {
@@ -104,7 +130,7 @@ function omError(code, message) {
 }
 
 self.addEventListener('install', (event) => {
-  event.waitUntil(omCacheWasm().then(() => self.skipWaiting()));
+  event.waitUntil(omCacheWasm().then(() => (OM_SKIP_WAITING ? self.skipWaiting() : undefined)));
 });
 
 self.addEventListener('activate', (event) => {
@@ -112,7 +138,7 @@ self.addEventListener('activate', (event) => {
     for (const name of await caches.keys()) {
       if (name.startsWith('offline-manager-wasm-') && name !== OM_WASM_CACHE) await caches.delete(name);
     }
-    await self.clients.claim();
+    if (OM_CLAIM) await self.clients.claim();
     await omWake(true);
   })());
 });
@@ -121,8 +147,10 @@ self.addEventListener('fetch', (event) => {
   const url = event.request.url;
   if (!url.startsWith(OM_PREFIX)) {
     event.waitUntil(omWake(false));
-    return; // not ours: the browser fetches it as usual
+    return; // not ours: the app's listeners, or the browser, fetch it as usual
   }
+  // Ours alone: a later listener of the app (a Workbox route) must not answer it too.
+  event.stopImmediatePropagation();
   const rest = url.slice(OM_SCOPE.length);
   const usual = () => omStart().then(() => wasm_bindgen.handle_fetch(rest, event.request));
   let answer;
@@ -144,16 +172,39 @@ self.addEventListener('fetch', (event) => {
 // stopped worker is woken by the pages instead, which ping it on their own 'online' event).
 self.addEventListener('online', () => { omWake(true); });
 
+/** A message of the page shim's protocol (any version): `{v, id, type}`. Others are the app's. */
+function omIsRequest(data) {
+  return data !== null && typeof data === 'object' && typeof data.v === 'number'
+    && typeof data.id === 'number' && typeof data.type === 'string';
+}
+
+// Every reply goes out with the worker's protocol and package versions (`v`, `workerVersion`):
+// the shim compares `v` with its own and names both versions when they differ. The wasm returns
+// its reply (it posts nothing when given no port), and the reply is sent from here.
 self.addEventListener('message', (event) => {
+  const data = event.data;
+  if (!omIsRequest(data)) return; // the app's message (Workbox's SKIP_WAITING, ...): not ours
   const port = event.ports && event.ports[0] ? event.ports[0] : null;
-  const id = event.data && typeof event.data.id === 'number' ? event.data.id : -1;
+  const id = data.id;
+  const reply = (body) => { if (port) port.postMessage(Object.assign({ id, v: OM_PROTOCOL, workerVersion: OM_VERSION }, body)); };
+  if (data.v !== OM_PROTOCOL) {
+    // Answered here, without the wasm: a page shim of another release (new page, old worker
+    // still in control, or the reverse).
+    reply({ ok: false, error: omError(9002, 'the page speaks offline-manager protocol ' + data.v + ' but this service worker (package '
+      + OM_VERSION + ') speaks protocol ' + OM_PROTOCOL + '; reload the page (close the app\'s other tabs) so page and worker '
+      + 'come from the same release, and serve the page shim and offline-manager-sw.js from one package version') });
+    event.waitUntil(omWake(false));
+    return;
+  }
   event.waitUntil(
     omStart()
-      .then(() => wasm_bindgen.handle_message(event.data, port))
+      .then(() => wasm_bindgen.handle_message(data, undefined))
+      .then((answer) => reply(answer && typeof answer === 'object' ? answer
+        : { ok: false, error: omError(9001, 'the offline worker sent an unreadable reply; reload the page') }))
       .then(() => omWake(true))
       .catch((e) => {
         console.error('[offline-manager] message failed', e);
-        if (port) port.postMessage({ id, ok: false, error: omError(9001, 'the offline worker failed: ' + e + '; reload the page') });
+        reply({ ok: false, error: omError(9001, 'the offline worker failed: ' + e + '; reload the page') });
       }),
   );
 });
