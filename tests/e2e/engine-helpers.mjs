@@ -46,11 +46,11 @@ export function originBytes(contentDir, url, range) {
   return range ? bytes.subarray(range[0], range[1] + 1) : bytes;
 }
 
-/** Every item the plan expects: init at index 0, media segments from 1. */
+/** Every item the plan expects: init at index 0 (unless shared from an earlier track: `initFrom`), media segments from 1. */
 export function plannedItems(plan) {
   const items = [];
   for (const t of plan.tracks) {
-    if (t.init) items.push({track: t.key, index: 0, url: t.init.url, range: t.init.range ?? null});
+    if (t.init && !t.initFrom) items.push({track: t.key, index: 0, url: t.init.url, range: t.init.range ?? null});
     t.segments.forEach((s, k) => items.push({track: t.key, index: k + 1, url: s.url, range: s.range ?? null}));
   }
   return items;

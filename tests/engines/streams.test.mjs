@@ -1,8 +1,9 @@
 // Streams as real packagers write them, stored and played offline in each engine that plays them
 // online (what an engine cannot decode is a skipped test saying so): WebM SegmentBase indexed by
 // Cues (VP9 + Opus) with a duration written with year, month and day parts; DASH segment
-// encryption (AES-128-CBC); an enhancement layer the browser cannot decode beside its base; and
-// ClearKey content whose manifest names only the key id, played with no DRM configuration.
+// encryption (AES-128-CBC); an enhancement layer the browser cannot decode beside its base;
+// ClearKey content whose manifest names only the key id, played with no DRM configuration; a
+// Period given by xlink; and an init segment shared by two Periods.
 //
 // Content: tests/content/make-webm.sh (run by set-up), tests/content/make-aes128.mjs and
 // variants of the ffmpeg streams written here.
@@ -99,4 +100,54 @@ test('ClearKey content whose manifest names only cenc:default_KID plays offline 
   } finally {
     await lic.stop().catch(() => {});
   }
+});
+
+/** The template stream's Period element, its segment numbers limited to [first, last] and placed at `start` s. */
+function templatePeriod(id, first, last, start) {
+  const mpd = fs.readFileSync(path.join(CONTENT_DIR, 'template/manifest.mpd'), 'utf8');
+  const period = mpd.slice(mpd.indexOf('<Period'), mpd.indexOf('</Period>') + '</Period>'.length);
+  return period
+    .replace(/<Period[^>]*>/, `<Period id="${id}" start="PT${start}S" duration="PT${(last - first + 1) * 2}S">`)
+    .replaceAll('startNumber="1"', `startNumber="${first}" presentationTimeOffset="${(first - 1) * 2_000_000}"`);
+}
+
+/** An MPD around `periods` (XML text), as ffmpeg's template manifest declares it. */
+const mpdWith = (periods, duration = 12) => `<?xml version="1.0" encoding="utf-8"?>
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" xmlns:xlink="http://www.w3.org/1999/xlink" profiles="urn:mpeg:dash:profile:isoff-live:2011"
+  type="static" mediaPresentationDuration="PT${duration}S" minBufferTime="PT4S">
+${periods}
+</MPD>
+`;
+
+test('a Period given by xlink (actuate onLoad) is fetched at download time and the title plays offline', T, async () => {
+  fs.writeFileSync(path.join(CONTENT_DIR, 'template/xlink-period.xml'), templatePeriod('0', 1, 6, 0));
+  fs.writeFileSync(path.join(CONTENT_DIR, 'template/xlink.mpd'),
+    mpdWith('<Period xlink:href="xlink-period.xml" xlink:actuate="onLoad"/>'));
+  await withPage(async (page) => {
+    await startDownload(page, 'xlink', `${proxy.url}/content/template/xlink.mpd`);
+    const end = await waitEnd(page, 'xlink');
+    assert.equal(end.state, 'completed', JSON.stringify(end));
+    assert.ok(proxy.requests.some((r) => r.url.endsWith('/template/xlink-period.xml')), 'the xlink document was fetched');
+    await checkStored(page, 'xlink', CONTENT_DIR);
+    const local = await page.evaluate(() => window.om.getDownloadedMediaConfig('xlink').then((c) => fetch(c.sources.dash[0].url)).then((r) => r.text()));
+    assert.doesNotMatch(local, /xlink:href/, 'the local manifest has the Period itself');
+    await playOffline(page, 'xlink', {seconds: 3});
+  });
+});
+
+test('an init segment shared by the Periods of a title is stored once and the title plays offline across the Periods', T, async () => {
+  fs.writeFileSync(path.join(CONTENT_DIR, 'template/two-periods.mpd'),
+    mpdWith(templatePeriod('a', 1, 3, 0) + '\n' + templatePeriod('b', 4, 6, 6)));
+  await withPage(async (page) => {
+    await startDownload(page, 'shared-init', `${proxy.url}/content/template/two-periods.mpd`);
+    const end = await waitEnd(page, 'shared-init');
+    assert.equal(end.state, 'completed', JSON.stringify(end));
+    const {entry, stored} = await checkStored(page, 'shared-init', CONTENT_DIR);
+    const tracks = entry.plan.tracks;
+    assert.equal(tracks.length, 4, 'video and audio in each of the two Periods');
+    const inits = stored.filter((s) => s.index === 0);
+    assert.equal(inits.length, 2, `one stored init per distinct file, not per Period: ${inits.map((s) => s.track)}`);
+    assert.equal(tracks.filter((t) => t.initFrom).length, 2, 'the second Period refers to the first one\'s inits');
+    await playOffline(page, 'shared-init', {seconds: 7});
+  });
 });
