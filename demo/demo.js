@@ -7,6 +7,7 @@ const params = new URLSearchParams(location.search);
 const MEDIA = params.get('media') || `${location.protocol}//${location.hostname}:8081`;
 const PARTNER_ID = 1234;
 const SAMPLES = [
+  {id: '0_feature', name: 'Feature sample (3 min, 3 bitrates, 2 audio languages, subtitles)'},
   {id: '0_template', name: 'Template sample (SegmentTemplate $Number$)'},
   {id: '0_timeline', name: 'Timeline sample (SegmentTimeline)'},
   {id: '0_list', name: 'SegmentList sample (byte ranges)'},
@@ -16,8 +17,13 @@ const $ = (s) => document.querySelector(s);
 const rows = new Map();
 const stored = new Map(); // entry id -> bytes stored, for the storage figure
 
-function showStorage() {
+/** Bytes the entries hold, and the origin's usage and quota where the browser tells them. */
+async function showStorage() {
   $('#storage').textContent = bytes([...stored.values()].reduce((n, b) => n + b, 0));
+  const estimate = await navigator.storage?.estimate?.().catch(() => null);
+  $('#quota').textContent = estimate
+    ? `${bytes(estimate.usage)} used of ${bytes(estimate.quota)} (the browser's figure)`
+    : 'not reported by this browser';
 }
 let player = null;
 
@@ -30,9 +36,17 @@ function bytes(n) {
   return `${(n / 1024 ** i).toFixed(i ? 1 : 0)} ${u[i]}`;
 }
 
+const CODE_NAMES = Object.fromEntries(Object.entries(KalturaPlayer.OfflineManager.ErrorCode ?? {}).map(([name, code]) => [code, name]));
+
+/** Shows an error as the user should read it: code, name, what to do, and the URL it concerns. */
 function showError(err) {
   const e = err?.payload?.detail ?? err;
-  $('#error').textContent = e?.code ? `Error ${e.code}: ${e.data?.message ?? ''}` : String(e);
+  if (!e?.code) {
+    $('#error').textContent = String(e);
+    return;
+  }
+  const where = e.data?.url ? ` (${e.data.url}${e.data.status ? `, HTTP ${e.data.status}` : ''})` : '';
+  $('#error').textContent = `Error ${e.code} ${CODE_NAMES[e.code] ?? ''}: ${e.data?.message ?? ''}${where}`;
 }
 
 function row(sample) {
@@ -49,7 +63,8 @@ function row(sample) {
   act('.download', async () => {
     $('#error').textContent = '';
     await om.getMediaConfig({entryId: sample.id});
-    await om.download(sample.id, {bitrate: Number($('#bitrate').value), language: $('#language').value});
+    await om.download(sample.id, {bitrate: Number($('#bitrate').value), language: $('#language').value,
+      textLanguages: $('#subtitles').value ? [$('#subtitles').value] : undefined});
   });
   act('.pause', () => om.pause(sample.id));
   act('.resume', () => om.resume(sample.id));

@@ -46,5 +46,6 @@ bash tests/content/make-content.sh
 bash tests/content/make-encrypted.sh
 bash tests/content/make-engine-content.sh
 bash tests/content/make-webm.sh
+bash tests/content/make-demo.sh
 say "building dist/"
 bash scripts/build.sh

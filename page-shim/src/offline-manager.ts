@@ -217,6 +217,8 @@ function noDash(config: MediaConfig, entryId: string): KalturaError {
 export class OfflineManager {
   /** The npm package version of this page shim (the worker reports its own as `workerVersion` in every reply). */
   static readonly version: string = SHIM_VERSION;
+  /** The category-9 error codes by name, for pages that load the plain script (no module imports). */
+  static readonly ErrorCode = ErrorCode;
   private readonly events = new Emitter<OfflineEventMap>();
   private readonly keepAlive: KeepAlive;
   private readonly container: ServiceWorkerContainer | undefined;

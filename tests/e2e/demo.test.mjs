@@ -38,6 +38,8 @@ test('the demo shows a download in progress, then plays it offline after the med
   try {
     await page.goto(`${app.url}/demo/?media=${encodeURIComponent(media.url)}`);
     await page.waitForFunction(() => document.querySelector('#media-state')?.textContent === 'running');
+    assert.ok(await page.isVisible('tr[data-entry="0_feature"]'), 'the feature sample is offered');
+    await page.waitForFunction(() => /used of|not reported/.test(document.querySelector('#quota').textContent));
     await page.selectOption('#bitrate', '1200000');
     const row = 'tr[data-entry="0_template"]';
     await page.click(`${row} .download`);

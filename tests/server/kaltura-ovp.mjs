@@ -58,6 +58,13 @@ export const DEFAULT_ENTRIES = {
     duration: 12,
     manifest: 'encrypted/manifest.mpd',
   },
+  // Long enough to watch, with the choices a person makes: the demo's first sample.
+  '0_feature': {
+    name: 'Feature sample',
+    description: '3 min, 240p/360p/720p, English and Spanish audio, English and Spanish subtitles (tests/content/make-demo.sh)',
+    duration: 180,
+    manifest: 'demo/manifest.mpd',
+  },
 };
 
 function apiException(code, message, args = {}) {

@@ -30,8 +30,8 @@ import {DEFAULT_ENTRIES, numberedItems, redirectToContent, resolveReferences} fr
 export const OTT_SERVICE_PATH = '/ott/api_v3';
 
 /**
- * Default OTT media assets: numeric id -> {name, description, duration, manifest}, the same five
- * streams as DEFAULT_ENTRIES (1001 template, 1002 timeline, 1003 list, 1004 base, 1005 encrypted). Optional
+ * Default OTT media assets: numeric id -> {name, description, duration, manifest}, the same six
+ * streams as DEFAULT_ENTRIES (1001 template, 1002 timeline, 1003 list, 1004 base, 1005 encrypted, 1006 feature). Optional
  * per-asset fields: `fileId` (default id * 10 + 1), `type` (file type, default "DASH_Main"),
  * `metas`/`tags` (Phoenix shape: {name: {objectType, value}}), `drm` ([{scheme, licenseURL}]).
  */

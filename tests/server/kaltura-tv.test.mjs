@@ -32,11 +32,11 @@ describe('media server: Kaltura OTT (Phoenix) emulator on the generated content'
   });
   after(() => media.stop());
 
-  test('the default assets are the five streams under numeric ids', () => {
+  test('the default assets are the six streams under numeric ids', () => {
     assert.equal(OTT_SERVICE_PATH, '/ott/api_v3');
     assert.deepEqual(Object.entries(DEFAULT_OTT_ASSETS).map(([id, a]) => [id, a.manifest]), [
       ['1001', 'template/manifest.mpd'], ['1002', 'timeline/manifest.mpd'],
-      ['1003', 'list/manifest.mpd'], ['1004', 'base/manifest.mpd'], ['1005', 'encrypted/manifest.mpd']]);
+      ['1003', 'list/manifest.mpd'], ['1004', 'base/manifest.mpd'], ['1005', 'encrypted/manifest.mpd'], ['1006', 'demo/manifest.mpd']]);
   });
 
   test('the provider multirequest answers {executionTime, result: [...]} with references resolved', async () => {
