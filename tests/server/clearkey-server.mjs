@@ -25,7 +25,7 @@
 // are answered 204. setRefusing(true | status) makes every licence request fail (default 403,
 // {"error": "refused"}) to test renewal failures; stop() takes the server away entirely.
 
-import {startHttpServer} from './http.mjs';
+import {readBody, startHttpServer} from './http.mjs';
 
 export const LICENSE_PATH = '/license';
 export const EXPIRATION_HEADER = 'X-License-Expiration';
@@ -47,16 +47,6 @@ function sendJson(res, status, value, headers = {}) {
   res.end(body);
 }
 
-async function readBody(req, limit = 64 * 1024) {
-  const chunks = [];
-  let total = 0;
-  for await (const chunk of req) {
-    total += chunk.length;
-    if (total > limit) throw new Error('request body too large');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 /** base64url (padded or not) of 16 bytes -> lowercase hex; null when it is not a key id. */
 function kidToHex(value) {
@@ -128,7 +118,7 @@ export async function startClearKeyServer({keys = {}, durationMs = null, port = 
     requests.push(entry);
     const answer = (status, value, headers) => { entry.status = status; sendJson(res, status, value, headers); };
     if (req.method !== 'POST') return answer(405, {error: 'method-not-allowed', message: 'POST a ClearKey licence request'}, {Allow: 'POST, OPTIONS'});
-    entry.body = await readBody(req);
+    entry.body = await readBody(req, 64 * 1024);
     let parsed;
     try {
       parsed = parseLicenseRequest(entry.body);

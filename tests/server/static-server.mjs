@@ -8,7 +8,7 @@
 //   // s.url -> http://127.0.0.1:PORT ; s.requests ; await s.stop()
 
 import path from 'node:path';
-import {rawPathOf, resolveInside, sendFile, sendText, startHttpServer} from './http.mjs';
+import {rawPathOf, readBody, resolveInside, sendFile, sendText, startHttpServer} from './http.mjs';
 
 /** The files of dist/ a page origin serves at its root. */
 export const DIST_ROOT_FILES = [
@@ -41,12 +41,10 @@ function directoryRedirect(rawPath, mounts, home) {
   return mount ? mount[0] : null;
 }
 
-/** The JSON body of a request, or null. */
+/** The JSON body of a request, or null when it has none or it is not JSON. */
 async function readJson(req) {
-  const chunks = [];
-  for await (const chunk of req) chunks.push(chunk);
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(await readBody(req));
   } catch {
     return null;
   }
