@@ -5,8 +5,8 @@
 // ClearKey content whose manifest names only the key id, played with no DRM configuration; a
 // Period given by xlink; and an init segment shared by two Periods.
 //
-// Content: tests/content/make-webm.sh (run by set-up), tests/content/make-aes128.mjs and
-// variants of the ffmpeg streams written here.
+// Content: tests/content/make-webm.sh (run by set-up) and the variants of the ffmpeg streams
+// (tests/content/variants.mjs: AES-128, lvc1, key-id only, xlink, two Periods).
 
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,8 +18,11 @@ import {CONTENT_DIR, ROOT, prepareEncryptedContent} from '../e2e/harness.mjs';
 import {checkStored, sha256, startDownload} from '../e2e/engine-helpers.mjs';
 import {startClearKeyServer} from '../server/clearkey-server.mjs';
 import {KEYS} from '../content/encrypted-keys.mjs';
+import {writeVariants} from '../content/variants.mjs';
 
 execFileSync('bash', [path.join(ROOT, 'tests/content/make-webm.sh')], {stdio: 'ignore', env: {...process.env, CONTENT_DIR}});
+prepareEncryptedContent();
+writeVariants(CONTENT_DIR);
 const {proxy, features, withPage, playOffline, waitEnd} = await startWorld();
 const T = {timeout: 180_000};
 
@@ -39,7 +42,6 @@ test('a WebM SegmentBase stream indexed by Cues, with a P0Y0M0DT… duration, is
 });
 
 test('an AES-128 (DASH segment encryption) stream is stored decrypted, its key fetched once per track, and plays offline', T, async () => {
-  execFileSync('node', [path.join(ROOT, 'tests/content/make-aes128.mjs'), path.join(CONTENT_DIR, 'template'), path.join(CONTENT_DIR, 'aes128')], {stdio: 'ignore'});
   await withPage(async (page) => {
     await startDownload(page, 'aes', `${proxy.url}/content/aes128/manifest.mpd`);
     const end = await waitEnd(page, 'aes');
@@ -61,13 +63,6 @@ test('an AES-128 (DASH segment encryption) stream is stored decrypted, its key f
 });
 
 test('an enhancement layer the browser cannot decode (lvc1 over an avc1 base) is not stored by default, and the title plays offline', T, async () => {
-  // The template stream with an LCEVC-style representation (codecs lvc1, dependencyId on the
-  // 360p base) added to its video set, highest bandwidth of all: the old default picked it.
-  const mpd = fs.readFileSync(path.join(CONTENT_DIR, 'template/manifest.mpd'), 'utf8').replace('</AdaptationSet>',
-    `<Representation id="lvc" mimeType="video/mp4" codecs="lvc1" dependencyId="0" bandwidth="2500000" width="1280" height="720">
-      <SegmentTemplate timescale="1000000" duration="2000000" initialization="init-stream1.m4s" media="chunk-stream1-$Number%05d$.m4s" startNumber="1"/>
-    </Representation></AdaptationSet>`);
-  fs.writeFileSync(path.join(CONTENT_DIR, 'template/lcevc.mpd'), mpd);
   const playable = await withPage((page) => page.evaluate(() => MediaSource.isTypeSupported('video/mp4; codecs="lvc1"')));
   assert.equal(playable, false, 'this engine would not play lvc1 (else the test proves nothing)');
   await withPage(async (page) => {
@@ -83,10 +78,6 @@ test('an enhancement layer the browser cannot decode (lvc1 over an avc1 base) is
 
 test('ClearKey content whose manifest names only cenc:default_KID plays offline with no DRM configuration in the player', {...T, skip: !features.clearKey && 'this engine has no EME ClearKey'}, async () => {
   prepareEncryptedContent();
-  const kidOnly = fs.readFileSync(path.join(CONTENT_DIR, 'encrypted/manifest.mpd'), 'utf8')
-    .replace(/\s*<ContentProtection schemeIdUri="urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e"[^>]*\/>/g, '');
-  assert.doesNotMatch(kidOnly, /e2719d58/);
-  fs.writeFileSync(path.join(CONTENT_DIR, 'encrypted/kid-only.mpd'), kidOnly);
   const lic = await startClearKeyServer({keys: KEYS});
   try {
     await withPage(async (page) => {
@@ -102,27 +93,7 @@ test('ClearKey content whose manifest names only cenc:default_KID plays offline 
   }
 });
 
-/** The template stream's Period element, its segment numbers limited to [first, last] and placed at `start` s. */
-function templatePeriod(id, first, last, start) {
-  const mpd = fs.readFileSync(path.join(CONTENT_DIR, 'template/manifest.mpd'), 'utf8');
-  const period = mpd.slice(mpd.indexOf('<Period'), mpd.indexOf('</Period>') + '</Period>'.length);
-  return period
-    .replace(/<Period[^>]*>/, `<Period id="${id}" start="PT${start}S" duration="PT${(last - first + 1) * 2}S">`)
-    .replaceAll('startNumber="1"', `startNumber="${first}" presentationTimeOffset="${(first - 1) * 2_000_000}"`);
-}
-
-/** An MPD around `periods` (XML text), as ffmpeg's template manifest declares it. */
-const mpdWith = (periods, duration = 12) => `<?xml version="1.0" encoding="utf-8"?>
-<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" xmlns:xlink="http://www.w3.org/1999/xlink" profiles="urn:mpeg:dash:profile:isoff-live:2011"
-  type="static" mediaPresentationDuration="PT${duration}S" minBufferTime="PT4S">
-${periods}
-</MPD>
-`;
-
 test('a Period given by xlink (actuate onLoad) is fetched at download time and the title plays offline', T, async () => {
-  fs.writeFileSync(path.join(CONTENT_DIR, 'template/xlink-period.xml'), templatePeriod('0', 1, 6, 0));
-  fs.writeFileSync(path.join(CONTENT_DIR, 'template/xlink.mpd'),
-    mpdWith('<Period xlink:href="xlink-period.xml" xlink:actuate="onLoad"/>'));
   await withPage(async (page) => {
     await startDownload(page, 'xlink', `${proxy.url}/content/template/xlink.mpd`);
     const end = await waitEnd(page, 'xlink');
@@ -136,8 +107,6 @@ test('a Period given by xlink (actuate onLoad) is fetched at download time and t
 });
 
 test('an init segment shared by the Periods of a title is stored once and the title plays offline across the Periods', T, async () => {
-  fs.writeFileSync(path.join(CONTENT_DIR, 'template/two-periods.mpd'),
-    mpdWith(templatePeriod('a', 1, 3, 0) + '\n' + templatePeriod('b', 4, 6, 6)));
   await withPage(async (page) => {
     await startDownload(page, 'shared-init', `${proxy.url}/content/template/two-periods.mpd`);
     const end = await waitEnd(page, 'shared-init');

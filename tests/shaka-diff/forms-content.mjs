@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_DIR as REPO } from './shaka-load.mjs';
+import { writeVariants } from '../content/variants.mjs';
 
 export const CORPUS_DIR = process.env.CORPUS_DIR || path.resolve(REPO, '../shared/corpus');
 export const CONTENT_DIR = path.resolve(REPO, process.env.CONTENT_DIR || 'tests/.content');
@@ -29,7 +30,8 @@ export function corpusFiles() {
 
 /** The ffmpeg-made streams (tests/content/make-content.sh). */
 export function contentFiles() {
-  return ['template', 'timeline', 'list', 'base'].map((s) => path.join(CONTENT_DIR, s, 'manifest.mpd'));
+  return [...['template', 'timeline', 'list', 'base', 'aes128'].map((s) => path.join(CONTENT_DIR, s, 'manifest.mpd')),
+    ...['xlink.mpd', 'two-periods.mpd'].map((f) => path.join(CONTENT_DIR, 'template', f))];
 }
 
 /** Makes the ffmpeg content when it is missing (the script is idempotent). */
@@ -38,6 +40,7 @@ export function ensureContent() {
   execFileSync('bash', [path.join(REPO, 'tests/content/make-content.sh')], {
     stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, CONTENT_DIR },
   });
+  writeVariants(CONTENT_DIR);
 }
 
 /** Label of a manifest for reports and test names: path relative to the corpus or the repo. */
