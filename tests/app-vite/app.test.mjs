@@ -153,9 +153,10 @@ test('inside a Workbox worker: the app loads from its precache offline, and a do
     await page.evaluate(() => window.om.download('vite-1', {bitrate: 400000}));
     await waitState(page, 'vite-1', 'completed');
 
-    // The network is gone: the app's server and the media server.
+    // The network is gone: the app's server and the media server stopped, the browser offline.
     await app.stop();
     await media.stop();
+    await context.setOffline(true);
     await page.reload();
     await page.waitForFunction(() => window.om && document.querySelector('#status').textContent === 'ready', null, {timeout: 20000});
     assert.equal(await page.title(), 'Vite app with offline downloads');
@@ -188,6 +189,9 @@ test('inside a Workbox worker: the app loads from its precache offline, and a do
       assert.equal(s.bytes, s.size, JSON.stringify(s));
       assert.ok(s.bytes > 0);
     }
+    const played = await page.evaluate((url) => window.playFor(url, 3), offline.url);
+    assert.deepEqual(played.errors, [], 'shaka-player in the app: no error');
+    assert.ok(played.currentTime > 3, `shaka-player in the app reached ${played.currentTime}`);
     assert.deepEqual(await page.evaluate(() => window.events.filter((e) => e.type === 'error')), []);
     assert.deepEqual(pageErrors, []);
   } finally {

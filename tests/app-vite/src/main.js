@@ -2,6 +2,7 @@
 // manager's, and drives downloads through the package's ES module.
 /* global __APP_VERSION__ */
 import {OfflineManager} from '@offline-manager/web';
+import shaka from 'shaka-player';
 
 window.APP_VERSION = __APP_VERSION__;
 window.PACKAGE_VERSION = OfflineManager.version;
@@ -20,3 +21,20 @@ for (const type of ['progress', 'statechange', 'error']) {
   om.addEventListener(type, (e) => window.events.push({type, detail: e.payload.detail}));
 }
 document.querySelector('#status').textContent = 'ready';
+
+/** Plays `url` in the page's video with shaka-player until it passes `seconds`; reports how far it got. */
+window.playFor = async (url, seconds) => {
+  const video = document.querySelector('#video');
+  const player = new shaka.Player();
+  await player.attach(video);
+  const errors = [];
+  player.addEventListener('error', (e) => errors.push(String(e.detail?.code ?? e)));
+  await player.load(url).catch((e) => errors.push(`load ${e.code ?? e}`));
+  await video.play().catch(() => {});
+  for (const start = Date.now(); video.currentTime <= seconds && !errors.length && Date.now() - start < 30000;) {
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const result = {currentTime: video.currentTime, errors};
+  await player.destroy();
+  return result;
+};
