@@ -26,7 +26,8 @@ passed=$((passed + p)); failed=$((failed + f))
 step "node --test (servers, page shim and its npm package, differential vs shaka-player, end to end in Chromium, the Vite + Workbox app)"
 node --test --test-concurrency=1 tests/server/ page-shim/test/ tests/shaka-diff/ tests/e2e/ tests/app-vite/ 2>&1 | tee "$LOG/node.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-p=$(awk '/^# pass / {print $3}' "$LOG/node.log" | tail -1); f=$(awk '/^# fail / {print $3}' "$LOG/node.log" | tail -1)
+p=$(awk '/^# pass / {print $3}' "$LOG/node.log" | tail -1)
+f=$(( $(awk '/^# fail / {print $3}' "$LOG/node.log" | tail -1) + $(awk '/^# cancelled / {print $3}' "$LOG/node.log" | tail -1) ))
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 
 # The core suite once per engine, one after another; each reports its own counts and time.
@@ -37,7 +38,7 @@ for engine in chromium firefox webkit; do
   ENGINE=$engine node --test --test-concurrency=1 tests/engines/ 2>&1 | tee "$LOG/engine-$engine.log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
   count() { awk -v k="$1" '$1 == "#" && $2 == k {print $3}' "$LOG/engine-$engine.log" | tail -1; }
-  p=$(count pass); f=$(count fail); s=$(count skipped)
+  p=$(count pass); f=$(( $(count fail) + $(count cancelled) )); s=$(count skipped)
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
   engine_lines+=("$engine: ${p:-0} passed, ${f:-0} failed, ${s:-0} skipped in $(( $(date +%s) - t0 )) s")
 done

@@ -8,7 +8,7 @@ export async function open({quotaBytes} = {}) {
   const browser = await chromium.launch(CHROMIUM_OPTIONS);
   return {
     name: 'chromium',
-    can: {offline: true, stopWorkers: true, quota: true},
+    can: {offline: true, stopWorkers: true, quota: true, multiPeriod: true},
     why: {},
     async newPage(url) {
       const context = await browser.newContext();

@@ -12,6 +12,7 @@
 //       offline: boolean,       // page.setOffline really blocks the page's and the worker's fetches
 //       stopWorkers: boolean,   // engine.stopWorkers works (a worker kill test can run)
 //       quota: boolean,         // open({quotaBytes}) gives pages an origin quota of that size
+//       multiPeriod: boolean,   // its media pipeline plays a stream across a DASH Period boundary
 //     },
 //     why: {offline?, stopWorkers?, quota?}: string,  // for each `can` that is false: why not
 //     newPage(url) -> Promise<Page>,  // a new page in a fresh context: its own storage and workers

@@ -109,7 +109,7 @@ export async function open({quotaBytes} = {}) {
 
   return {
     name: 'firefox',
-    can: {offline: true, stopWorkers: true, quota: true},
+    can: {offline: true, stopWorkers: true, quota: true, multiPeriod: true},
     why: {},
     async newPage(url) {
       const context = await browser.createBrowserContext();

@@ -122,8 +122,11 @@ export async function open() {
   const pages = new Set();
   return {
     name: 'webkit',
-    can: {offline: false, stopWorkers: true, quota: false},
+    can: {offline: false, stopWorkers: true, quota: false, multiPeriod: false},
     why: {
+      multiPeriod: 'this WebKitGTK (2.50, GStreamer MSE) does not play a stream across a DASH Period '
+        + 'boundary, online either: measured with the two-Period template stream, shaka-player stops at '
+        + '6.08 s and dash.js fails to push a buffer or leaves the page hanging',
       offline: 'WebDriver has no network emulation and WebKitWebDriver adds none; MiniBrowser has '
         + 'no offline switch either',
       quota: 'no per-origin quota can be set: MiniBrowser has no option for it, WebKitGTK 2.50 has '

@@ -6,6 +6,10 @@
  * with `clearKeyLicenseUrl`, ClearKey licences are asked for there.
  */
 window.playFor = async (which, url, seconds, {clearKeyLicenseUrl} = {}) => {
+  // A media pipeline that breaks (seen in WebKitGTK) can leave load(), play() or destroy()
+  // pending for ever: each step is bounded, and a step that times out counts as an error.
+  const within = (promise, ms, what) => Promise.race([promise,
+    new Promise((resolve, reject) => setTimeout(() => reject(new Error(`${what} did not settle in ${ms} ms`)), ms))]);
   const video = document.getElementById('video');
   const errors = [];
   let destroy;
@@ -15,7 +19,7 @@ window.playFor = async (which, url, seconds, {clearKeyLicenseUrl} = {}) => {
     await player.attach(video);
     player.addEventListener('error', (e) => errors.push(String(e.detail?.code ?? e)));
     if (clearKeyLicenseUrl) player.configure({drm: {servers: {'org.w3.clearkey': clearKeyLicenseUrl}}});
-    await player.load(url).catch((e) => errors.push(`load ${e.code ?? e}`));
+    await within(player.load(url), 30000, 'load').catch((e) => errors.push(`load ${e.code ?? e}`));
     destroy = () => player.destroy();
   } else {
     const player = dashjs.MediaPlayer().create();
@@ -25,12 +29,12 @@ window.playFor = async (which, url, seconds, {clearKeyLicenseUrl} = {}) => {
     destroy = () => player.reset();
   }
   video.muted = true;
-  await video.play().catch(() => {});
+  await within(video.play(), 10000, 'play').catch(() => {});
   const start = Date.now();
   while (video.currentTime <= seconds && errors.length === 0 && Date.now() - start < 30000) {
     await new Promise((r) => setTimeout(r, 200));
   }
   const result = {currentTime: video.currentTime, errors, videoError: video.error?.message ?? null};
-  await destroy();
+  await within(Promise.resolve(destroy()), 10000, 'destroy').catch((e) => result.errors.push(String(e)));
   return result;
 };
