@@ -46,8 +46,11 @@ if (diagnostics.length) {
 mkdirSync(distDir, { recursive: true });
 rmSync(typesDir, { recursive: true, force: true });
 mkdirSync(typesDir, { recursive: true });
-for (const file of readdirSync(tscOut)) {
-  if (file.endsWith('.d.ts')) cpSync(join(tscOut, file), join(typesDir, file));
+for (const file of readdirSync(tscOut, { recursive: true })) {
+  if (file.endsWith('.d.ts')) {
+    mkdirSync(dirname(join(typesDir, file)), { recursive: true });
+    cpSync(join(tscOut, file), join(typesDir, file));
+  }
 }
 writeFileSync(
   join(distDir, 'offline-manager.d.ts'),

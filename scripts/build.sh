@@ -4,7 +4,7 @@
 # The package version (page-shim/package.json "version") is the one version: it is stamped into
 # the worker (its replies' `workerVersion`) and the shim (`OfflineManager.version`); the worker's
 # wasm cache is named after the wasm's content hash; the protocol version comes from
-# crates/engine/src/protocol.rs.
+# crates/engine/src/protocol/mod.rs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -21,9 +21,9 @@ wasm-bindgen --target no-modules --no-typescript --out-dir "$BG" --out-name offl
   "$BG/offline-manager-sw_bg.wasm" -o "$OUT/offline-manager-sw_bg.wasm"
 hash=$(sha256sum "$OUT/offline-manager-sw_bg.wasm" | cut -c1-16)
 version=$(node -p 'require(process.argv[1]).version' "$ROOT/page-shim/package.json")
-protocol=$(sed -n 's/^pub const PROTOCOL_VERSION: u32 = \([0-9][0-9]*\);.*/\1/p' "$ROOT/crates/engine/src/protocol.rs")
+protocol=$(sed -n 's/^pub const PROTOCOL_VERSION: u32 = \([0-9][0-9]*\);.*/\1/p' "$ROOT/crates/engine/src/protocol/mod.rs")
 [[ $version =~ ^[0-9A-Za-z.+-]+$ ]] || { echo "build.sh: bad version '$version' in page-shim/package.json" >&2; exit 1; }
-[ -n "$protocol" ] || { echo "build.sh: PROTOCOL_VERSION not found in crates/engine/src/protocol.rs" >&2; exit 1; }
+[ -n "$protocol" ] || { echo "build.sh: PROTOCOL_VERSION not found in crates/engine/src/protocol/mod.rs" >&2; exit 1; }
 {
   cat "$BG/offline-manager-sw.js"
   sed -e "s/__OM_VERSION__/$version/g" -e "s/__OM_WASM_HASH__/$hash/g" -e "s/__OM_PROTOCOL__/$protocol/g" "$ROOT/sw/js/bootstrap.js"

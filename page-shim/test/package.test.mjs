@@ -13,8 +13,9 @@ import { fileURLToPath } from 'node:url';
 const SHIM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(path.join(SHIM, 'package.json'), 'utf8'));
 
-const TYPES = ['channel', 'drm', 'errors', 'events', 'global', 'index', 'keep-alive', 'offline-manager',
-  'persistent-sessions', 'playable', 'protocol', 'provider', 'registration', 'timeout', 'url'];
+const TYPES = ['channel', 'drm', 'errors', 'events', 'generated/protocol', 'global', 'index', 'keep-alive',
+  'media-config', 'offline-manager', 'persistent-sessions', 'playable', 'protocol', 'provider', 'registration',
+  'timeout', 'url'];
 const EXPECTED = [
   'README.md',
   'dist/kaltura-offline-manager.js',

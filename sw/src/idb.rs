@@ -1,4 +1,5 @@
 //! The engine's `Store` on IndexedDB (indexed_db_futures), laid out to be readable in devtools.
+//! The names (database, stores, key paths, record fields) are `engine::layout`'s:
 //!
 //! Database `offline-manager`, version 2:
 //! - `entries` (keyPath `id`): one record per entry, the engine's `Entry` as a plain object.
@@ -29,18 +30,15 @@ use std::cell::Cell;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-/// Database name.
-pub const DB_NAME: &str = "offline-manager";
-/// Current schema version; `migrate` upgrades every older one step by step.
-pub const DB_VERSION: u32 = 2;
-const ENTRIES: &str = "entries";
-const SEGMENTS: &str = "segments";
-const MANIFESTS: &str = "manifests";
-const LICENSES: &str = "licenses";
-/// The record field that holds a segment's bytes as a Blob (the usual form).
-const BLOB_FIELD: &str = "blob";
-/// The record field that holds them as an ArrayBuffer, where IndexedDB refuses Blobs.
-const BYTES_FIELD: &str = "bytes";
+use engine::layout::{
+    BLOB_PROBE, DB_NAME, DB_VERSION, ENTRY_KEY, MANIFEST_KEY, MANIFEST_TEXT,
+    SEGMENT_RECORD as FIELD, STORES,
+};
+
+const ENTRIES: &str = STORES.entries;
+const SEGMENTS: &str = STORES.segments;
+const MANIFESTS: &str = STORES.manifests;
+const LICENSES: &str = STORES.licenses;
 
 /// How segment bytes go into IndexedDB: decided once per opened database by a probe at the
 /// first segment write, not per segment.
@@ -68,11 +66,11 @@ impl IdbStore {
                 let old = event.old_version() as u32;
                 if old < 1 {
                     db.create_object_store(ENTRIES)
-                        .with_key_path("id".into())
+                        .with_key_path(ENTRY_KEY.into())
                         .build()?;
                     db.create_object_store(SEGMENTS).build()?;
                     db.create_object_store(MANIFESTS)
-                        .with_key_path("entryId".into())
+                        .with_key_path(MANIFEST_KEY.into())
                         .build()?;
                 }
                 if old < 2 {
@@ -96,7 +94,7 @@ impl IdbStore {
         if let Some(form) = self.form.get() {
             return Ok(form);
         }
-        let key: JsValue = Array::of2(&Array::new(), &"blob-probe".into()).into();
+        let key: JsValue = Array::of2(&Array::new(), &BLOB_PROBE.into()).into();
         let probe = web_sys::Blob::new_with_str_sequence(&Array::of1(&"x".into()))
             .map_err(|e| StoreError::Other(format!("{e:?}")))?;
         let tx = self.write(SEGMENTS)?;
@@ -152,7 +150,7 @@ impl IdbStore {
             .await
             .map_err(other)?;
         Ok(rec
-            .and_then(|r| Reflect::get(&r, &"text".into()).ok())
+            .and_then(|r| Reflect::get(&r, &MANIFEST_TEXT.into()).ok())
             .and_then(|t| t.as_string()))
     }
 
@@ -203,17 +201,19 @@ pub fn join_records(
     let Some(first) = records.first() else {
         return Ok(None);
     };
-    let chunks = field(first, "chunks").as_f64().unwrap_or(1.0) as usize;
+    let chunks = field(first, FIELD.chunks).as_f64().unwrap_or(1.0) as usize;
     if records.len() < chunks.max(1) {
         return Ok(None);
     }
-    let kind = field(first, "type").as_string().filter(|t| !t.is_empty());
+    let kind = field(first, FIELD.kind)
+        .as_string()
+        .filter(|t| !t.is_empty());
     let bytes = |r: &JsValue| {
-        let blob = field(r, BLOB_FIELD);
+        let blob = field(r, FIELD.blob);
         if blob.is_instance_of::<web_sys::Blob>() {
             Ok(blob)
         } else {
-            let buffer = field(r, BYTES_FIELD);
+            let buffer = field(r, FIELD.bytes);
             if buffer.is_instance_of::<js_sys::ArrayBuffer>() {
                 Ok(buffer)
             } else {
@@ -222,7 +222,7 @@ pub fn join_records(
         }
     };
     if records.len() == 1 {
-        if let Ok(blob) = field(first, BLOB_FIELD).dyn_into::<web_sys::Blob>() {
+        if let Ok(blob) = field(first, FIELD.blob).dyn_into::<web_sys::Blob>() {
             return Ok(Some((blob, kind)));
         }
     }
@@ -387,8 +387,8 @@ impl Store<BlobBody> for IdbStore {
         async move {
             let tx = self.write(MANIFESTS)?;
             let rec = Object::new();
-            set(&rec, "entryId", &id.into());
-            set(&rec, "text", &text.into());
+            set(&rec, MANIFEST_KEY, &id.into());
+            set(&rec, MANIFEST_TEXT, &text.into());
             tx.object_store(MANIFESTS)
                 .map_err(other)?
                 .put(JsValue::from(rec))
@@ -423,11 +423,11 @@ impl Store<BlobBody> for IdbStore {
                 .iter()
                 .filter_map(|r| {
                     Some(StoredSegment {
-                        track: field(r, "track")?.as_string()?,
-                        index: field(r, "index")?.as_f64()? as u32,
-                        chunk: field(r, "chunk")?.as_f64().unwrap_or(0.0) as u32,
-                        chunks: field(r, "chunks")?.as_f64().unwrap_or(1.0) as u32,
-                        size: field(r, "size")?.as_f64()? as u64,
+                        track: field(r, FIELD.track)?.as_string()?,
+                        index: field(r, FIELD.index)?.as_f64()? as u32,
+                        chunk: field(r, FIELD.chunk)?.as_f64().unwrap_or(0.0) as u32,
+                        chunks: field(r, FIELD.chunks)?.as_f64().unwrap_or(1.0) as u32,
+                        size: field(r, FIELD.size)?.as_f64()? as u64,
                     })
                 })
                 .collect())
@@ -457,23 +457,23 @@ impl Store<BlobBody> for IdbStore {
             let store = tx.object_store(SEGMENTS).map_err(other)?;
             for (k, s) in items.iter().enumerate() {
                 let rec = Object::new();
-                set(&rec, "entryId", &id.into());
-                set(&rec, "track", &s.track.as_str().into());
-                set(&rec, "index", &s.index.into());
-                set(&rec, "chunk", &s.chunk.into());
-                set(&rec, "chunks", &s.chunks.into());
+                set(&rec, FIELD.entry_id, &id.into());
+                set(&rec, FIELD.track, &s.track.as_str().into());
+                set(&rec, FIELD.index, &s.index.into());
+                set(&rec, FIELD.chunk, &s.chunk.into());
+                set(&rec, FIELD.chunks, &s.chunks.into());
                 match buffers.get(k) {
-                    Some(buffer) => set(&rec, BYTES_FIELD, buffer),
-                    None => set(&rec, BLOB_FIELD, s.body.0.unchecked_ref()),
+                    Some(buffer) => set(&rec, FIELD.bytes, buffer),
+                    None => set(&rec, FIELD.blob, s.body.0.unchecked_ref()),
                 }
-                set(&rec, "size", &(s.body.0.size()).into());
-                set(&rec, "type", &s.body.0.type_().into());
-                set(&rec, "url", &s.url.as_str().into());
+                set(&rec, FIELD.size, &(s.body.0.size()).into());
+                set(&rec, FIELD.kind, &s.body.0.type_().into());
+                set(&rec, FIELD.url, &s.url.as_str().into());
                 let range = match s.range {
                     Some([a, b]) => Array::of2(&(a as f64).into(), &(b as f64).into()).into(),
                     None => JsValue::NULL,
                 };
-                set(&rec, "range", &range);
+                set(&rec, FIELD.range, &range);
                 store
                     .put(JsValue::from(rec))
                     .with_key(segment_key(id, &s.track, s.index, s.chunk))

@@ -1,70 +1,24 @@
-//! Answers the player's requests for stored entries from IndexedDB:
-//! `{scope}__offline__/{entry}/manifest.mpd`, `{scope}__offline__/{entry}/{track}/{index}`, and
-//! ClearKey licence requests (POST) at `{scope}__offline__/{entry}/license`.
+//! Answers the player's requests for stored entries from IndexedDB: the local manifest, stored
+//! segments, and ClearKey licence requests (POST), at the URLs `engine::layout` defines.
 //! Bodies are Blobs (or `Blob.slice` for ranges) so a response outlives a stopped worker.
 
 use crate::idb::IdbStore;
+use engine::layout::{route, Route};
 use engine::ports::Store;
 use engine::range::{answer, RangeAnswer};
-use engine::OFFLINE_PREFIX;
+use engine::{Code, KalturaError};
 use wasm_bindgen::JsValue;
 use web_sys::{Blob, Headers, Request, Response, ResponseInit};
-
-/// A parsed local URL.
-#[derive(Debug, PartialEq)]
-pub enum Route {
-    /// The local manifest of an entry.
-    Manifest(String),
-    /// One stored segment.
-    Segment(String, String, u32),
-    /// The entry's ClearKey licence endpoint.
-    License(String),
-}
-
-/// Maps a path below the scope (`__offline__/...`) to a route.
-pub fn route(rest: &str) -> Option<Route> {
-    let rest = rest.split(['?', '#']).next()?;
-    let mut parts = rest
-        .strip_prefix(OFFLINE_PREFIX)?
-        .strip_prefix('/')?
-        .split('/');
-    let entry = decode(parts.next()?)?;
-    match (parts.next()?, parts.next(), parts.next()) {
-        ("manifest.mpd", None, _) => Some(Route::Manifest(entry)),
-        ("license", None, _) => Some(Route::License(entry)),
-        (track, Some(index), None) => Some(Route::Segment(
-            entry,
-            track.to_string(),
-            index.parse().ok()?,
-        )),
-        _ => None,
-    }
-}
-
-fn decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
 
 /// Builds the response for a local request.
 pub async fn respond(store: &IdbStore, rest: &str, request: &Request) -> Result<Response, JsValue> {
     match route(rest) {
         Some(Route::Manifest(entry)) => match store.manifest(&entry).await.map_err(store_err)? {
             Some(text) => text_response(200, &text, "application/dash+xml"),
-            None => not_found(&format!(
-                "9003: entry {entry} has no stored manifest; download it first"
+            None => not_found(KalturaError::new(
+                Code::RequestedItemNotFound,
+                format!("entry {entry} has no stored manifest; download it first"),
+                Some(&entry),
             )),
         },
         Some(Route::Segment(entry, track, index)) => match store
@@ -73,9 +27,7 @@ pub async fn respond(store: &IdbStore, rest: &str, request: &Request) -> Result<
             .map_err(store_err)?
         {
             Some((blob, kind)) => blob_response(blob, kind, request),
-            None => not_found(&format!(
-                "9003: segment {track}/{index} of entry {entry} is not stored"
-            )),
+            None => not_stored(&entry, &track, index),
         },
         Some(Route::License(entry)) => {
             let body = match request.text() {
@@ -86,11 +38,19 @@ pub async fn respond(store: &IdbStore, rest: &str, request: &Request) -> Result<
                 Err(_) => String::new(),
             };
             let stored = store.licenses(&entry).await.map_err(store_err)?;
-            let (status, text) =
-                engine::drm::answer_license_request(&entry, &body, &stored, js_sys::Date::now());
+            let (status, text) = engine::license::answer_license_request(
+                &entry,
+                &body,
+                &stored,
+                js_sys::Date::now(),
+            );
             text_response(status, &text, "application/json")
         }
-        None => not_found("9004: this offline URL does not name a stored manifest or segment"),
+        None => not_found(KalturaError::new(
+            Code::MalformedOfflineUri,
+            "this offline URL does not name a stored manifest, segment or licence",
+            None,
+        )),
     }
 }
 
@@ -116,9 +76,7 @@ pub fn respond_from_records(
     }
     Some(match crate::idb::join_records(records) {
         Ok(Some((blob, kind))) => blob_response(blob, kind, request),
-        Ok(None) => not_found(&format!(
-            "9003: segment {track}/{index} of entry {entry} is not stored"
-        )),
+        Ok(None) => not_stored(&entry, &track, index),
         Err(e) => Err(store_err(e)),
     })
 }
@@ -171,40 +129,15 @@ fn text_response(status: u16, text: &str, kind: &str) -> Result<Response, JsValu
     Response::new_with_opt_str_and_init(Some(text), &init)
 }
 
-fn not_found(message: &str) -> Result<Response, JsValue> {
-    text_response(404, message, "text/plain")
+/// A 404 whose body is the error as `{code}: {message}`.
+fn not_found(error: KalturaError) -> Result<Response, JsValue> {
+    text_response(404, &error.to_string(), "text/plain")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn manifest_and_segment_paths_route() {
-        assert_eq!(
-            route("__offline__/0_ab/manifest.mpd"),
-            Some(Route::Manifest("0_ab".into()))
-        );
-        assert_eq!(
-            route("__offline__/a%20b/p0a0r1/12?x=1"),
-            Some(Route::Segment("a b".into(), "p0a0r1".into(), 12))
-        );
-        assert_eq!(
-            route("__offline__/0_ab/license"),
-            Some(Route::License("0_ab".into()))
-        );
-    }
-
-    #[test]
-    fn other_paths_do_not_route() {
-        for p in [
-            "__offline__/x",
-            "__offline__/x/t/notanumber",
-            "__offline__/x/t/1/extra",
-            "other/x/manifest.mpd",
-            "__offline__/%zz/manifest.mpd",
-        ] {
-            assert_eq!(route(p), None, "{p}");
-        }
-    }
+fn not_stored(entry: &str, track: &str, index: u32) -> Result<Response, JsValue> {
+    not_found(KalturaError::new(
+        Code::RequestedItemNotFound,
+        format!("segment {track}/{index} of entry {entry} is not stored"),
+        Some(entry),
+    ))
 }

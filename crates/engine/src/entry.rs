@@ -7,6 +7,8 @@ use serde_json::Value;
 
 /// Where an entry is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "EntryState"))]
 #[serde(rename_all = "lowercase")]
 pub enum State {
     /// The config is known; nothing downloaded.
@@ -23,6 +25,7 @@ pub enum State {
 
 /// Why an entry stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum StopReason {
     /// The user paused it.
@@ -37,6 +40,7 @@ pub enum StopReason {
 
 /// A persistent-license session kept by the browser's CDM for an entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PersistentSession {
     /// EME key system (`com.widevine.alpha`, `com.microsoft.playready`).

@@ -497,60 +497,20 @@ fn check_size<B: Body>(body: &B, range: Option<[u64; 2]>) -> Result<(), FetchErr
 }
 
 fn fetch_error(entry_id: &str, url: &str, e: FetchError) -> JobError {
-    let err =
-        KalturaError::new(Code::DownloadFailed, e.describe(url), Some(entry_id)).with("url", url);
+    let err = e.to_kaltura(entry_id, url, None);
     match e {
         FetchError::Network(_) => JobError::Network(err.recoverable()),
-        FetchError::Status { status } if status >= 500 => {
-            JobError::Network(err.with("status", status).recoverable())
-        }
-        FetchError::Status { status } => JobError::Fatal(err.with("status", status)),
+        FetchError::Status { status } if status >= 500 => JobError::Network(err.recoverable()),
         _ => JobError::Fatal(err),
     }
 }
 
-/// A SegmentBase index (`sidx`, or WebM Cues) that could not be fetched while planning: the
-/// message names the media file, the byte range and the HTTP status, since the manifest itself
-/// was fetched fine.
-pub(crate) fn index_fetch_error(
-    entry_id: &str,
-    url: &str,
-    range: Option<[u64; 2]>,
-    e: FetchError,
-) -> KalturaError {
-    let what = match range {
-        Some([a, b]) => format!("bytes {a}-{b}"),
-        None => "the whole file".to_string(),
-    };
-    let err = KalturaError::new(
-        Code::DownloadFailed,
-        format!(
-            "could not fetch the segment index ({what}) of a track: {}",
-            e.describe(url)
-        ),
-        Some(entry_id),
-    )
-    .with("url", url);
-    match e {
-        FetchError::Status { status } => err.with("status", status),
-        _ => err,
-    }
-}
-
-/// Maps a store failure to the entry's stop.
+/// Maps a store failure to the entry's stop: a full disk pauses it, anything else fails it.
 pub fn store_error(entry_id: &str, e: StoreError) -> JobError {
+    let err = e.to_kaltura(Some(entry_id));
     match e {
-        StoreError::Quota(m) => JobError::Quota(
-            KalturaError::new(Code::DownloadFailed, "the device's storage for this site is full; free space (remove downloads) and resume", Some(entry_id))
-                .with("name", "QuotaExceededError")
-                .with("detail", m)
-                .recoverable(),
-        ),
-        StoreError::Other(m) => JobError::Fatal(KalturaError::new(
-            Code::IndexedDbError,
-            format!("IndexedDB failed ({m}); resume the download, or clear the site's data if it persists"),
-            Some(entry_id),
-        )),
+        StoreError::Quota(_) => JobError::Quota(err),
+        StoreError::Other(_) => JobError::Fatal(err),
     }
 }
 

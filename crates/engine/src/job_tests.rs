@@ -104,7 +104,7 @@ fn manager_with(
 fn download(
     pool: &mut futures::executor::LocalPool,
     manager: &Rc<TestManager>,
-) -> Result<serde_json::Value, KalturaError> {
+) -> Result<crate::Answer, KalturaError> {
     let config = serde_json::json!({"sources": {"dash": [{"url": "https://cdn.test/m.mpd"}]}});
     let manager = manager.clone();
     pool.run_until(async move {

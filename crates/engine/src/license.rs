@@ -6,6 +6,7 @@
 //! since the epoch) in the licence JSON, the `X-License-Expiration` response header (ms since
 //! the epoch), else none.
 
+use crate::error::{Code, KalturaError};
 use mpd::Plan;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -305,6 +306,28 @@ pub fn b64url_decode(s: &str) -> Option<Vec<u8>> {
         }
     }
     Some(out)
+}
+
+/// The worker's answer to a player's licence request for a stored entry: HTTP status and body.
+/// An expired or unknown licence gets a Kaltura error (9016) that says to renew it.
+pub fn answer_license_request(
+    entry_id: &str,
+    request: &str,
+    stored: &[StoredLicense],
+    now: f64,
+) -> (u16, String) {
+    match answer(request, stored, now) {
+        Ok(body) => (200, body),
+        Err(e) => {
+            let (status, why) = match &e {
+                LicenseError::Expired(_) => (403, format!("the licence of entry {entry_id} expired; call renewLicense('{entry_id}') while online")),
+                LicenseError::UnknownKeys(_) => (404, format!("entry {entry_id} has no stored licence for these keys ({e}); download it again")),
+                _ => (400, format!("{e}")),
+            };
+            let err = KalturaError::new(Code::RenewLicenseFailed, why, Some(entry_id));
+            (status, serde_json::to_string(&err).unwrap_or_default())
+        }
+    }
 }
 
 #[cfg(test)]

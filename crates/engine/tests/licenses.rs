@@ -4,7 +4,7 @@
 mod common;
 
 use common::{world, World};
-use engine::drm::answer_license_request;
+use engine::license::answer_license_request;
 use engine::memory::MemStore;
 use engine::{Command, State};
 use serde_json::{json, Value};

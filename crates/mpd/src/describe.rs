@@ -22,6 +22,7 @@ pub struct TrackInfo {
 
 /// One `ContentProtection` element.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Protection {
     /// `@schemeIdUri` (lower-cased, e.g. `urn:mpeg:dash:mp4protection:2011` or a system UUID).

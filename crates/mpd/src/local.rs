@@ -88,7 +88,7 @@ fn copy_set(set: &Element, pi: usize, ai: usize, plan: &Plan) -> Option<Element>
     for child in &set.children {
         match child.local_name() {
             "Representation" => {
-                let key = format!("p{pi}a{ai}r{ri}");
+                let key = crate::model::track_key(pi, ai, ri);
                 ri += 1;
                 if let Some(track) = plan.tracks.iter().find(|t| t.key == key) {
                     let mut rep = shell(child);
@@ -112,16 +112,23 @@ fn copy_set(set: &Element, pi: usize, ai: usize, plan: &Plan) -> Option<Element>
         .then_some(out)
 }
 
+/// Where segment `index` of track `key` lives, relative to the local manifest: `{key}/{index}`
+/// (the init segment is index 0; `index` is `$Number$` in the manifest's template). The worker's
+/// URL layout is built on it.
+pub fn segment_path(key: &str, index: impl std::fmt::Display) -> String {
+    format!("{key}/{index}")
+}
+
 fn template_for(track: &TrackPlan) -> Element {
     let mut attrs = vec![
         ("timescale".to_string(), track.timescale.to_string()),
         ("presentationTimeOffset".to_string(), track.pto.to_string()),
         ("startNumber".to_string(), "1".to_string()),
-        ("media".to_string(), format!("{}/$Number$", track.key)),
+        ("media".to_string(), segment_path(&track.key, "$Number$")),
     ];
     // A shared init segment is stored once, under the track that first has it.
     if let Some(owner) = track.init_track() {
-        attrs.push(("initialization".to_string(), format!("{owner}/0")));
+        attrs.push(("initialization".to_string(), segment_path(owner, 0)));
     }
     let mut timeline = Element {
         name: "SegmentTimeline".into(),

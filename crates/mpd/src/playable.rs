@@ -15,6 +15,7 @@ use std::fmt;
 /// One MSE type: the page tests `{mimeType}; codecs="{codecs}"` (the MIME type alone when
 /// `codecs` is empty).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MediaType {
     /// `@mimeType` (inherited from the AdaptationSet).

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 /// What the app asks to store. Every field is optional; see [`select`] for the rules and the
 /// defaults.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct SelectOptions {
     /// Preferred audio language (the original API's `language`).
@@ -24,6 +26,7 @@ pub struct SelectOptions {
     /// Target video bitrate; same as `bitrate`, which wins when both are given.
     pub video_bitrate: Option<u64>,
     /// Store thumbnail (image) tracks too.
+    #[cfg_attr(feature = "ts", ts(as = "Option<bool>"))]
     pub thumbnails: bool,
     /// Codecs the browser can play (prefixes such as `avc1`, `mp4a`, `vp09`); representations with
     /// other codecs are never chosen. All codecs when absent. The app's explicit word: an audio or

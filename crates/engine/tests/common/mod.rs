@@ -67,9 +67,20 @@ fn worker(pool: LocalPool, fetcher: Rc<MemFetcher>, store: Rc<MemStore>, cfg: Jo
 }
 
 impl World {
+    /// Runs a command; gives its answer as pages receive it (JSON), after checking that the
+    /// answer has the type the protocol declares for the command (`protocol::ANSWERS`).
     pub fn run(&mut self, command: Command) -> Result<Value, engine::KalturaError> {
         let m = self.manager.clone();
-        self.pool.run_until(async move { m.handle(command).await })
+        let kind = command.kind();
+        let answer = self
+            .pool
+            .run_until(async move { m.handle(command).await })?;
+        let declared = engine::protocol::ANSWERS
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, t)| *t);
+        assert_eq!(Some(answer.type_name()), declared, "the answer to {kind}");
+        Ok(serde_json::to_value(answer).expect("answers serialise"))
     }
 
     /// Prepares `id` with `config` and starts its download; returns the download's answer.

@@ -5,7 +5,7 @@
 //! The parsing and planning rules are the `mpd` crate's; this module only does their fetches,
 //! each failure named by the URL that failed.
 
-use crate::error::{Code, FetchError, KalturaError};
+use crate::error::{Code, KalturaError};
 use crate::manager::Manager;
 use crate::ports::{Fetcher, Host, Store};
 use mpd::{MpdError, SelectOptions};
@@ -50,7 +50,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             .fetcher
             .fetch_text(&url)
             .await
-            .map_err(|e| manifest_fetch_error(id, &url, e))?;
+            .map_err(|e| e.to_kaltura(id, &url, Some("the manifest")))?;
         let base = url::Url::parse(&final_url).map_err(|e| {
             cannot_add(id, &format!("the manifest URL {final_url} is invalid: {e}"))
         })?;
@@ -77,11 +77,10 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             }
             let mut fetched = Vec::with_capacity(needs.len());
             for need in &needs {
-                let answer = self
-                    .fetcher
-                    .fetch_text(&need.url)
-                    .await
-                    .map_err(|e| xlink_fetch_error(id, need, e))?;
+                let answer = self.fetcher.fetch_text(&need.url).await.map_err(|e| {
+                    let what = format!("the xlink document of a <{}>", need.element);
+                    e.to_kaltura(id, &need.url, Some(&what))
+                })?;
                 fetched.push(answer);
             }
             links.resolve(fetched).map_err(|e| plan_error(id, e))?;
@@ -114,7 +113,13 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                     .fetcher
                     .fetch_bytes(&need.url, need.range)
                     .await
-                    .map_err(|e| crate::job::index_fetch_error(id, &need.url, need.range, e))?;
+                    .map_err(|e| {
+                        let what = match need.range {
+                            Some([a, b]) => format!("the segment index (bytes {a}-{b}) of a track"),
+                            None => "the segment index (the whole file) of a track".to_string(),
+                        };
+                        e.to_kaltura(id, &need.url, Some(&what))
+                    })?;
                 held = held.saturating_add(bytes.len() as u64);
                 if held > MAX_INDEX_BYTES {
                     return Err(plan_error(id, MpdError::TooLarge("segment index bytes")));
@@ -154,38 +159,6 @@ fn planner(
 
 fn cannot_add(id: &str, why: &str) -> KalturaError {
     KalturaError::new(Code::CannotAddItem, why.to_string(), Some(id))
-}
-
-fn manifest_fetch_error(id: &str, url: &str, e: FetchError) -> KalturaError {
-    let err = KalturaError::new(
-        Code::DownloadFailed,
-        format!("could not fetch the manifest: {}", e.describe(url)),
-        Some(id),
-    )
-    .with("url", url);
-    match e {
-        FetchError::Status { status } => err.with("status", status),
-        _ => err,
-    }
-}
-
-/// A document an xlink names that could not be fetched (9011): the message and `url` name the
-/// document, since the manifest itself was fetched fine.
-fn xlink_fetch_error(id: &str, need: &mpd::XlinkNeed, e: FetchError) -> KalturaError {
-    let err = KalturaError::new(
-        Code::DownloadFailed,
-        format!(
-            "could not fetch the xlink document of a <{}>: {}",
-            need.element,
-            e.describe(&need.url)
-        ),
-        Some(id),
-    )
-    .with("url", need.url.as_str());
-    match e {
-        FetchError::Status { status } => err.with("status", status),
-        _ => err,
-    }
 }
 
 fn unplayable_error(id: &str, u: &mpd::playable::Unplayable) -> KalturaError {

@@ -4,21 +4,19 @@
 
 use crate::entry::{Entry, PersistentSession};
 use crate::error::{Code, FetchError, KalturaError};
-use crate::license::{self, LicenseError};
-use crate::manager::{db_error, encode_segment, Manager, OFFLINE_PREFIX};
+use crate::layout;
+use crate::license;
+use crate::manager::Manager;
 use crate::ports::{Fetcher, Host, Store};
+use crate::protocol::{Answer, ProtectionAnswer, Renewed};
 use mpd::SelectOptions;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::rc::Rc;
 
 impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     /// The URL the player sends an entry's ClearKey licence requests to, offline.
     pub fn local_license_url(&self, entry_id: &str) -> String {
-        format!(
-            "{}{OFFLINE_PREFIX}/{}/license",
-            self.scope(),
-            encode_segment(entry_id)
-        )
+        layout::license_url(self.scope(), entry_id)
     }
 
     /// For encrypted content, gets and stores the ClearKey licence for every key id of the plan
@@ -75,7 +73,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         self.store
             .put_licenses(&id, licenses)
             .await
-            .map_err(db_error)?;
+            .map_err(|e| e.to_kaltura(Some(&id)))?;
         Ok(())
     }
 
@@ -104,7 +102,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         self: &Rc<Self>,
         id: &str,
         config: Option<Value>,
-    ) -> Result<Value, KalturaError> {
+    ) -> Result<Answer, KalturaError> {
         let mut entry = self.entry(id).await?;
         let fail = |why: String| KalturaError::new(Code::RenewLicenseFailed, why, Some(id));
         if !entry.protected {
@@ -138,9 +136,12 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         self.store
             .put_licenses(id, licenses)
             .await
-            .map_err(db_error)?;
+            .map_err(|e| e.to_kaltura(Some(id)))?;
         self.save_entry(&mut entry).await?;
-        Ok(json!({ "entryId": id, "expiration": entry.expiration }))
+        Ok(Answer::Renewed(Renewed {
+            entry_id: id.to_string(),
+            expiration: entry.expiration,
+        }))
     }
 
     /// Selects the entry's tracks with `options` without downloading and answers what protects
@@ -154,7 +155,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         &self,
         id: &str,
         options: SelectOptions,
-    ) -> Result<Value, KalturaError> {
+    ) -> Result<Answer, KalturaError> {
         let entry = self.entry(id).await?;
         let planner = self.fetch_planner(&entry, &options).await?;
         let manifest = planner.manifest();
@@ -167,10 +168,10 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                 protection.push(p);
             }
         }
-        Ok(json!({
-            "entryId": id,
-            "protection": protection,
-            "mediaTypes": mpd::playable::media_types(manifest),
+        Ok(Answer::Protection(ProtectionAnswer {
+            entry_id: id.to_string(),
+            protection: protection.into_iter().cloned().collect(),
+            media_types: mpd::playable::media_types(manifest),
         }))
     }
 
@@ -180,7 +181,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         &self,
         id: &str,
         sessions: Vec<PersistentSession>,
-    ) -> Result<Value, KalturaError> {
+    ) -> Result<Answer, KalturaError> {
         if let Some(why) = sessions.iter().find_map(PersistentSession::invalid) {
             return Err(KalturaError::new(
                 Code::OperationAborted,
@@ -196,28 +197,6 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         entry.protected = entry.protected || !sessions.is_empty();
         entry.sessions = sessions;
         self.save_entry(&mut entry).await?;
-        self.summary_value(&entry).await
-    }
-}
-
-/// The worker's answer to a player's licence request for a stored entry: HTTP status and body.
-/// An expired or unknown licence gets a Kaltura error (9016) that says to renew it.
-pub fn answer_license_request(
-    entry_id: &str,
-    request: &str,
-    stored: &[license::StoredLicense],
-    now: f64,
-) -> (u16, String) {
-    match license::answer(request, stored, now) {
-        Ok(body) => (200, body),
-        Err(e) => {
-            let (status, why) = match &e {
-                LicenseError::Expired(_) => (403, format!("the licence of entry {entry_id} expired; call renewLicense('{entry_id}') while online")),
-                LicenseError::UnknownKeys(_) => (404, format!("entry {entry_id} has no stored licence for these keys ({e}); download it again")),
-                _ => (400, format!("{e}")),
-            };
-            let err = KalturaError::new(Code::RenewLicenseFailed, why, Some(entry_id));
-            (status, serde_json::to_string(&err).unwrap_or_default())
-        }
+        self.summary_answer(&entry).await
     }
 }

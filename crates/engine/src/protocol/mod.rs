@@ -1,9 +1,17 @@
-//! The page ↔ worker protocol (version 1), mirrored in `page-shim/src/protocol.ts`.
+//! The page ↔ worker protocol (version 1): every command, answer, event and error shape is a
+//! Rust type here, and the page shim's TypeScript declarations are generated from them
+//! (`page-shim/src/generated/protocol.ts`, by `schema.rs`).
 //!
 //! A page posts `{v: 1, id, type, ...}` with a MessagePort; the worker answers once on the port
 //! with [`Reply`]. Events go to every window client as [`EventMessage`].
 
-use crate::entry::{PersistentSession, State, StopReason};
+mod answers;
+mod events;
+
+pub use answers::*;
+pub use events::*;
+
+use crate::entry::PersistentSession;
 use crate::error::{Code, KalturaError};
 use mpd::SelectOptions;
 use serde::{Deserialize, Serialize};
@@ -18,8 +26,11 @@ pub const MAX_ENTRY_ID_LEN: usize = 256;
 
 /// A request from a page.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "RequestMessage"))]
 pub struct Request {
     /// Protocol version.
+    #[cfg_attr(feature = "ts", ts(type = "typeof PROTOCOL_VERSION"))]
     pub v: u32,
     /// Page-chosen id echoed in the reply.
     pub id: f64,
@@ -30,6 +41,7 @@ pub struct Request {
 
 /// The commands a page can send.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(
     tag = "type",
     rename_all = "camelCase",
@@ -42,6 +54,7 @@ pub enum Command {
         /// Entry id.
         entry_id: String,
         /// The media config.
+        #[cfg_attr(feature = "ts", ts(type = "MediaConfig"))]
         config: Value,
     },
     /// Plan and start the download.
@@ -50,6 +63,7 @@ pub enum Command {
         entry_id: String,
         /// Track options.
         #[serde(default)]
+        #[cfg_attr(feature = "ts", ts(optional))]
         options: Option<SelectOptions>,
     },
     /// Pause a download.
@@ -87,6 +101,7 @@ pub enum Command {
         /// A fresh media config from the provider (its `drmData` may carry a new licence URL
         /// or token); the stored config when absent.
         #[serde(default)]
+        #[cfg_attr(feature = "ts", ts(type = "MediaConfig", optional))]
         config: Option<Value>,
     },
     /// Select with these options without downloading, and tell what protects the selected
@@ -99,6 +114,7 @@ pub enum Command {
         entry_id: String,
         /// Track options, as the download will use them.
         #[serde(default)]
+        #[cfg_attr(feature = "ts", ts(optional))]
         options: Option<SelectOptions>,
     },
     /// Keep the persistent-license sessions the page made for an entry (replacing earlier ones).
@@ -111,6 +127,25 @@ pub enum Command {
 }
 
 impl Command {
+    /// The command's `type`, as pages write it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Command::Prepare { .. } => "prepare",
+            Command::Download { .. } => "download",
+            Command::Pause { .. } => "pause",
+            Command::Resume { .. } => "resume",
+            Command::Remove { .. } => "remove",
+            Command::PauseAll => "pauseAll",
+            Command::RemoveAll => "removeAll",
+            Command::Get { .. } => "get",
+            Command::List => "list",
+            Command::Ping => "ping",
+            Command::Renew { .. } => "renew",
+            Command::Protection { .. } => "protection",
+            Command::KeepSessions { .. } => "keepSessions",
+        }
+    }
+
     /// The entry id the command names, if any.
     pub fn entry_id(&self) -> Option<&str> {
         match self {
@@ -167,7 +202,7 @@ pub fn parse_request(json: &str) -> Result<Request, (f64, KalturaError)> {
     Ok(req)
 }
 
-/// The single answer to a request.
+/// The single answer to a request (the bootstrap adds `v` and `workerVersion`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reply {
     /// The request's id.
@@ -176,7 +211,7 @@ pub struct Reply {
     pub ok: bool,
     /// The result, when ok.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub result: Option<Value>,
+    pub result: Option<Answer>,
     /// The error, when not ok.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<KalturaError>,
@@ -184,7 +219,7 @@ pub struct Reply {
 
 impl Reply {
     /// Builds the reply for a handler's outcome.
-    pub fn from_result(id: f64, result: Result<Value, KalturaError>) -> Reply {
+    pub fn from_result(id: f64, result: Result<Answer, KalturaError>) -> Reply {
         match result {
             Ok(v) => Reply {
                 id,
@@ -202,97 +237,10 @@ impl Reply {
     }
 }
 
-/// What an entry looks like to pages.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EntrySummary {
-    /// Entry id.
-    pub id: String,
-    /// State.
-    pub state: State,
-    /// Why it stopped.
-    pub stop_reason: Option<StopReason>,
-    /// `config.metadata`.
-    pub metadata: Value,
-    /// `config.poster`.
-    pub poster: Value,
-    /// `config.duration`.
-    pub duration: Value,
-    /// Expected total bytes (estimate until every segment is stored).
-    pub expected_size: u64,
-    /// Bytes stored.
-    pub size: u64,
-    /// Items stored.
-    pub segments_done: u64,
-    /// Items planned.
-    pub segments_total: u64,
-    /// 0–100.
-    pub progress: f64,
-    /// Licence expiry (ms since epoch), when the content has one.
-    pub expiration: Option<f64>,
-    /// Last error.
-    pub error: Option<KalturaError>,
-}
-
-/// Events broadcast to every page.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "type", content = "detail", rename_all = "lowercase")]
-pub enum Event {
-    /// Download progress.
-    Progress(ProgressDetail),
-    /// State change.
-    Statechange(StateDetail),
-    /// An error about an entry.
-    Error(KalturaError),
-}
-
-/// `progress` event detail.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProgressDetail {
-    /// Entry id.
-    pub entry_id: String,
-    /// 0–100.
-    pub progress: f64,
-    /// Bytes stored.
-    pub bytes_downloaded: u64,
-    /// Expected total bytes.
-    pub total_bytes: u64,
-    /// Items stored.
-    pub segments_done: u64,
-    /// Items planned.
-    pub segments_total: u64,
-    /// Bytes per second over the last interval.
-    pub speed: f64,
-    /// Seconds to completion at that speed, when known.
-    pub eta: Option<f64>,
-}
-
-/// `statechange` event detail.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StateDetail {
-    /// Entry id.
-    pub entry_id: String,
-    /// New state.
-    pub state: State,
-    /// Why it stopped.
-    pub stop_reason: Option<StopReason>,
-}
-
-/// The envelope of a broadcast event: `{kind: "event", type, detail}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct EventMessage<'a> {
-    /// Always "event".
-    pub kind: &'static str,
-    /// The event.
-    #[serde(flatten)]
-    pub event: &'a Event,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::entry::State;
 
     #[test]
     fn download_request_with_options_parses() {

@@ -1,0 +1,226 @@
+//! What each entry command does: prepare, download, pause, resume, remove (one or all), get
+//! and list.
+
+use super::{Manager, Res};
+use crate::entry::{Entry, State, StopReason};
+use crate::error::{Code, KalturaError};
+use crate::layout::POSTER_TRACK;
+use crate::ports::{Fetcher, Host, NewSegment, Store};
+use crate::protocol::{Answer, EntriesActedOn, EntryDetail, Removed};
+use mpd::SelectOptions;
+use serde_json::Value;
+use std::rc::Rc;
+
+impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
+    pub(super) async fn prepare(self: &Rc<Self>, id: &str, config: Value) -> Res {
+        if !config.is_object()
+            || config
+                .pointer("/sources/dash/0/url")
+                .and_then(Value::as_str)
+                .is_none()
+        {
+            return Err(KalturaError::new(
+                Code::ContentUnsupportedByBrowser,
+                "the media config has no DASH source (sources.dash[0].url); only DASH can be stored offline",
+                Some(id),
+            ));
+        }
+        let stored = self
+            .store
+            .get_entry(id)
+            .await
+            .map_err(|e| e.to_kaltura(Some(id)))?;
+        let entry = match stored {
+            Some(mut e) if e.state == State::Prepared => {
+                e.config = config;
+                e.updated_at = self.host.now_ms();
+                e
+            }
+            Some(e) => return self.summary_answer(&e).await,
+            None => Entry::prepared(id, config, self.host.now_ms()),
+        };
+        self.store
+            .put_entry(&entry)
+            .await
+            .map_err(|e| e.to_kaltura(Some(id)))?;
+        self.summary_answer(&entry).await
+    }
+
+    pub(super) async fn download(self: &Rc<Self>, id: &str, options: SelectOptions) -> Res {
+        let mut entry = self.entry(id).await?;
+        if self.running.borrow().contains_key(id) {
+            return Err(KalturaError::new(
+                Code::StoreAlreadyInProgress,
+                format!("entry {id} is already downloading; pause or remove it first"),
+                Some(id),
+            ));
+        }
+        if entry.state == State::Completed {
+            return Err(KalturaError::new(
+                Code::EntryAlreadyExists,
+                format!("entry {id} is already downloaded; remove it to download again"),
+                Some(id),
+            ));
+        }
+        let (plan, local) = self.fetch_plan(&entry, &options).await?;
+        // Before any segment: encrypted content is stored only with its licences.
+        self.acquire_licenses(&mut entry, &plan).await?;
+        // A licence the worker keeps (ClearKey) is answered at the local endpoint: the manifest
+        // names it, so players start the entry with no DRM configuration of their own.
+        let local = if entry.protected && entry.sessions.is_empty() {
+            mpd::local::with_local_clearkey(&local, &self.local_license_url(id))
+                .map_err(|e| super::planning::plan_error(id, e))?
+        } else {
+            local
+        };
+        let db = |e: crate::StoreError| e.to_kaltura(Some(id));
+        if entry.plan.as_ref() != Some(&plan) {
+            self.store.clear_segments(id).await.map_err(db)?;
+        }
+        self.store.put_manifest(id, &local).await.map_err(db)?;
+        self.store_poster(id, &entry.config).await;
+        entry.plan = Some(plan);
+        entry.options = options;
+        self.set_state(&mut entry, State::Downloading, None, None)
+            .await?;
+        self.start_job(entry.clone());
+        self.summary_answer(&entry).await
+    }
+
+    /// Stores the config's poster image so it shows offline. A poster that cannot be fetched is
+    /// not a reason to refuse the download: the remote URL is kept.
+    async fn store_poster(&self, id: &str, config: &Value) {
+        let url = config
+            .pointer("/sources/poster")
+            .or_else(|| config.get("poster"))
+            .and_then(Value::as_str)
+            .filter(|u| u.starts_with("http://") || u.starts_with("https://"));
+        let Some(url) = url else { return };
+        if let Ok(fetched) = self.fetcher.fetch(url, None).await {
+            let item = NewSegment {
+                track: POSTER_TRACK.to_string(),
+                index: 0,
+                chunk: 0,
+                chunks: 1,
+                body: fetched.body,
+                url: url.to_string(),
+                range: None,
+            };
+            // Best effort, as above: playback does not depend on the poster.
+            let _ = self.store.put_segments(id, vec![item]).await;
+        }
+    }
+
+    pub(super) async fn pause(self: &Rc<Self>, id: &str) -> Res {
+        let mut entry = self.entry(id).await?;
+        match entry.state {
+            State::Completed => Err(KalturaError::new(
+                Code::PauseFailed,
+                format!("entry {id} is already downloaded; there is nothing to pause"),
+                Some(id),
+            )),
+            State::Prepared => Err(KalturaError::new(
+                Code::PauseFailed,
+                format!("entry {id} has not started downloading; call download first"),
+                Some(id),
+            )),
+            _ => {
+                self.stop_job(id);
+                if entry.state != State::Paused || entry.stop_reason != Some(StopReason::User) {
+                    let error = entry.error.clone();
+                    self.set_state(&mut entry, State::Paused, Some(StopReason::User), error)
+                        .await?;
+                }
+                self.summary_answer(&entry).await
+            }
+        }
+    }
+
+    pub(super) async fn resume(self: &Rc<Self>, id: &str) -> Res {
+        let mut entry = self.entry(id).await?;
+        match entry.state {
+            State::Completed => self.summary_answer(&entry).await,
+            State::Prepared => Err(KalturaError::new(
+                Code::ResumeFailed,
+                format!("entry {id} has not been downloaded before; call download first"),
+                Some(id),
+            )),
+            _ => {
+                if !self.running.borrow().contains_key(id) {
+                    self.set_state(&mut entry, State::Downloading, None, None)
+                        .await?;
+                    self.start_job(entry.clone());
+                }
+                self.summary_answer(&entry).await
+            }
+        }
+    }
+
+    /// The answer names the entry's persistent-license sessions: the page releases them from
+    /// the CDM (workers have no EME).
+    pub(super) async fn remove(self: &Rc<Self>, id: &str) -> Result<Removed, KalturaError> {
+        let sessions = self.entry(id).await?.sessions;
+        self.stop_job(id);
+        self.unsaved.borrow_mut().remove(id);
+        self.store.delete_entry(id).await.map_err(|e| {
+            KalturaError::new(
+                Code::RemoveFailed,
+                format!("could not delete entry {id} ({}); try again", e.message()),
+                Some(id),
+            )
+        })?;
+        Ok(Removed {
+            entry_id: id.to_string(),
+            sessions,
+        })
+    }
+
+    pub(super) async fn pause_all(self: &Rc<Self>) -> Res {
+        let mut entry_ids = Vec::new();
+        for e in self.entries().await? {
+            if e.state == State::Downloading {
+                self.pause(&e.id).await?;
+                entry_ids.push(e.id);
+            }
+        }
+        Ok(Answer::EntriesActedOn(EntriesActedOn {
+            entry_ids,
+            sessions: Vec::new(),
+        }))
+    }
+
+    pub(super) async fn remove_all(self: &Rc<Self>) -> Res {
+        let mut entry_ids = Vec::new();
+        let mut sessions = Vec::new();
+        for e in self.entries().await? {
+            let removed = self.remove(&e.id).await?;
+            entry_ids.push(removed.entry_id);
+            sessions.extend(removed.sessions);
+        }
+        Ok(Answer::EntriesActedOn(EntriesActedOn {
+            entry_ids,
+            sessions,
+        }))
+    }
+
+    pub(super) async fn get(self: &Rc<Self>, id: &str) -> Res {
+        let entry = self.entry(id).await?;
+        let summary = self.summary(&entry).await?;
+        let keeps_keys = entry.protected && entry.sessions.is_empty();
+        Ok(Answer::Detail(Box::new(EntryDetail {
+            summary,
+            local_manifest_url: self.local_manifest_url(id),
+            local_license_url: keeps_keys.then(|| self.local_license_url(id)),
+            config: entry.config,
+            sessions: entry.sessions,
+        })))
+    }
+
+    pub(super) async fn list(self: &Rc<Self>) -> Res {
+        let mut out = Vec::new();
+        for e in self.entries().await? {
+            out.push(self.summary(&e).await?);
+        }
+        Ok(Answer::Entries(out))
+    }
+}

@@ -1,0 +1,143 @@
+//! Reading and saving entries, with the states a full disk kept in memory, and the summaries
+//! pages see.
+
+use super::{Manager, Res};
+use crate::entry::{Entry, State, StopReason};
+use crate::error::{Code, KalturaError, StoreError};
+use crate::layout::{self, POSTER_TRACK};
+use crate::ports::{Fetcher, Host, Store};
+use crate::progress::Totals;
+use crate::protocol::{Answer, EntrySummary, Event, StateDetail};
+use serde_json::Value;
+
+impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
+    /// Every entry, with the states a full disk kept from being saved.
+    pub(super) async fn entries(&self) -> Result<Vec<Entry>, KalturaError> {
+        let mut all = self
+            .store
+            .list_entries()
+            .await
+            .map_err(|e| e.to_kaltura(None))?;
+        let unsaved = self.unsaved.borrow();
+        for e in all.iter_mut() {
+            if let Some(newer) = unsaved.get(&e.id) {
+                *e = newer.clone();
+            }
+        }
+        Ok(all)
+    }
+
+    /// One entry; 9013 when there is none.
+    pub(super) async fn entry(&self, id: &str) -> Result<Entry, KalturaError> {
+        if let Some(e) = self.unsaved.borrow().get(id) {
+            return Ok(e.clone());
+        }
+        self.store
+            .get_entry(id)
+            .await
+            .map_err(|e| e.to_kaltura(Some(id)))?
+            .ok_or_else(|| {
+                KalturaError::new(
+                    Code::EntryDoesNotExist,
+                    format!("no entry {id}; call getMediaConfig for it first"),
+                    Some(id),
+                )
+            })
+    }
+
+    /// The summary pages see, with progress read from the store.
+    pub async fn summary(&self, entry: &Entry) -> Result<EntrySummary, KalturaError> {
+        let stored = match &entry.plan {
+            Some(_) => self
+                .store
+                .stored_segments(&entry.id)
+                .await
+                .map_err(|e| e.to_kaltura(Some(&entry.id)))?,
+            None => Vec::new(),
+        };
+        let totals = match &entry.plan {
+            Some(plan) => Totals::of(plan, &stored),
+            None => Totals::default(),
+        };
+        let local_poster = stored
+            .iter()
+            .any(|s| s.track == POSTER_TRACK)
+            .then(|| Value::String(layout::poster_url(self.scope(), &entry.id)));
+        // Kaltura providers put id, poster, metadata and duration inside `sources`; plain
+        // configs may put them at the top level.
+        let field = |k: &str| {
+            entry
+                .config
+                .get("sources")
+                .and_then(|s| s.get(k))
+                .or_else(|| entry.config.get(k))
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        Ok(EntrySummary {
+            id: entry.id.clone(),
+            state: entry.state,
+            stop_reason: entry.stop_reason,
+            metadata: field("metadata"),
+            poster: local_poster.unwrap_or_else(|| field("poster")),
+            duration: field("duration"),
+            expected_size: totals.bytes_total,
+            size: totals.bytes_done,
+            segments_done: totals.items_done,
+            segments_total: totals.items_total,
+            progress: totals.percent(),
+            expiration: entry.expiration,
+            error: entry.error.clone(),
+        })
+    }
+
+    /// The summary as a command's answer.
+    pub(super) async fn summary_answer(&self, entry: &Entry) -> Res {
+        Ok(Answer::Summary(Box::new(self.summary(entry).await?)))
+    }
+
+    /// Writes an entry changed outside a state change; once on disk it supersedes any state a
+    /// full disk kept in memory.
+    pub(super) async fn save_entry(&self, entry: &mut Entry) -> Result<(), KalturaError> {
+        entry.updated_at = self.host.now_ms();
+        self.store
+            .put_entry(entry)
+            .await
+            .map_err(|e| e.to_kaltura(Some(&entry.id)))?;
+        self.unsaved.borrow_mut().remove(&entry.id);
+        Ok(())
+    }
+
+    /// Saves a state change and tells every page.
+    pub(super) async fn set_state(
+        &self,
+        entry: &mut Entry,
+        state: State,
+        reason: Option<StopReason>,
+        error: Option<KalturaError>,
+    ) -> Result<(), KalturaError> {
+        entry.state = state;
+        entry.stop_reason = reason;
+        entry.error = error;
+        entry.updated_at = self.host.now_ms();
+        match self.store.put_entry(entry).await {
+            Ok(()) => {
+                self.unsaved.borrow_mut().remove(&entry.id);
+            }
+            // The disk is full (the entry record itself is refused): the state holds in memory
+            // until a later write succeeds, and pages are told as usual.
+            Err(StoreError::Quota(_)) if state != State::Downloading => {
+                self.unsaved
+                    .borrow_mut()
+                    .insert(entry.id.clone(), entry.clone());
+            }
+            Err(e) => return Err(e.to_kaltura(Some(&entry.id))),
+        }
+        self.host.emit(Event::Statechange(StateDetail {
+            entry_id: entry.id.clone(),
+            state,
+            stop_reason: reason,
+        }));
+        Ok(())
+    }
+}

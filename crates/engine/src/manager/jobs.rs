@@ -1,0 +1,156 @@
+//! Download jobs: started for an entry (never twice), stopped on pause or removal, finished
+//! into the entry's new state, restarted when the worker wakes or the network comes back.
+
+use super::Manager;
+use crate::entry::{Entry, State, StopReason};
+use crate::error::KalturaError;
+use crate::job::{self, JobError, Outcome};
+use crate::ports::{Fetcher, Host, Store};
+use crate::protocol::Event;
+use futures::future::{AbortHandle, Abortable};
+use std::rc::Rc;
+
+impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
+    /// Starts every job that should be running but is not: those the worker was stopped in the
+    /// middle of, and those paused by a network failure once the device is online again (never
+    /// those paused by the user, or by a full disk, which waits for the user to free space).
+    pub async fn resume_unfinished(self: &Rc<Self>) -> Result<usize, KalturaError> {
+        let entries = self.entries().await?;
+        let mut started = 0;
+        for mut e in entries {
+            if self.running.borrow().contains_key(&e.id) {
+                continue;
+            }
+            let network_back = e.state == State::Paused
+                && e.stop_reason == Some(StopReason::Network)
+                && self.host.online();
+            if network_back {
+                self.set_state(&mut e, State::Downloading, None, None)
+                    .await?;
+            }
+            if e.state == State::Downloading {
+                self.waiting.borrow_mut().remove(&e.id);
+                self.start_job(e);
+                started += 1;
+            }
+        }
+        Ok(started)
+    }
+
+    /// While the worker lives, retries an entry paused by the network with growing delays
+    /// (5 s doubling to 60 s, for about ten minutes). Pages keep pinging meanwhile (it counts in `active_jobs`), and
+    /// any page event after a worker restart resumes it through `resume_unfinished`.
+    fn retry_when_online(self: &Rc<Self>, id: String) {
+        if !self.waiting.borrow_mut().insert(id.clone()) {
+            return;
+        }
+        let me = self.clone();
+        self.host.spawn(Box::pin(async move {
+            let mut delay = 5_000u32;
+            // About ten minutes of tries; after that pages stop keeping the worker alive for it
+            // and their next 'online' event (or any other) resumes it.
+            for _ in 0..14 {
+                me.host.sleep(delay).await;
+                delay = (delay * 2).min(60_000);
+                if !me.waiting.borrow().contains(&id) {
+                    return; // resumed, paused, or removed meanwhile
+                }
+                let entry = match me.store.get_entry(&id).await {
+                    Ok(Some(e)) => e,
+                    _ => break,
+                };
+                if entry.state != State::Paused || entry.stop_reason != Some(StopReason::Network) {
+                    break;
+                }
+                if me.host.online() {
+                    let _ = me.resume_unfinished().await;
+                    return;
+                }
+            }
+            me.waiting.borrow_mut().remove(&id);
+        }));
+    }
+
+    pub(super) fn stop_job(&self, id: &str) {
+        self.waiting.borrow_mut().remove(id);
+        if let Some((_, handle)) = self.running.borrow_mut().remove(id) {
+            handle.abort();
+        }
+    }
+
+    pub(super) fn start_job(self: &Rc<Self>, entry: Entry) {
+        self.waiting.borrow_mut().remove(&entry.id);
+        let Some(plan) = entry.plan.clone() else {
+            return;
+        };
+        let (handle, registration) = AbortHandle::new_pair();
+        let gen = self.generation.get() + 1;
+        self.generation.set(gen);
+        self.running
+            .borrow_mut()
+            .insert(entry.id.clone(), (gen, handle));
+        let me = self.clone();
+        let id = entry.id;
+        let allowed = entry.options.redirect_origins.unwrap_or_default();
+        let concurrency = entry.options.concurrency;
+        self.host.spawn(Box::pin(async move {
+            let mine = |me: &Self| me.running.borrow().get(&id).map(|(g, _)| *g) == Some(gen);
+            // Another worker of this origin (a second registration, or the old version during
+            // an update) may run this job already: then this one leaves it alone.
+            let lock = me.host.try_lock(&format!("offline-manager:job:{id}")).await;
+            if lock.is_none() {
+                if mine(&me) {
+                    me.running.borrow_mut().remove(&id);
+                }
+                return;
+            }
+            let policy = job::RedirectPolicy::new(&plan, &allowed);
+            let mut cfg = me.cfg;
+            if let Some(c) = concurrency {
+                cfg.concurrency = c.clamp(1, 16) as usize;
+            }
+            let job = job::run(
+                &id,
+                &plan,
+                &policy,
+                me.fetcher.clone(),
+                me.store.clone(),
+                me.host.clone(),
+                cfg,
+            );
+            let result = Abortable::new(job, registration).await;
+            if !mine(&me) {
+                return; // paused, removed or replaced: whoever stopped it set the state
+            }
+            me.running.borrow_mut().remove(&id);
+            if let Ok(result) = result {
+                me.finish(&id, result).await;
+            }
+            drop(lock);
+        }));
+    }
+
+    async fn finish(self: &Rc<Self>, id: &str, result: Result<Outcome, JobError>) {
+        if matches!(result, Err(JobError::Network(_))) {
+            self.retry_when_online(id.to_string());
+        }
+        let Ok(mut entry) = self.entry(id).await else {
+            return;
+        };
+        let (state, reason, error) = match result {
+            Ok(Outcome::Completed) => (State::Completed, None, None),
+            Err(JobError::Network(e)) => (State::Paused, Some(StopReason::Network), Some(e)),
+            Err(JobError::Quota(e)) => (State::Paused, Some(StopReason::Quota), Some(e)),
+            Err(JobError::Fatal(e)) => (State::Failed, Some(StopReason::Error), Some(e)),
+        };
+        if self
+            .set_state(&mut entry, state, reason, error.clone())
+            .await
+            .is_ok()
+        {
+            if let Some(e) = error {
+                self.host.emit(Event::Error(e));
+            }
+        }
+    }
+}

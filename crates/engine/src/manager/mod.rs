@@ -1,0 +1,119 @@
+//! The command handler: turns page requests into entry changes and running jobs.
+//!
+//! One manager lives in the worker. It owns the map of running jobs (so one entry never runs
+//! twice in a worker) and resumes unfinished jobs whenever an event wakes the worker. Its parts:
+//! `commands` (what each command does), `entries` (reading and saving entries, summaries),
+//! `jobs` (starting, stopping and finishing download jobs), `planning` (manifest and index
+//! fetches) and `licences` (keys of encrypted entries).
+
+mod commands;
+mod entries;
+mod jobs;
+mod licences;
+mod planning;
+
+use crate::entry::Entry;
+use crate::error::KalturaError;
+use crate::job::JobConfig;
+use crate::layout;
+use crate::ports::{Fetcher, Host, Store};
+use crate::protocol::{Answer, Command, Ping};
+use futures::future::AbortHandle;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+/// Handles commands; generic over the platform so tests run it natively.
+pub struct Manager<F: Fetcher, S: Store<F::Body>, H: Host> {
+    fetcher: Rc<F>,
+    store: Rc<S>,
+    host: Rc<H>,
+    scope: String,
+    cfg: JobConfig,
+    /// Running jobs by entry id, with the generation that started them (a job stopped and
+    /// started again is a new generation; the old one's end must not touch the entry).
+    running: RefCell<HashMap<String, (u64, AbortHandle)>>,
+    generation: Cell<u64>,
+    /// Entries paused by a network failure that a timer retries while the worker lives.
+    waiting: RefCell<HashSet<String>>,
+    /// Entries whose last state change a full disk refused to save (even the entry record can
+    /// be over quota): pages see this state, and wakes do not restart a job paused for quota.
+    unsaved: RefCell<HashMap<String, Entry>>,
+    /// When this manager (so this worker instance) started, in ms since the epoch: a page sees a
+    /// stopped and restarted worker as a new value in `ping`.
+    started_at: f64,
+}
+
+/// What a command handler gives.
+type Res = Result<Answer, KalturaError>;
+
+impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
+    /// A manager serving local URLs under `scope` (the worker's registration scope, ending in `/`).
+    pub fn new(
+        fetcher: Rc<F>,
+        store: Rc<S>,
+        host: Rc<H>,
+        scope: String,
+        cfg: JobConfig,
+    ) -> Rc<Self> {
+        let started_at = host.now_ms();
+        Rc::new(Manager {
+            started_at,
+            fetcher,
+            store,
+            host,
+            scope,
+            cfg,
+            running: RefCell::default(),
+            generation: Cell::new(0),
+            waiting: RefCell::default(),
+            unsaved: RefCell::default(),
+        })
+    }
+
+    /// The worker's registration scope.
+    fn scope(&self) -> &str {
+        &self.scope
+    }
+
+    /// The URL the player loads for a stored entry.
+    pub fn local_manifest_url(&self, entry_id: &str) -> String {
+        layout::manifest_url(&self.scope, entry_id)
+    }
+
+    /// Jobs running now, plus entries waiting for the network to come back: pages keep the
+    /// worker alive while this is not zero.
+    pub fn active_jobs(&self) -> usize {
+        self.running.borrow().len() + self.waiting.borrow().len()
+    }
+
+    /// Executes one command.
+    pub async fn handle(self: &Rc<Self>, command: Command) -> Res {
+        match command {
+            Command::Prepare { entry_id, config } => self.prepare(&entry_id, config).await,
+            Command::Download { entry_id, options } => {
+                self.download(&entry_id, options.unwrap_or_default()).await
+            }
+            Command::Pause { entry_id } => self.pause(&entry_id).await,
+            Command::Resume { entry_id } => self.resume(&entry_id).await,
+            Command::Remove { entry_id } => self.remove(&entry_id).await.map(Answer::Removed),
+            Command::PauseAll => self.pause_all().await,
+            Command::RemoveAll => self.remove_all().await,
+            Command::Get { entry_id } => self.get(&entry_id).await,
+            Command::List => self.list().await,
+            Command::Renew { entry_id, config } => self.renew(&entry_id, config).await,
+            Command::Protection { entry_id, options } => {
+                self.protection(&entry_id, options.unwrap_or_default())
+                    .await
+            }
+            Command::KeepSessions { entry_id, sessions } => {
+                self.keep_sessions(&entry_id, sessions).await
+            }
+            Command::Ping => Ok(Answer::Ping(Ping {
+                active_jobs: self.active_jobs(),
+                wasm_memory_bytes: self.host.memory_bytes(),
+                started_at: self.started_at,
+            })),
+        }
+    }
+}
