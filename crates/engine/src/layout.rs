@@ -191,7 +191,7 @@ pub fn route(rest: &str) -> Option<Route> {
 }
 
 /// Percent-encodes an entry id for use as one URL path segment.
-pub fn encode_segment(s: &str) -> String {
+fn encode_segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
@@ -205,7 +205,7 @@ pub fn encode_segment(s: &str) -> String {
 
 /// Undoes [`encode_segment`] (and any other percent-encoding); `None` for bad escapes or
 /// bytes that are not UTF-8.
-pub fn decode_segment(s: &str) -> Option<String> {
+fn decode_segment(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

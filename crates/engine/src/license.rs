@@ -263,7 +263,7 @@ fn strip_padding(s: &str) -> String {
 }
 
 /// `10000000-1000-...` (any case, dashes optional) → base64url of its 16 bytes.
-pub fn uuid_to_b64url(uuid: &str) -> Option<String> {
+fn uuid_to_b64url(uuid: &str) -> Option<String> {
     let hex: String = uuid.chars().filter(|c| *c != '-').collect();
     if hex.len() != 32 {
         return None;
@@ -277,7 +277,7 @@ pub fn uuid_to_b64url(uuid: &str) -> Option<String> {
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /// base64url without padding (RFC 4648 §5), as ClearKey JSON uses.
-pub fn b64url_encode(bytes: &[u8]) -> String {
+fn b64url_encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
         let n = chunk
@@ -292,7 +292,7 @@ pub fn b64url_encode(bytes: &[u8]) -> String {
 }
 
 /// Decodes base64url (padding and the standard alphabet's `+/` accepted).
-pub fn b64url_decode(s: &str) -> Option<Vec<u8>> {
+fn b64url_decode(s: &str) -> Option<Vec<u8>> {
     let s = strip_padding(s);
     let mut out = Vec::with_capacity(s.len() * 3 / 4);
     let (mut acc, mut bits) = (0u32, 0u32);

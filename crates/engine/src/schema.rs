@@ -137,7 +137,7 @@ fn constants_js() -> String {
 }
 
 /// The README's error table, marks included.
-pub fn readme_error_table() -> String {
+fn readme_error_table() -> String {
     let mut out = format!(
         "{}\n| code | name | when |\n|---|---|---|\n",
         README_MARKS.0

@@ -88,7 +88,7 @@ fn copy_set(set: &Element, pi: usize, ai: usize, plan: &Plan) -> Option<Element>
     for child in &set.children {
         match child.local_name() {
             "Representation" => {
-                let key = crate::model::track_key(pi, ai, ri);
+                let key = crate::plan::track_key(pi, ai, ri);
                 ri += 1;
                 if let Some(track) = plan.tracks.iter().find(|t| t.key == key) {
                     let mut rep = shell(child);

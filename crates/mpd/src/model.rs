@@ -278,7 +278,7 @@ fn period_tracks(pi: usize, period: &Element, base: &[Url]) -> Result<Vec<Track>
             info.protection
                 .retain(|p| p.scheme.trim() != crate::sea::SEA_SCHEME);
             tracks.push(Track {
-                key: track_key(pi, ai, ri),
+                key: crate::plan::track_key(pi, ai, ri),
                 adaptation: ai,
                 representation: ri,
                 bandwidth: num(rep, "Representation", "bandwidth")?.unwrap_or(0),
@@ -313,12 +313,6 @@ pub(crate) fn check_root(root: &Element) -> Result<(), MpdError> {
         return Err(MpdError::Dynamic);
     }
     Ok(())
-}
-
-/// The key of representation `ri` of AdaptationSet `ai` of Period `pi`: `p{pi}a{ai}r{ri}`, the
-/// track's name in plans, stored records and local URLs.
-pub fn track_key(pi: usize, ai: usize, ri: usize) -> String {
-    format!("p{pi}a{ai}r{ri}")
 }
 
 fn clamp_u32(v: u64) -> u32 {

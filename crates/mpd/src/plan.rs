@@ -12,6 +12,12 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use url::Url;
 
+/// The key of representation `ri` of AdaptationSet `ai` of Period `pi`: `p{pi}a{ai}r{ri}`, the
+/// track's name in plans, stored records and local URLs.
+pub fn track_key(pi: usize, ai: usize, ri: usize) -> String {
+    format!("p{pi}a{ai}r{ri}")
+}
+
 /// What to download for one entry. Stored with the entry so a resumed job needs no network.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

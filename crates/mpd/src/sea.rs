@@ -71,7 +71,7 @@ impl SetEncryption {
 }
 
 /// Whether `el` is a segment-encryption `ContentProtection`.
-pub fn is_sea(el: &Element) -> bool {
+pub(crate) fn is_sea(el: &Element) -> bool {
     el.local_name() == "ContentProtection"
         && el
             .attr("schemeIdUri")

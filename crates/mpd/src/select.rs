@@ -156,7 +156,7 @@ fn pick_audio<'m>(
 
 /// `en` matches `en-US` and `eng` matches `en`: compare the primary subtag, mapping the common
 /// ISO 639-2 codes to ISO 639-1.
-pub fn lang_eq(a: &str, b: &str) -> bool {
+fn lang_eq(a: &str, b: &str) -> bool {
     primary(a) == primary(b)
 }
 

@@ -3,7 +3,9 @@
 //! decrypted right after its fetch passed the size checks (which see the encrypted bytes), so
 //! what is stored, counted and served is the clear segment.
 
-use super::{backoff_ms, JobConfig, JobError, Unit};
+use super::fetch::backoff_ms;
+use super::units::Unit;
+use super::{JobConfig, JobError};
 use crate::error::{Code, FetchError, KalturaError};
 use crate::ports::{Body, DecryptError, Fetcher, Host, KeyError, NewSegment};
 use mpd::SegmentEncryption;
