@@ -76,7 +76,14 @@ export interface LocalDashSource extends DashSource {
 export interface DownloadedMediaConfig extends MediaConfig {
   id: string;
   sources: MediaSources & { dash: [LocalDashSource]; hls: []; progressive: [] };
+  /**
+   * `completed`, or `downloading`/`paused`/`failed`: then it plays too, stored segments from
+   * IndexedDB and the others from the network (stored as they come); offline, what is not
+   * stored fails as a network error does.
+   */
   state: EntryState;
+  /** 0..100 when the config was made. */
+  progress: number;
   /** Bytes stored. */
   size: number;
   expectedSize: number;
@@ -378,11 +385,12 @@ export class OfflineManager {
     return this.run(async () => {
       const id = checkEntryId(entryId, 'getDownloadedMediaConfig');
       const detail = await this.send('get', { entryId: id });
-      if (detail.state !== 'completed') {
-        const hint = detail.state === 'paused' || detail.state === 'failed' ? `call resume('${id}') and wait` : 'wait';
+      // Playable once the download has a plan (its local manifest is stored then): segments
+      // not stored yet come from the network through the worker, and are stored once.
+      if (detail.state === 'prepared' || (detail.state !== 'completed' && detail.segmentsTotal === 0)) {
         throw createError(
           ErrorCode.REQUESTED_ITEM_NOT_FOUND,
-          `the download of entry ${id} is not complete (state ${detail.state}, progress ${Math.floor(detail.progress)}%); ${hint} for its 'statechange' event with state 'completed'`,
+          `entry ${id} has not started downloading (state ${detail.state}); call download('${id}') first, then play it at once or after its 'statechange' event with state 'completed'`,
           { entryId: id, state: detail.state, progress: detail.progress, stopReason: detail.stopReason },
           Severity.RECOVERABLE,
         );
@@ -417,6 +425,7 @@ export class OfflineManager {
         metadata: config.metadata ?? detail.metadata ?? undefined,
         poster: detail.poster ?? config.poster ?? undefined,
         state: detail.state,
+        progress: detail.progress,
         size: detail.size,
         expectedSize: detail.expectedSize,
         expiration: detail.expiration,

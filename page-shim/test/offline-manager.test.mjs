@@ -202,14 +202,19 @@ test('the local source id falls back to the entry id', async () => {
   assert.equal(c.id, 'plain');
 });
 
-test('getDownloadedMediaConfig: 9003 while not complete, 9013 (from the worker) when missing', async () => {
+test('getDownloadedMediaConfig: a paused download plays with its state and progress; 9003 before download, 9013 (from the worker) when missing', async () => {
   const { om, container, events } = make();
   const w = await worker(container);
-  completedEntry(w, 'half', { state: 'paused', stopReason: 'user', progress: 42.7 });
-  await assert.rejects(om.getDownloadedMediaConfig('half'), (e) => {
+  completedEntry(w, 'half', { state: 'paused', stopReason: 'user', progress: 42.7, segmentsDone: 2 });
+  const half = await om.getDownloadedMediaConfig('half');
+  assert.equal(half.state, 'paused');
+  assert.equal(half.progress, 42.7);
+  assert.equal(half.sources.dash[0].isLocal, true);
+  completedEntry(w, 'fresh', { state: 'prepared', progress: 0, segmentsDone: 0, segmentsTotal: 0 });
+  await assert.rejects(om.getDownloadedMediaConfig('fresh'), (e) => {
     assert.equal(e.code, 9003);
-    assert.equal(e.data.state, 'paused');
-    assert.match(e.data.message, /not complete \(state paused, progress 42%\); call resume\('half'\)/);
+    assert.equal(e.data.state, 'prepared');
+    assert.match(e.data.message, /has not started downloading \(state prepared\); call download\('fresh'\) first/);
     return true;
   });
   await assert.rejects(om.getDownloadedMediaConfig('nope'), (e) => e.code === 9013 && e.data.entryId === 'nope');

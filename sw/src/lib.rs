@@ -18,7 +18,8 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::{MessagePort, Request, Response};
 
-type WorkerManager = Manager<WebFetcher, IdbStore, WebHost>;
+/// The manager as the worker runs it.
+pub(crate) type WorkerManager = Manager<WebFetcher, IdbStore, WebHost>;
 
 thread_local! {
     static MANAGER: RefCell<Option<Rc<WorkerManager>>> = const { RefCell::new(None) };
@@ -110,5 +111,5 @@ pub fn handle_fetch_from_records(
 /// Answers a request whose URL lies under `{scope}__offline__/`; `rest` is the path below the scope.
 #[wasm_bindgen]
 pub async fn handle_fetch(rest: String, request: Request) -> Result<Response, JsValue> {
-    serve::respond(&*store()?, &rest, &request).await
+    serve::respond(&*store()?, &manager()?, &rest, &request).await
 }

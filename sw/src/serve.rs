@@ -3,15 +3,24 @@
 //! Bodies are Blobs (or `Blob.slice` for ranges) so a response outlives a stopped worker.
 
 use crate::idb::IdbStore;
+use crate::WorkerManager;
 use engine::layout::{route, Route};
+use engine::manager::Playback;
 use engine::ports::Store;
 use engine::range::{answer, RangeAnswer};
 use engine::{Code, KalturaError};
+use std::rc::Rc;
 use wasm_bindgen::JsValue;
 use web_sys::{Blob, Headers, Request, Response, ResponseInit};
 
-/// Builds the response for a local request.
-pub async fn respond(store: &IdbStore, rest: &str, request: &Request) -> Result<Response, JsValue> {
+/// Builds the response for a local request. A segment the store lacks, of an entry still
+/// downloading or paused, comes from the network through the manager (and is stored once).
+pub async fn respond(
+    store: &IdbStore,
+    manager: &Rc<WorkerManager>,
+    rest: &str,
+    request: &Request,
+) -> Result<Response, JsValue> {
     match route(rest) {
         Some(Route::Manifest(entry)) => match store.manifest(&entry).await.map_err(store_err)? {
             Some(text) => text_response(200, &text, "application/dash+xml"),
@@ -21,14 +30,16 @@ pub async fn respond(store: &IdbStore, rest: &str, request: &Request) -> Result<
                 Some(&entry),
             )),
         },
-        Some(Route::Segment(entry, track, index)) => match store
-            .segment(&entry, &track, index)
-            .await
-            .map_err(store_err)?
-        {
-            Some((blob, kind)) => blob_response(blob, kind, request),
-            None => not_stored(&entry, &track, index),
-        },
+        Some(Route::Segment(entry, track, index)) => {
+            if let Some((blob, kind)) = store
+                .segment(&entry, &track, index)
+                .await
+                .map_err(store_err)?
+            {
+                return blob_response(blob, kind, request);
+            }
+            from_network(store, manager, &entry, &track, index, request).await
+        }
         Some(Route::License(entry)) => {
             let body = match request.text() {
                 Ok(p) => wasm_bindgen_futures::JsFuture::from(p)
@@ -74,11 +85,48 @@ pub fn respond_from_records(
     if !ours {
         return None;
     }
-    Some(match crate::idb::join_records(records) {
-        Ok(Some((blob, kind))) => blob_response(blob, kind, request),
-        Ok(None) => not_stored(&entry, &track, index),
-        Err(e) => Err(store_err(e)),
-    })
+    // Not stored (yet): `respond` asks the network for it.
+    match crate::idb::join_records(records) {
+        Ok(Some((blob, kind))) => Some(blob_response(blob, kind, request)),
+        Ok(None) => None,
+        Err(e) => Some(Err(store_err(e))),
+    }
+}
+
+/// A segment the store lacks: fetched for the player (an entry still downloading or paused), or
+/// read from the store once the download job, which was fetching it, stored it.
+async fn from_network(
+    store: &IdbStore,
+    manager: &Rc<WorkerManager>,
+    entry: &str,
+    track: &str,
+    index: u32,
+    request: &Request,
+) -> Result<Response, JsValue> {
+    let mut after_wait = false;
+    loop {
+        match manager
+            .playback_segment(entry, track, index, after_wait)
+            .await
+        {
+            Ok(Playback::Fetched { body, content_type }) => {
+                let kind = Some(content_type).filter(|k| !k.is_empty());
+                return blob_response(body.0, kind, request);
+            }
+            Ok(Playback::Stored) if !after_wait => {
+                if let Some((blob, kind)) = store
+                    .segment(entry, track, index)
+                    .await
+                    .map_err(store_err)?
+                {
+                    return blob_response(blob, kind, request);
+                }
+                after_wait = true;
+            }
+            Ok(Playback::Stored) => return not_stored(entry, track, index),
+            Err((status, error)) => return error_response(status, &error),
+        }
+    }
 }
 
 fn store_err(e: engine::StoreError) -> JsValue {
@@ -93,6 +141,8 @@ fn blob_response(blob: Blob, kind: Option<String>, request: &Request) -> Result<
         kind.as_deref().unwrap_or("application/octet-stream"),
     )?;
     headers.set("Accept-Ranges", "bytes")?;
+    // shaka-player leaves responses marked so out of its bandwidth estimate.
+    headers.set(FROM_CACHE, "true")?;
     let range = request.headers().get("Range")?;
     let init = ResponseInit::new();
     let body = match answer(range.as_deref(), size) {
@@ -120,9 +170,14 @@ fn blob_response(blob: Blob, kind: Option<String>, request: &Request) -> Result<
     Response::new_with_opt_blob_and_init(Some(&body), &init)
 }
 
+/// The header shaka-player reads to leave a response out of its bandwidth estimate (dash.js
+/// needs none: it measures throughput from the response timing, and local answers are fast).
+const FROM_CACHE: &str = "X-Shaka-From-Cache";
+
 fn text_response(status: u16, text: &str, kind: &str) -> Result<Response, JsValue> {
     let headers = Headers::new()?;
     headers.set("Content-Type", kind)?;
+    headers.set(FROM_CACHE, "true")?;
     let init = ResponseInit::new();
     init.set_status(status);
     init.set_headers(&headers);
@@ -131,7 +186,12 @@ fn text_response(status: u16, text: &str, kind: &str) -> Result<Response, JsValu
 
 /// A 404 whose body is the error as `{code}: {message}`.
 fn not_found(error: KalturaError) -> Result<Response, JsValue> {
-    text_response(404, &error.to_string(), "text/plain")
+    error_response(404, &error)
+}
+
+/// An HTTP error whose body is the error as `{code}: {message}`.
+fn error_response(status: u16, error: &KalturaError) -> Result<Response, JsValue> {
+    text_response(status, &error.to_string(), "text/plain")
 }
 
 fn not_stored(entry: &str, track: &str, index: u32) -> Result<Response, JsValue> {

@@ -282,12 +282,15 @@ test('9013 for download, pause and remove of an entry never prepared', async () 
   });
 });
 
-test('9003 getDownloadedMediaConfig of a paused download', async () => {
+test('9003 getDownloadedMediaConfig of an entry not downloaded yet; a paused download gives a playable config', async () => {
   await withPage(async (page) => {
     await prepare(page, 'e9003');
+    await expectError(page, 9003, 'getDownloadedMediaConfig', 'e9003');
     await page.evaluate(() => window.om.download('e9003', {bitrate: 400000}));
     await page.evaluate(() => window.om.pause('e9003'));
-    await expectError(page, 9003, 'getDownloadedMediaConfig', 'e9003');
+    const config = await page.evaluate(() => window.om.getDownloadedMediaConfig('e9003'));
+    assert.equal(config.state, 'paused');
+    assert.equal(config.sources.dash[0].isLocal, true);
   }, {delayMs: 300});
 });
 

@@ -8,12 +8,18 @@ use crate::protocol::Event;
 use futures::future::{select, Either, LocalBoxFuture};
 use futures::stream::{self, StreamExt};
 use mpd::Plan;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+mod claims;
 mod fetch;
+mod item;
 mod sea;
 mod units;
+
+pub use claims::{Claims, Fetcher as ClaimedBy, AHEAD_SECONDS};
+pub use item::{FetchedItem, ItemFetch};
 
 use fetch::fetch_with_retry;
 pub use fetch::{origin_of, RedirectPolicy};
@@ -76,7 +82,7 @@ pub enum JobError {
 pub async fn run<F, S, H>(
     entry_id: &str,
     plan: &Plan,
-    policy: &RedirectPolicy,
+    (policy, claims): (&RedirectPolicy, &Claims),
     fetcher: Rc<F>,
     store: Rc<S>,
     host: Rc<H>,
@@ -91,6 +97,8 @@ where
         .stored_segments(entry_id)
         .await
         .map_err(|e| store_error(entry_id, e))?;
+    // What playback stored before this run is in `stored` already.
+    drop(claims.take_stored_by_playback());
     let grouped = held(&stored);
     let mut totals = Totals::from_held(plan, &grouped);
     let todo = units_to_fetch(plan, &grouped, cfg.chunk_bytes).map_err(|(url, message)| {
@@ -110,7 +118,22 @@ where
     let start_bytes = totals.bytes_done;
     host.emit(Event::Progress(totals.detail(entry_id, 0.0)));
     let mut last_emit = started;
-    let fetches = stream::iter(todo)
+    // Whatever way the run ends, the items it was fetching are free for playback again.
+    let _release = ReleaseOnDrop(claims);
+    let queue = RefCell::new(todo);
+    let (queue, waiting_host) = (&queue, &*host);
+    let units = stream::unfold((), move |()| async move {
+        loop {
+            let next = claims.next_unit(&mut queue.borrow_mut());
+            match next {
+                Some(unit) => return Some((unit, ())),
+                None if queue.borrow().is_empty() => return None,
+                // Every unit left is being fetched by playback: see whether it stored them.
+                None => waiting_host.sleep(PLAYBACK_POLL_MS).await,
+            }
+        }
+    });
+    let fetches = units
         .map(|mut unit| {
             let (fetcher, host, keys) = (fetcher.clone(), host.clone(), &keys);
             async move {
@@ -134,7 +157,7 @@ where
     let mut fetching = true;
     loop {
         if commit.is_none() && (batch.len() >= batch_size || (!fetching && !batch.is_empty())) {
-            let take = batch.len().min(batch_size);
+            let take = commit_len(&batch, batch_size);
             let items: Vec<NewSegment<F::Body>> = batch.drain(..take).collect();
             let sizes = items
                 .iter()
@@ -159,7 +182,11 @@ where
             Step::Fetched(None) => fetching = false,
             Step::Committed(result) => {
                 result.map_err(|e| store_error(entry_id, e))?;
-                let sizes = commit.take().map(|(_, s)| s).unwrap_or_default();
+                let mut sizes = commit.take().map(|(_, s)| s).unwrap_or_default();
+                for (track, index, ..) in &sizes {
+                    claims.release(track, *index);
+                }
+                sizes.extend(claims.take_stored_by_playback());
                 count_committed(sizes, &tracks, &mut have, &mut totals);
                 let now = host.now_ms();
                 if now - last_emit >= cfg.progress_interval_ms && (fetching || !batch.is_empty()) {
@@ -223,9 +250,37 @@ fn count_committed(
     }
 }
 
-/// What a commit stores, to update the totals once it succeeded: (track, index, chunk, chunks,
-/// bytes).
-type Committed = (String, u32, u32, u32, u64);
+/// How many records of `batch` the next commit takes: `batch_size`, and more when the last of
+/// them is a slice of a segment fetched whole whose other slices follow, so that such a segment
+/// is stored in one transaction, whole or not at all.
+fn commit_len<B>(batch: &[NewSegment<B>], batch_size: usize) -> usize {
+    let mut take = batch.len().min(batch_size);
+    let same = |a: &NewSegment<B>, b: &NewSegment<B>| a.track == b.track && a.index == b.index;
+    while let (Some(last), Some(next)) = (
+        take.checked_sub(1).and_then(|i| batch.get(i)),
+        batch.get(take),
+    ) {
+        if !same(last, next) {
+            break;
+        }
+        take += 1;
+    }
+    take
+}
+
+/// How often a job whose every unit left is being fetched by playback looks again, in ms.
+const PLAYBACK_POLL_MS: u32 = 100;
+
+/// Releases the job's claims when its run ends, however it ends (an aborted job is dropped).
+struct ReleaseOnDrop<'a>(&'a Claims);
+
+impl Drop for ReleaseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.release_job();
+    }
+}
+
+pub use claims::Committed;
 
 /// A commit in flight and what it stores.
 type Commit<'a> = (LocalBoxFuture<'a, Result<(), StoreError>>, Vec<Committed>);

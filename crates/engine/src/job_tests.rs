@@ -187,7 +187,15 @@ fn a_job_over_a_range_spanning_all_of_u64_fails_with_9011_naming_the_url() {
     let policy = RedirectPolicy::new(&plan, &[]);
     let store = Rc::new(MemStore::default());
     let cfg = JobConfig::default();
-    let result = pool.run_until(run("e", &plan, &policy, fetcher.clone(), store, host, cfg));
+    let result = pool.run_until(run(
+        "e",
+        &plan,
+        (&policy, &Default::default()),
+        fetcher.clone(),
+        store,
+        host,
+        cfg,
+    ));
     let Err(JobError::Fatal(err)) = result else {
         panic!("{result:?}");
     };

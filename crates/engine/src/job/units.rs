@@ -8,6 +8,7 @@ use mpd::Plan;
 use std::collections::HashMap;
 
 /// One request: a whole segment, or one chunk of a long byte range.
+#[derive(Clone)]
 pub(super) struct Unit {
     pub(super) track: String,
     pub(super) index: u32,
@@ -21,6 +22,52 @@ pub(super) struct Unit {
     pub(super) alternates: Vec<String>,
     /// Segment encryption of the body: decrypted after the fetch, before it is stored.
     pub(super) encryption: Option<mpd::SegmentEncryption>,
+    /// Where the segment starts on the presentation timeline, seconds (`-inf` for an init
+    /// segment, which every segment of its track needs first): the order near the playhead.
+    pub(super) start: f64,
+    /// Where it ends (`-inf` for an init segment).
+    pub(super) end: f64,
+}
+
+impl Unit {
+    /// The item this unit is (part of): track and index.
+    pub(super) fn item(&self) -> (&str, u32) {
+        (&self.track, self.index)
+    }
+}
+
+/// Where item `index` of `track` starts and ends on the presentation timeline (`-inf` for the
+/// init).
+fn span_of(plan: &Plan, track: &str, index: u32) -> (f64, f64) {
+    let media = index
+        .checked_sub(1)
+        .and_then(|k| usize::try_from(k).ok())
+        .and_then(|k| {
+            let t = plan.tracks.iter().find(|t| t.key == track)?;
+            t.segments.get(k)
+        });
+    media.map_or((f64::NEG_INFINITY, f64::NEG_INFINITY), |s| (s.start, s.end))
+}
+
+/// The one unit that fetches planned item `index` of `track` whole (split for storing after
+/// the fetch, as a segment fetched whole by the job is), for playback of an item the store lacks.
+pub(super) fn whole_item(plan: &Plan, track: &str, index: u32) -> Option<Unit> {
+    let i = plan
+        .items()
+        .find(|i| i.track == track && i.index == index)?;
+    let (start, end) = span_of(plan, track, index);
+    Some(Unit {
+        track: track.to_string(),
+        index,
+        chunk: 0,
+        chunks: 1,
+        url: i.url.to_string(),
+        range: i.range,
+        alternates: alternates_of(plan, i.track, i.url),
+        encryption: i.encryption.cloned(),
+        start,
+        end,
+    })
 }
 
 /// `url` under each alternative base URL of its track.
@@ -46,7 +93,8 @@ fn alternates_of(plan: &Plan, track: &str, url: &str) -> Vec<String> {
 /// real segment or file, and a bound on the units a hostile range can make the job allocate.
 const MAX_CHUNKS_PER_ITEM: u64 = 65_536;
 
-/// What is left to fetch: every planned item, or chunk of one, that the store lacks. A byte
+/// What is left to fetch, in presentation order: every planned item, or chunk of one, that the
+/// store lacks. A byte
 /// range out of bounds (the planner refuses those, but a plan is also read back from storage) or
 /// needing more than [`MAX_CHUNKS_PER_ITEM`] chunks is an error (the item's URL, the message),
 /// never an overflow or an allocation without bound.
@@ -89,7 +137,10 @@ pub(super) fn units_to_fetch(
             continue;
         }
         let alternates = alternates_of(plan, i.track, i.url);
+        let (start, end) = span_of(plan, i.track, i.index);
         let unit = |c: u32, n: u32, range: Option<[u64; 2]>| Unit {
+            start,
+            end,
             track: i.track.to_string(),
             index: i.index,
             chunk: c,
@@ -122,6 +173,10 @@ pub(super) fn units_to_fetch(
             (range, _) => todo.push(unit(0, 1, range)),
         }
     }
+    // In presentation order across tracks (every init first, then audio and video side by
+    // side): what is stored at any moment is a playable start of the title, and the player of
+    // an entry still downloading finds the segments it needs next.
+    todo.sort_by(|a, b| a.start.total_cmp(&b.start));
     Ok(todo)
 }
 

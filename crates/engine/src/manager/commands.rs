@@ -76,6 +76,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         let db = |e: crate::StoreError| e.to_kaltura(Some(id));
         if entry.plan.as_ref() != Some(&plan) {
             self.store.clear_segments(id).await.map_err(db)?;
+            self.forget_claims(id);
         }
         self.store.put_manifest(id, &local).await.map_err(db)?;
         self.store_poster(id, &entry.config).await;
@@ -162,6 +163,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         let sessions = self.entry(id).await?.sessions;
         self.stop_job(id);
         self.unsaved.borrow_mut().remove(id);
+        self.forget_claims(id);
         self.store.delete_entry(id).await.map_err(|e| {
             KalturaError::new(
                 Code::RemoveFailed,

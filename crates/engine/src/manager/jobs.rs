@@ -109,10 +109,11 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             if let Some(c) = concurrency {
                 cfg.concurrency = c.clamp(1, 16) as usize;
             }
+            let claims = me.claims(&id);
             let job = job::run(
                 &id,
                 &plan,
-                &policy,
+                (&policy, &claims),
                 me.fetcher.clone(),
                 me.store.clone(),
                 me.host.clone(),

@@ -11,10 +11,13 @@ mod entries;
 mod jobs;
 mod licences;
 mod planning;
+mod playback;
+
+pub use playback::Playback;
 
 use crate::entry::Entry;
 use crate::error::KalturaError;
-use crate::job::JobConfig;
+use crate::job::{Claims, JobConfig};
 use crate::layout;
 use crate::ports::{Fetcher, Host, Store};
 use crate::protocol::{Answer, Command, Ping};
@@ -39,6 +42,8 @@ pub struct Manager<F: Fetcher, S: Store<F::Body>, H: Host> {
     /// Entries whose last state change a full disk refused to save (even the entry record can
     /// be over quota): pages see this state, and wakes do not restart a job paused for quota.
     unsaved: RefCell<HashMap<String, Entry>>,
+    /// What a running job and playback of the same entry share.
+    claims: RefCell<HashMap<String, Rc<Claims>>>,
     /// When this manager (so this worker instance) started, in ms since the epoch: a page sees a
     /// stopped and restarted worker as a new value in `ping`.
     started_at: f64,
@@ -68,6 +73,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             generation: Cell::new(0),
             waiting: RefCell::default(),
             unsaved: RefCell::default(),
+            claims: RefCell::default(),
         })
     }
 
@@ -79,6 +85,20 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     /// The URL the player loads for a stored entry.
     pub fn local_manifest_url(&self, entry_id: &str) -> String {
         layout::manifest_url(&self.scope, entry_id)
+    }
+
+    /// The claims of an entry's job and playback.
+    fn claims(&self, entry_id: &str) -> Rc<Claims> {
+        self.claims
+            .borrow_mut()
+            .entry(entry_id.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// Forgets what job and playback shared for an entry (it was removed, or planned anew).
+    fn forget_claims(&self, entry_id: &str) {
+        self.claims.borrow_mut().remove(entry_id);
     }
 
     /// Jobs running now, plus entries waiting for the network to come back: pages keep the

@@ -1,0 +1,114 @@
+//! What a download job and playback of the same entry share while both run: which items either
+//! is fetching (so neither fetches one the other has in hand), which items playback stored (the
+//! job skips them), and where the player is (the job fetches just ahead of it first).
+
+use super::units::Unit;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
+
+/// Seconds ahead of the playhead the job fetches first.
+pub const AHEAD_SECONDS: f64 = 60.0;
+
+/// Who is fetching an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fetcher {
+    /// The download job (until the commit that stores it).
+    Job,
+    /// A playback request (until it is stored or failed).
+    Playback,
+}
+
+/// What a commit stored: (track, index, chunk, chunks, bytes).
+pub type Committed = (String, u32, u32, u32, u64);
+
+/// The shared state of one entry.
+#[derive(Debug, Default)]
+pub struct Claims {
+    busy: RefCell<HashMap<(String, u32), Fetcher>>,
+    stored: RefCell<HashSet<(String, u32)>>,
+    /// What playback stored that the running job has not counted yet.
+    uncounted: RefCell<Vec<Committed>>,
+    playhead: Cell<Option<f64>>,
+}
+
+impl Claims {
+    /// Who is fetching item `index` of `track`, if anyone.
+    pub fn fetching(&self, track: &str, index: u32) -> Option<Fetcher> {
+        self.busy.borrow().get(&(track.to_string(), index)).copied()
+    }
+
+    /// Marks an item as being fetched by `who`; false when someone already is.
+    pub fn claim(&self, track: &str, index: u32, who: Fetcher) -> bool {
+        let mut busy = self.busy.borrow_mut();
+        let key = (track.to_string(), index);
+        if busy.contains_key(&key) {
+            return busy.get(&key) == Some(&who);
+        }
+        busy.insert(key, who);
+        true
+    }
+
+    /// The item is no longer being fetched (stored, or failed).
+    pub fn release(&self, track: &str, index: u32) {
+        self.busy.borrow_mut().remove(&(track.to_string(), index));
+    }
+
+    /// Releases every item the job holds (its run ended, however it ended).
+    pub fn release_job(&self) {
+        self.busy.borrow_mut().retain(|_, who| *who != Fetcher::Job);
+    }
+
+    /// Playback stored the item (its records: chunk, chunks, bytes): the job does not fetch it
+    /// again, and counts it in its progress.
+    pub fn stored_by_playback(&self, track: &str, index: u32, records: &[(u32, u32, u64)]) {
+        self.stored.borrow_mut().insert((track.to_string(), index));
+        self.uncounted.borrow_mut().extend(
+            records
+                .iter()
+                .map(|&(chunk, chunks, size)| (track.to_string(), index, chunk, chunks, size)),
+        );
+    }
+
+    /// What playback stored since the last call.
+    pub fn take_stored_by_playback(&self) -> Vec<Committed> {
+        std::mem::take(&mut *self.uncounted.borrow_mut())
+    }
+
+    /// The player asked for a segment starting at `seconds`.
+    pub fn set_playhead(&self, seconds: f64) {
+        if seconds.is_finite() {
+            self.playhead.set(Some(seconds));
+        }
+    }
+
+    /// Where the player last asked, in seconds.
+    pub fn playhead(&self) -> Option<f64> {
+        self.playhead.get()
+    }
+
+    /// Takes the next unit the job should fetch from `queue`, which is in plan order: among the
+    /// units that end after the playhead and start less than [`AHEAD_SECONDS`] after it (so the
+    /// segment of every track the playhead falls in, then what follows), the earliest; else the
+    /// first in plan order. Units of items playback stored are
+    /// dropped; units of items playback is fetching are left for later. `None` when every unit
+    /// left waits on playback (`queue` is then not empty) or there is none.
+    pub(super) fn next_unit(&self, queue: &mut Vec<Unit>) -> Option<Unit> {
+        {
+            let stored = self.stored.borrow();
+            queue.retain(|u| !stored.contains(&(u.track.clone(), u.index)));
+        }
+        let free = |u: &Unit| self.fetching(u.item().0, u.item().1) != Some(Fetcher::Playback);
+        let near = self.playhead().and_then(|at| {
+            queue
+                .iter()
+                .enumerate()
+                .filter(|(_, u)| u.end > at && u.start < at + AHEAD_SECONDS && free(u))
+                .min_by(|(_, a), (_, b)| a.start.total_cmp(&b.start))
+                .map(|(i, _)| i)
+        });
+        let at = near.or_else(|| queue.iter().position(free))?;
+        let unit = queue.remove(at);
+        self.claim(&unit.track, unit.index, Fetcher::Job);
+        Some(unit)
+    }
+}

@@ -1,0 +1,160 @@
+//! Playing an entry while it downloads (or while it is paused): a segment the store lacks is
+//! fetched from its origin with the download's rules, given to the player and stored once, and
+//! the running job, told where the player is, fetches just ahead of it first and skips what
+//! playback stored.
+
+use super::Manager;
+use crate::error::{Code, KalturaError};
+use crate::job::{ClaimedBy, ItemFetch, JobConfig, JobError, RedirectPolicy};
+use crate::ports::{Fetcher, Host, Store};
+use crate::progress::Totals;
+use crate::protocol::Event;
+use std::rc::Rc;
+
+/// The longest a playback request waits for the job's fetch of the same segment, in ms.
+const JOB_WAIT_MS: u32 = 20_000;
+/// How often it looks, in ms.
+const JOB_POLL_MS: u32 = 50;
+
+/// What a request for a segment the store lacked gets.
+pub enum Playback<B> {
+    /// The bytes, fetched now (and stored, when the disk took them), with their MIME type.
+    Fetched {
+        /// The whole segment.
+        body: B,
+        /// The track's MIME type.
+        content_type: String,
+    },
+    /// The job was fetching it and has stored it since: read it from the store.
+    Stored,
+}
+
+/// An HTTP status and the error it carries, for a segment playback could not have.
+pub type PlaybackError = (u16, KalturaError);
+
+impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
+    /// Item `index` of `track` of an entry that has a plan, for a player, when the store lacks
+    /// it. When the download job is fetching the same item, waits for it (`Stored`, unless
+    /// `after_wait`: the caller found it still missing after such a wait, so it is fetched now).
+    /// Offline or failing, the answer is the HTTP error a player retries (504, or the origin's
+    /// status), never a hang.
+    pub async fn playback_segment(
+        self: &Rc<Self>,
+        id: &str,
+        track: &str,
+        index: u32,
+        after_wait: bool,
+    ) -> Result<Playback<F::Body>, PlaybackError> {
+        let entry = self.entry(id).await.map_err(|e| (404, e))?;
+        let not_stored = |why: &str| {
+            (
+                404,
+                KalturaError::new(
+                    Code::RequestedItemNotFound,
+                    format!("segment {track}/{index} of entry {id} is not stored: {why}"),
+                    Some(id),
+                ),
+            )
+        };
+        let Some(plan) = entry.plan.as_ref() else {
+            return Err(not_stored(
+                "the entry has no download plan yet; call download first",
+            ));
+        };
+        let policy = RedirectPolicy::new(
+            plan,
+            entry
+                .options
+                .redirect_origins
+                .as_deref()
+                .unwrap_or_default(),
+        );
+        let items = ItemFetch {
+            entry_id: id,
+            plan,
+            policy: &policy,
+            fetcher: &*self.fetcher,
+            host: &*self.host,
+            cfg: JobConfig {
+                max_attempts: 2,
+                ..self.cfg
+            },
+        };
+        let Some(start) = items.start_of(track, index) else {
+            return Err(not_stored("the download plan has no such segment"));
+        };
+        let claims = self.claims(id);
+        claims.set_playhead(start);
+        if !after_wait && claims.fetching(track, index) == Some(ClaimedBy::Job) {
+            let mut waited = 0;
+            while claims.fetching(track, index) == Some(ClaimedBy::Job) && waited < JOB_WAIT_MS {
+                self.host.sleep(JOB_POLL_MS).await;
+                waited += JOB_POLL_MS;
+            }
+            return Ok(Playback::Stored);
+        }
+        // Stored only by the request that claims it: a second request for the same segment
+        // while the first is fetching it gets the bytes too, and stores nothing.
+        let claimed = claims.claim(track, index, ClaimedBy::Playback);
+        let fetched = items.fetch(track, index).await;
+        let fetched = match fetched {
+            Ok(Some(f)) => f,
+            Ok(None) => {
+                if claimed {
+                    claims.release(track, index);
+                }
+                return Err(not_stored("the download plan has no such segment"));
+            }
+            Err(e) => {
+                if claimed {
+                    claims.release(track, index);
+                }
+                return Err(playback_error(e));
+            }
+        };
+        let content_type = plan
+            .tracks
+            .iter()
+            .find(|t| t.key == track)
+            .map(|t| t.mime_type.clone())
+            .unwrap_or_default();
+        if claimed {
+            let records: Vec<(u32, u32, u64)> = fetched
+                .records
+                .iter()
+                .map(|r| (r.chunk, r.chunks, crate::ports::Body::size(&r.body)))
+                .collect();
+            // Whole or nothing, as the job stores: a full disk stores nothing, and the player
+            // still gets the bytes.
+            if self.store.put_segments(id, fetched.records).await.is_ok() {
+                claims.stored_by_playback(track, index, &records);
+                if let Ok(stored) = self.store.stored_segments(id).await {
+                    let totals = Totals::of(plan, &stored);
+                    self.host.emit(Event::Progress(totals.detail(id, 0.0)));
+                }
+            }
+            claims.release(track, index);
+        }
+        Ok(Playback::Fetched {
+            body: fetched.body,
+            content_type,
+        })
+    }
+}
+
+/// A failed fetch as the player sees it: a network failure is a 504 (the player retries), an
+/// origin's HTTP error is that status.
+fn playback_error(e: JobError) -> PlaybackError {
+    match e {
+        JobError::Network(k) | JobError::Quota(k) | JobError::Fatal(k) => {
+            let status = k
+                .data
+                .get("status")
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|s| u16::try_from(s).ok())
+                .filter(|s| *s >= 400)
+                .unwrap_or(504);
+            (status, k)
+        }
+    }
+}

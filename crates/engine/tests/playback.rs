@@ -1,0 +1,160 @@
+//! Playing an entry while it downloads: segments the store lacks come from the network, are
+//! stored once, and steer the job to fetch just ahead of the player first.
+
+mod common;
+
+use common::{world, world_with, World, MANIFEST};
+use engine::manager::Playback;
+use engine::{Command, FetchError, JobConfig, State};
+use std::collections::HashMap;
+
+const VIDEO: &str = "p0a0r1";
+const AUDIO: &str = "p0a1r0";
+
+fn video_url(n: u32) -> String {
+    format!("http://media.test/s/chunk-stream1-{n:05}.m4s")
+}
+
+fn play(w: &mut World, track: &str, index: u32) -> Result<Playback<engine::memory::Bytes>, u16> {
+    let m = w.manager.clone();
+    let track = track.to_string();
+    w.pool
+        .run_until(async move { m.playback_segment("e", &track, index, false).await })
+        .map_err(|(status, _)| status)
+}
+
+fn fetches(w: &World) -> HashMap<String, usize> {
+    let mut n = HashMap::new();
+    for url in w.fetcher.log.borrow().iter() {
+        *n.entry(url.clone()).or_default() += 1;
+    }
+    n
+}
+
+fn paused_after_start(cfg: JobConfig) -> World {
+    let mut w = world_with(cfg);
+    w.prepare_and_download("e");
+    w.run(Command::Pause {
+        entry_id: "e".into(),
+    })
+    .expect("pause");
+    w
+}
+
+#[test]
+fn a_segment_played_during_the_download_is_fetched_once_and_the_job_does_not_fetch_it_again() {
+    let mut w = world();
+    w.prepare_and_download("e");
+    let Ok(Playback::Fetched { body, content_type }) = play(&mut w, VIDEO, 6) else {
+        panic!("the last video segment was not fetched for playback");
+    };
+    assert_eq!(body.0.len(), 10_060);
+    assert_eq!(content_type, "video/mp4");
+    w.pool.run_until_stalled();
+    assert_eq!(w.state("e").0, State::Completed);
+    for (url, n) in fetches(&w) {
+        assert_eq!(n, 1, "{url} fetched {n} times");
+    }
+    assert_eq!(
+        w.store.segment_bytes("e", VIDEO, 6).map(|b| b.len()),
+        Some(10_060)
+    );
+}
+
+#[test]
+fn after_a_play_request_the_job_fetches_just_ahead_of_the_playhead_first() {
+    let cfg = JobConfig {
+        concurrency: 1,
+        batch: 1,
+        ..JobConfig::default()
+    };
+    let mut w = paused_after_start(cfg);
+    let before = w.fetcher.log.borrow().len();
+    assert!(matches!(
+        play(&mut w, VIDEO, 4),
+        Ok(Playback::Fetched { .. })
+    ));
+    w.run(Command::Resume {
+        entry_id: "e".into(),
+    })
+    .expect("resume");
+    w.pool.run_until_stalled();
+    assert_eq!(w.state("e").0, State::Completed);
+    let log = w.fetcher.log.borrow();
+    let after: Vec<&String> = log[before + 1..].iter().collect();
+    let first_media = after
+        .iter()
+        .position(|u| u.contains("chunk-stream"))
+        .expect("the job fetched media");
+    let next = after[first_media];
+    assert!(
+        next.ends_with("00004.m4s") || next.ends_with("00005.m4s"),
+        "the job's first media fetch after the play request was {next}"
+    );
+    assert_eq!(log.iter().filter(|u| **u == video_url(4)).count(), 1);
+}
+
+#[test]
+fn a_paused_download_plays_from_the_network_and_resuming_fetches_only_the_rest() {
+    let mut w = paused_after_start(JobConfig::default());
+    assert!(matches!(
+        play(&mut w, AUDIO, 3),
+        Ok(Playback::Fetched { .. })
+    ));
+    assert!(w.store.segment_bytes("e", AUDIO, 3).is_some());
+    w.run(Command::Resume {
+        entry_id: "e".into(),
+    })
+    .expect("resume");
+    w.pool.run_until_stalled();
+    assert_eq!(w.state("e").0, State::Completed);
+    for (url, n) in fetches(&w) {
+        assert_eq!(n, 1, "{url} fetched {n} times");
+    }
+}
+
+#[test]
+fn offline_a_missing_segment_is_a_504_the_player_can_retry() {
+    let mut w = paused_after_start(JobConfig::default());
+    w.host.online.set(false);
+    w.fetcher
+        .fail_once(&video_url(5), FetchError::Network("offline".into()));
+    assert_eq!(play(&mut w, VIDEO, 5).err(), Some(504));
+    assert!(w.store.segment_bytes("e", VIDEO, 5).is_none());
+}
+
+#[test]
+fn a_segment_the_plan_does_not_have_is_a_404() {
+    let mut w = paused_after_start(JobConfig::default());
+    assert_eq!(play(&mut w, VIDEO, 99).err(), Some(404));
+    assert_eq!(play(&mut w, "p9a9r9", 1).err(), Some(404));
+}
+
+#[test]
+fn an_entry_without_a_plan_has_nothing_to_play() {
+    let mut w = world();
+    w.run(Command::Prepare {
+        entry_id: "e".into(),
+        config: serde_json::json!({"sources": {"dash": [{"url": MANIFEST}]}}),
+    })
+    .expect("prepare");
+    assert_eq!(play(&mut w, VIDEO, 1).err(), Some(404));
+}
+
+#[test]
+fn with_the_disk_full_the_player_still_gets_the_segment_and_nothing_half_stored() {
+    let mut w = paused_after_start(JobConfig::default());
+    let used: u64 = w
+        .store
+        .segments
+        .borrow()
+        .values()
+        .map(|c| c.body.0.len() as u64)
+        .sum();
+    w.store.quota.set(Some(used));
+    assert!(matches!(
+        play(&mut w, VIDEO, 6),
+        Ok(Playback::Fetched { .. })
+    ));
+    assert!(w.store.segment_bytes("e", VIDEO, 6).is_none());
+}
