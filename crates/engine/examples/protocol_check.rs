@@ -3,6 +3,12 @@
 //!   states) and accepts (download options), from real serde serialisations;
 //! - `protocol_check` reads one JSON request per line and prints `{"ok": bool, "message"}` for
 //!   each, as the worker's request validation judges it.
+#![allow(
+    clippy::print_stdout,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test tool: prints its answers to stdout, and a broken pipe or input may stop it"
+)]
 
 use engine::protocol::{EntrySummary, ProgressDetail, StateDetail};
 use engine::{parse_request, State, StopReason};

@@ -1,5 +1,10 @@
 //! The download engine's rules for big files, lying servers, redirects, the network going away
 //! and two workers sharing one database, against the in-memory twins.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a panic is a failed test"
+)]
 
 mod common;
 

@@ -1,5 +1,10 @@
 //! Encrypted entries: licences acquired before any segment, expiry, renewal that leaves the
 //! segments alone, refusal of what cannot be kept offline, and removal.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a panic is a failed test"
+)]
 
 mod common;
 

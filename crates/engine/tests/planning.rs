@@ -1,5 +1,10 @@
 //! Planning against the in-memory twins: manifests whose plan takes more than one fetch
 //! (xlink periods, hierarchical segment indexes) and init segments shared by several tracks.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a panic is a failed test"
+)]
 
 mod common;
 

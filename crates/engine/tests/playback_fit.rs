@@ -1,6 +1,11 @@
 //! What a stored entry needs to start in this browser's players: only representations the page's
 //! MSE probe allows, refused with 9009 when a period has none of a kind, and, for ClearKey
 //! entries, a local manifest naming the worker's licence endpoint.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a panic is a failed test"
+)]
 
 mod common;
 

@@ -16,14 +16,14 @@ pub struct Vars<'a> {
 }
 
 /// Expands every identifier of ISO/IEC 23009-1 §5.3.9.4.4, including printf widths (`%05d`).
-pub fn expand(template: &str, vars: &Vars) -> Result<String, MpdError> {
+pub fn expand(template: &str, vars: &Vars<'_>) -> Result<String, MpdError> {
     let mut out = String::with_capacity(template.len() + 16);
     expand_into(&mut out, template, vars)?;
     Ok(out)
 }
 
 /// [`expand`] into a reused buffer (planning expands one template per segment).
-pub fn expand_into(out: &mut String, template: &str, vars: &Vars) -> Result<(), MpdError> {
+pub fn expand_into(out: &mut String, template: &str, vars: &Vars<'_>) -> Result<(), MpdError> {
     use std::fmt::Write;
     let mut rest = template;
     while let Some(start) = rest.find('$') {

@@ -161,7 +161,7 @@ fn push_text(stack: &mut [Element], text: &str) -> Result<(), MpdError> {
     Ok(())
 }
 
-fn element_from(start: &BytesStart) -> Result<Element, MpdError> {
+fn element_from(start: &BytesStart<'_>) -> Result<Element, MpdError> {
     let name = start.name().as_ref().to_string();
     let mut attrs = Vec::new();
     for attr in start.attributes() {

@@ -1,6 +1,11 @@
 //! The in-memory world the engine's native tests run in: a fetcher with an ffmpeg-made
 //! SegmentTemplate stream, a store, a host with a manual clock, and a manager over them.
-#![allow(dead_code)] // each test file uses its own part of it
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "shared by the test files, each of which uses its own part; a panic is a failed test"
+)]
 
 use engine::memory::{MemFetcher, MemHost, MemStore};
 use engine::{Command, JobConfig, Manager, State, StopReason};
