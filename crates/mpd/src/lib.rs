@@ -3,12 +3,27 @@
 //!
 //! Pure Rust with no web dependency, so every rule is tested natively and the same code runs in
 //! the service worker.
+//!
+//! Every module reads sizes, offsets, times and counts from untrusted input (manifests, `sidx`
+//! boxes, WebM Cues), so arithmetic that can overflow and casts that can truncate are refused
+//! outside the tests: such a value is checked (an [`MpdError`]) or saturated, and an operation
+//! that cannot overflow says why in an `allow`.
+#![cfg_attr(
+    not(test),
+    warn(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)
+)]
 
 pub mod byterange;
 pub mod describe;
 pub mod duration;
 pub mod error;
 pub mod index_template;
+// copy_set and template_for still use unchecked arithmetic: counters bounded by the children of
+// an element or the planned segments, and the sum of a planned segment's time and duration.
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "copy_set and template_for are to be checked (see the comment above)"
+)]
 pub mod local;
 pub mod model;
 pub mod plan;

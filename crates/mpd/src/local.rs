@@ -39,7 +39,8 @@ pub fn local_manifest(manifest: &Manifest, plan: &Plan) -> String {
                 if let Some(p) = copy_period(child, pi, plan) {
                     root.children.push(p);
                 }
-                pi += 1;
+                // A count of the children of a parsed element.
+                pi = pi.saturating_add(1);
             }
             "UTCTiming" => {}
             name if REPLACED.contains(&name) => {}
@@ -70,7 +71,8 @@ fn copy_period(period: &Element, pi: usize, plan: &Plan) -> Option<Element> {
                 if let Some(set) = copy_set(child, pi, ai, plan) {
                     out.children.push(set);
                 }
-                ai += 1;
+                // A count of the children of a parsed element.
+                ai = ai.saturating_add(1);
             }
             name if REPLACED.contains(&name) => {}
             _ => out.children.push(child.clone()),
@@ -242,7 +244,7 @@ fn point_clearkey_at(level: &mut Element, license_url: &str) {
         .children
         .iter()
         .rposition(|c| c.local_name() == "ContentProtection")
-        .map_or(0, |i| i + 1);
+        .map_or(0, |i| i.saturating_add(1));
     level.children.insert(at, cp);
 }
 

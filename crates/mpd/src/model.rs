@@ -212,17 +212,22 @@ impl Manifest {
         let mut periods = Vec::with_capacity(period_els.len());
         let mut cursor = 0.0;
         for (index, p) in period_els.iter().enumerate() {
+            #[allow(
+                clippy::arithmetic_side_effects,
+                reason = "`index` is below `period_els.len()`"
+            )]
+            let after = index + 1;
             crate::xlink::unresolved(p)?;
             let start = opt_duration(p, "Period", "start")?.unwrap_or(cursor);
             let own = opt_duration(p, "Period", "duration")?;
-            let next_start = match period_els.get(index + 1) {
+            let next_start = match period_els.get(after) {
                 Some(n) => opt_duration(n, "Period", "start")?,
                 None => None,
             };
             let period_duration = match (next_start, duration, own) {
                 (Some(ns), _, _) => Some(ns - start),
-                (None, _, Some(d)) if index + 1 < period_els.len() => Some(d),
-                (None, Some(total), _) if index + 1 == period_els.len() => Some(total - start),
+                (None, _, Some(d)) if after < period_els.len() => Some(d),
+                (None, Some(total), _) if after == period_els.len() => Some(total - start),
                 (_, _, d) => d,
             };
             cursor = start + period_duration.unwrap_or(0.0);
@@ -432,7 +437,7 @@ fn addressing(levels: &[&Element], rep_id: &str) -> Result<Addressing, MpdError>
                 }
                 let urls: Vec<&Element> = el.children_named("SegmentURL").collect();
                 if !urls.is_empty() {
-                    if urls.len() > crate::segments::MAX_SEGMENTS_PER_TRACK as usize {
+                    if urls.len() as u64 > crate::segments::MAX_SEGMENTS_PER_TRACK {
                         return Err(MpdError::TooLarge("segments per track"));
                     }
                     list.urls = urls

@@ -104,7 +104,7 @@ impl<'a, F: Fn([u64; 2]) -> Option<&'a [u8]>> Walk<'a, F> {
                     "the hierarchical sidx nests deeper than {MAX_SIDX_DEPTH} levels"
                 )));
             }
-            self.boxes += 1;
+            self.boxes = self.boxes.saturating_add(1);
             if self.boxes > MAX_SIDX_BOXES {
                 return Err(bad(format!(
                     "the hierarchical sidx references more than {MAX_SIDX_BOXES} boxes"
@@ -117,7 +117,8 @@ impl<'a, F: Fn([u64; 2]) -> Option<&'a [u8]>> Walk<'a, F> {
                         child.timescale, self.timescale
                     )));
                 }
-                self.visit(child, depth + 1)?;
+                // Below MAX_SIDX_DEPTH, checked above.
+                self.visit(child, depth.saturating_add(1))?;
             }
         }
         Ok(())
@@ -143,7 +144,7 @@ impl<'a, F: Fn([u64; 2]) -> Option<&'a [u8]>> Walk<'a, F> {
             None => {
                 let whole = crate::byterange::range_len([a, b])
                     .filter(|&room| len as u64 <= room)
-                    .map(|_| [a, a + (len as u64 - 1)])
+                    .and_then(|_| Some([a, a.checked_add((len as u64).checked_sub(1)?)?]))
                     .ok_or_else(|| {
                         bad(format!(
                             "the sidx box referenced at {a} is longer than its reference"
@@ -211,7 +212,10 @@ fn box_len(bytes: &[u8], at: u64) -> Result<Option<usize>, MpdError> {
             "the sidx box referenced at {at} claims {size} bytes"
         )));
     }
-    // At most 1 MiB: fits a usize.
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "at most MAX_SIDX_BOX_BYTES (1 MiB): fits a usize"
+    )]
     Ok(Some(size as usize))
 }
 
