@@ -34,6 +34,9 @@ pub mod select;
 pub mod sidx;
 pub mod sidx_tree;
 pub mod template;
+#[cfg(any(test, feature = "test-support"))]
+#[doc(hidden)]
+pub mod test_support;
 pub mod urls;
 pub mod webm;
 pub mod xlink;

@@ -223,35 +223,17 @@ fn read_u64(b: &[u8], at: usize) -> Option<u64> {
 mod tests {
     use super::*;
 
-    /// Builds a sidx box: version, timescale, earliest time, first offset, (size, duration) refs.
-    pub fn sidx(
+    /// A sidx box of media references: version, timescale, earliest time, first offset,
+    /// (size, duration) refs.
+    fn sidx(
         version: u8,
         timescale: u32,
         earliest: u64,
         first: u64,
         refs: &[(u32, u32)],
     ) -> Vec<u8> {
-        let mut body = vec![version, 0, 0, 0];
-        body.extend(1u32.to_be_bytes());
-        body.extend(timescale.to_be_bytes());
-        if version == 0 {
-            body.extend((earliest as u32).to_be_bytes());
-            body.extend((first as u32).to_be_bytes());
-        } else {
-            body.extend(earliest.to_be_bytes());
-            body.extend(first.to_be_bytes());
-        }
-        body.extend([0, 0]);
-        body.extend((refs.len() as u16).to_be_bytes());
-        for (size, d) in refs {
-            body.extend(size.to_be_bytes());
-            body.extend(d.to_be_bytes());
-            body.extend(0x9000_0000u32.to_be_bytes());
-        }
-        let mut out = ((body.len() + 8) as u32).to_be_bytes().to_vec();
-        out.extend(b"sidx");
-        out.extend(body);
-        out
+        let refs: Vec<_> = refs.iter().map(|&(size, d)| (false, size, d)).collect();
+        crate::test_support::sidx_box(version, timescale, earliest, first, &refs)
     }
 
     #[test]

@@ -225,23 +225,8 @@ mod tests {
     use std::collections::HashMap;
 
     /// A version-1 sidx box with (reference_type, size, duration) references.
-    pub fn sidx(timescale: u32, earliest: u64, first: u64, refs: &[(bool, u32, u32)]) -> Vec<u8> {
-        let mut body = vec![1, 0, 0, 0];
-        body.extend(1u32.to_be_bytes());
-        body.extend(timescale.to_be_bytes());
-        body.extend(earliest.to_be_bytes());
-        body.extend(first.to_be_bytes());
-        body.extend([0, 0]);
-        body.extend((refs.len() as u16).to_be_bytes());
-        for (to_index, size, d) in refs {
-            body.extend((size | if *to_index { 0x8000_0000 } else { 0 }).to_be_bytes());
-            body.extend(d.to_be_bytes());
-            body.extend(0x9000_0000u32.to_be_bytes());
-        }
-        let mut out = ((body.len() + 8) as u32).to_be_bytes().to_vec();
-        out.extend(b"sidx");
-        out.extend(body);
-        out
+    fn sidx(timescale: u32, earliest: u64, first: u64, refs: &[(bool, u32, u32)]) -> Vec<u8> {
+        crate::test_support::sidx_box(1, timescale, earliest, first, refs)
     }
 
     /// A file with a top box at 1000 indexing two parts, each a box directly followed by its
