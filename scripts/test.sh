@@ -16,6 +16,11 @@ step "cargo clippy -D warnings (native and wasm)"
 cargo clippy --workspace --all-targets --locked -- -D warnings || status=1
 cargo clippy -p offline-manager-sw --target wasm32-unknown-unknown --locked -- -D warnings || status=1
 
+# clippy's incompatible_msrv (above) flags std APIs newer than the declared rust-version; this
+# checks that every crate declares it and that no dependency needs a newer one.
+step "MSRV (declared rust-version vs code and dependencies)"
+node scripts/msrv.mjs || status=1
+
 step "cargo test"
 cargo test --workspace --locked 2>&1 | tee "$LOG/cargo.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1

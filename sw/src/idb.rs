@@ -250,7 +250,7 @@ fn hint_gc(bytes: f64) {
 
 /// Commits, telling a full disk apart: IndexedDB reports QuotaExceededError on the transaction
 /// (at commit, the puts themselves succeed), while the commit future only says "aborted".
-async fn commit(tx: indexed_db_futures::transaction::Transaction<'_>) -> Result<(), StoreError> {
+async fn commit(tx: Transaction<'_>) -> Result<(), StoreError> {
     let raw: JsValue = tx.as_sys().clone().into();
     tx.commit().await.map_err(|e| {
         let name = Reflect::get(&raw, &"error".into())

@@ -1,6 +1,11 @@
 //! Writes every generated file (see `engine::schema`) and the README's error table, from the
 //! repository root: `cargo run -p engine --features ts --example generate`.
-#![allow(clippy::expect_used, clippy::unwrap_used)] // a developer tool: failing loudly is right
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    reason = "a developer tool: it says what it wrote, and failing loudly is right"
+)]
 
 use std::path::Path;
 

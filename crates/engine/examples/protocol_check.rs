@@ -2,6 +2,10 @@
 //! reads one JSON request per line and prints `{"ok": bool, "message"}` for each, as the
 //! worker's request validation judges it. (The shapes themselves need no check: the shim's
 //! types are generated from the worker's.)
+#![allow(
+    clippy::print_stdout,
+    reason = "a test tool: it prints its verdicts to stdout"
+)]
 
 use engine::parse_request;
 use serde_json::json;

@@ -1,4 +1,10 @@
 //! Progress accounting, always derived from what the store holds.
+//!
+//! Plans and stored chunks are read back from storage: no sum or count here may wrap.
+#![cfg_attr(
+    not(test),
+    warn(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)
+)]
 
 use crate::ports::StoredSegment;
 use crate::protocol::ProgressDetail;
@@ -22,9 +28,14 @@ pub fn estimate(track: &TrackPlan, index: u32) -> u64 {
             .map_or(INIT_ESTIMATE, len),
         k => track
             .segments
-            .get(k as usize - 1)
+            // `k` is at least 1 here.
+            .get(k.saturating_sub(1) as usize)
             .map_or(0, |s| match s.range {
                 Some(r) => len(r),
+                #[allow(
+                    clippy::cast_possible_truncation,
+                    reason = "an estimate: a float-to-integer `as` saturates (NaN gives 0)"
+                )]
                 None => (track.bandwidth as f64 / 8.0 * (s.end - s.start)).max(0.0) as u64,
             }),
     }
@@ -91,7 +102,8 @@ impl Totals {
         for track in &plan.tracks {
             // A shared init is counted once, under the track that stores it.
             let first = if track.stores_init() { 0 } else { 1 };
-            for index in first..=track.segments.len() as u32 {
+            let last = u32::try_from(track.segments.len()).unwrap_or(u32::MAX);
+            for index in first..=last {
                 t.items_total = t.items_total.saturating_add(1);
                 let h = have
                     .get(&(track.key.as_str(), index))

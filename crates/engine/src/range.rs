@@ -1,4 +1,10 @@
 //! RFC 9110 single byte-range requests, as the worker answers them from a stored Blob.
+//!
+//! The header comes from the page's request: no arithmetic on it may overflow.
+#![cfg_attr(
+    not(test),
+    warn(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)
+)]
 
 /// What to answer to a request with an optional `Range` header, for a body of `size` bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +49,8 @@ pub fn answer(header: Option<&str>, size: u64) -> RangeAnswer {
             Some(_) if size == 0 => RangeAnswer::Unsatisfiable,
             Some(n) => RangeAnswer::Partial {
                 start: size.saturating_sub(n),
-                end: size - 1,
+                // `size` is not 0 here.
+                end: size.saturating_sub(1),
             },
         },
         (false, _) => {
@@ -66,7 +73,8 @@ pub fn answer(header: Option<&str>, size: u64) -> RangeAnswer {
             }
             RangeAnswer::Partial {
                 start,
-                end: end.min(size - 1),
+                // `size` is above `start` here, so not 0.
+                end: end.min(size.saturating_sub(1)),
             }
         }
     }

@@ -1,6 +1,11 @@
 //! Every command answers with the type the protocol declares for it (`protocol::ANSWERS`, from
 //! which the page shim's `CommandResults` is generated): `World::run` checks each answer, and
 //! this test sends every command type at least once.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a panic is a failed test"
+)]
 
 mod common;
 

@@ -1,4 +1,9 @@
 //! The download engine against its in-memory twins: the hard cases as native tests.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a panic is a failed test"
+)]
 
 mod common;
 

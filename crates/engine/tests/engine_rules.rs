@@ -1,5 +1,10 @@
 //! The download engine's rules for big files, lying servers, redirects, the network going away
 //! and two workers sharing one database, against the in-memory twins.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a panic is a failed test"
+)]
 
 mod common;
 
@@ -112,7 +117,10 @@ fn a_worker_killed_in_the_middle_of_a_big_file_resumes_from_the_missing_chunks()
             .keys()
             .filter(|k| k.0 == "big" && k.1 == "p0a0r0")
             .count();
-        let slices = segments.keys().filter(|k| k.0 == "big" && k.1 == "p0a1r0").count();
+        let slices = segments
+            .keys()
+            .filter(|k| k.0 == "big" && k.1 == "p0a1r0")
+            .count();
         assert!(
             slices == 0 || slices == 6,
             "the subtitle file, fetched whole, is stored whole or not at all: {slices} of 6 slices"

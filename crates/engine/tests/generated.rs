@@ -1,6 +1,11 @@
 //! The generated files (TypeScript protocol declarations, the bootstrap's constants, the README's
 //! error table) are what the Rust definitions say: a change to a protocol type, a code or the
 //! layout without running the generator fails here.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a panic is a failed test"
+)]
 
 use engine::schema::{files, with_error_table, COMMAND};
 use std::path::Path;

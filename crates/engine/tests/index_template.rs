@@ -1,5 +1,10 @@
 //! `SegmentTemplate@index` through the in-memory twins: the index file is fetched whole while
 //! planning, and the media segments are byte ranges of the BaseURL file, stored as they are.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a panic is a failed test"
+)]
 
 mod common;
 

@@ -1,39 +1,21 @@
 //! Encrypted entries: licences acquired before any segment, expiry, renewal that leaves the
 //! segments alone, refusal of what cannot be kept offline, and removal.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a panic is a failed test"
+)]
 
 mod common;
 
-use common::{world, World};
+use common::{protected_world, world, World, KID_UUID, LICENSE, PROTECTED};
 use engine::license::answer_license_request;
 use engine::memory::MemStore;
 use engine::{Command, State};
 use serde_json::{json, Value};
 
-const PROTECTED: &str = "http://media.test/s/protected.mpd";
-const LICENSE: &str = "http://license.test/clearkey";
-const KID_UUID: &str = "10000000-1000-1000-1000-100000000001";
 const KID: &str = "EAAAABAAEAAQABAAAAAAAQ";
 const KEY: &str = "AAECAwQFBgcICQoLDA0ODw";
-
-/// The template stream with CENC + ClearKey ContentProtection on every AdaptationSet.
-fn protected_world(systems: &str) -> World {
-    let mpd = include_str!("ffmpeg-template.mpd")
-        .replace(
-            "xmlns=\"urn:mpeg:dash:schema:mpd:2011\"",
-            "xmlns=\"urn:mpeg:dash:schema:mpd:2011\" xmlns:cenc=\"urn:mpeg:cenc:2013\"",
-        )
-        .replace(
-            "\t\t\t<Representation id=\"0\"",
-            &format!("{systems}\n\t\t\t<Representation id=\"0\""),
-        )
-        .replace(
-            "\t\t\t<Representation id=\"2\"",
-            &format!("{systems}\n\t\t\t<Representation id=\"2\""),
-        );
-    let w = world();
-    w.fetcher.put(PROTECTED, mpd);
-    w
-}
 
 fn cenc_and(system_uuid: &str) -> String {
     format!(

@@ -1,5 +1,10 @@
 //! Planning against the in-memory twins: manifests whose plan takes more than one fetch
 //! (xlink periods, hierarchical segment indexes) and init segments shared by several tracks.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a panic is a failed test"
+)]
 
 mod common;
 
@@ -137,22 +142,7 @@ fn an_xlink_on_request_period_is_refused_with_9010_before_any_fetch_of_it() {
 
 /// A version-1 `sidx` box: (reference_type, size, duration) references.
 fn sidx(timescale: u32, earliest: u64, refs: &[(bool, u32, u32)]) -> Vec<u8> {
-    let mut body = vec![1, 0, 0, 0];
-    body.extend(1u32.to_be_bytes());
-    body.extend(timescale.to_be_bytes());
-    body.extend(earliest.to_be_bytes());
-    body.extend(0u64.to_be_bytes());
-    body.extend([0, 0]);
-    body.extend((refs.len() as u16).to_be_bytes());
-    for (to_index, size, d) in refs {
-        body.extend((size | if *to_index { 0x8000_0000 } else { 0 }).to_be_bytes());
-        body.extend(d.to_be_bytes());
-        body.extend(0x9000_0000u32.to_be_bytes());
-    }
-    let mut out = ((body.len() + 8) as u32).to_be_bytes().to_vec();
-    out.extend(b"sidx");
-    out.extend(body);
-    out
+    mpd::test_support::sidx_box(1, timescale, earliest, 0, refs)
 }
 
 #[test]

@@ -1,5 +1,10 @@
 //! Playing an entry while it downloads: segments the store lacks come from the network, are
 //! stored once, and steer the job to fetch just ahead of the player first.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a panic is a failed test"
+)]
 
 mod common;
 

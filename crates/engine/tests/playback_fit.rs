@@ -1,40 +1,22 @@
 //! What a stored entry needs to start in this browser's players: only representations the page's
 //! MSE probe allows, refused with 9009 when a period has none of a kind, and, for ClearKey
 //! entries, a local manifest naming the worker's licence endpoint.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a panic is a failed test"
+)]
 
 mod common;
 
-use common::{world, World, MANIFEST};
+use common::{protected_world, world, KID_UUID, LICENSE, MANIFEST, PROTECTED};
 use engine::entry::PersistentSession;
 use engine::{Command, State};
 use mpd::playable::MediaType;
 use mpd::SelectOptions;
 use serde_json::{json, Value};
 
-const PROTECTED: &str = "http://media.test/s/protected.mpd";
-const LICENSE: &str = "http://license.test/clearkey";
-const KID_UUID: &str = "10000000-1000-1000-1000-100000000001";
 const LOCAL_LICENSE: &str = "https://app.test/__offline__/enc/license";
-
-/// The template stream with `systems` on both AdaptationSets.
-fn protected_world(systems: &str) -> World {
-    let mpd = include_str!("ffmpeg-template.mpd")
-        .replace(
-            "xmlns=\"urn:mpeg:dash:schema:mpd:2011\"",
-            "xmlns=\"urn:mpeg:dash:schema:mpd:2011\" xmlns:cenc=\"urn:mpeg:cenc:2013\"",
-        )
-        .replace(
-            "\t\t\t<Representation id=\"0\"",
-            &format!("{systems}\n\t\t\t<Representation id=\"0\""),
-        )
-        .replace(
-            "\t\t\t<Representation id=\"2\"",
-            &format!("{systems}\n\t\t\t<Representation id=\"2\""),
-        );
-    let w = world();
-    w.fetcher.put(PROTECTED, mpd);
-    w
-}
 
 fn mp4protection() -> String {
     format!(

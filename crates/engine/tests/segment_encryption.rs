@@ -1,5 +1,10 @@
 //! DASH segment encryption (AES-128-CBC, `urn:mpeg:dash:sea:2012`) through the in-memory twins:
 //! segments are decrypted at download time, stored clear, and the key is never kept.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a panic is a failed test"
+)]
 
 #[path = "common/aes.rs"]
 mod aes;

@@ -7,6 +7,12 @@
 //! representation selected (`all: true`), `--warmup` untimed runs then `--runs` timed ones, and
 //! prints one JSON line `{"file", "impl": "rust-native", "median_ms", "min_ms", "runs",
 //! "segments"}` (segments = media segments planned, summed over the representations).
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::expect_used,
+    reason = "a benchmark tool: prints its results, and stops on a file it cannot read"
+)]
 
 use mpd::{Planner, SelectOptions};
 use std::collections::HashMap;

@@ -50,13 +50,17 @@ fn sum_units(s: &str, units: &[(char, f64)], total: &mut f64) -> Option<bool> {
         if number.is_empty() || number == "." || number.matches('.').count() > 1 {
             return None;
         }
-        let pos = units.iter().skip(next).position(|(u, _)| *u == ch)?;
-        let (_, seconds) = units.get(next + pos)?;
+        let (at, (_, seconds)) = units
+            .iter()
+            .enumerate()
+            .skip(next)
+            .find(|(_, (u, _))| *u == ch)?;
         let value: f64 = number.parse().ok()?;
         *total += value * seconds;
-        next += pos + 1;
+        // An index of `units` and a position in `s`, each plus one: neither reaches usize::MAX.
+        next = at.saturating_add(1);
         seen = true;
-        num_start = i + ch.len_utf8();
+        num_start = i.saturating_add(ch.len_utf8());
     }
     (num_start == s.len()).then_some(seen)
 }

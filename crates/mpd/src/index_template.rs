@@ -71,10 +71,7 @@ pub fn segments(
     };
     let timing = &t.timing;
     // presentationTimeOffset is in the template's timescale, the times in the sidx's.
-    let pto = u64::try_from(
-        u128::from(timing.pto) * u128::from(sidx.timescale) / u128::from(timing.timescale.max(1)),
-    )
-    .map_err(|_| MpdError::TooLarge("presentationTimeOffset"))?;
+    let pto = crate::segments::pto_in_index(&sidx, timing.pto, timing.timescale)?;
     let init = t
         .initialization
         .as_deref()
@@ -85,17 +82,9 @@ pub fn segments(
             })
         })
         .transpose()?;
-    let media = sidx
-        .subsegments
-        .iter()
-        .map(|s| crate::segments::placed(period, sidx.timescale, pto, s, media_url.clone()))
-        .collect();
-    Ok(TrackSegments {
-        timescale: sidx.timescale,
-        pto,
-        init,
-        media,
-    })
+    Ok(crate::segments::indexed(
+        period, sidx, pto, init, &media_url,
+    ))
 }
 
 /// The index of a media file holding its own `sidx` (the whole file is there, so the boxes a

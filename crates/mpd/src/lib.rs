@@ -3,7 +3,17 @@
 //!
 //! Pure Rust with no web dependency, so every rule is tested natively and the same code runs in
 //! the service worker.
+//!
+//! Every module reads sizes, offsets, times and counts from untrusted input (manifests, `sidx`
+//! boxes, WebM Cues), so arithmetic that can overflow and casts that can truncate are refused
+//! outside the tests: such a value is checked (an [`MpdError`]) or saturated, and an operation
+//! that cannot overflow says why in an `allow`.
+#![cfg_attr(
+    not(test),
+    warn(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)
+)]
 
+mod addressing;
 pub mod byterange;
 pub mod describe;
 pub mod duration;
@@ -19,6 +29,9 @@ pub mod select;
 pub mod sidx;
 pub mod sidx_tree;
 pub mod template;
+#[cfg(any(test, feature = "test-support"))]
+#[doc(hidden)]
+pub mod test_support;
 pub mod urls;
 pub mod webm;
 pub mod xlink;

@@ -39,7 +39,8 @@ pub fn local_manifest(manifest: &Manifest, plan: &Plan) -> String {
                 if let Some(p) = copy_period(child, pi, plan) {
                     root.children.push(p);
                 }
-                pi += 1;
+                // A count of the children of a parsed element.
+                pi = pi.saturating_add(1);
             }
             "UTCTiming" => {}
             name if REPLACED.contains(&name) => {}
@@ -70,7 +71,8 @@ fn copy_period(period: &Element, pi: usize, plan: &Plan) -> Option<Element> {
                 if let Some(set) = copy_set(child, pi, ai, plan) {
                     out.children.push(set);
                 }
-                ai += 1;
+                // A count of the children of a parsed element.
+                ai = ai.saturating_add(1);
             }
             name if REPLACED.contains(&name) => {}
             _ => out.children.push(child.clone()),
@@ -89,7 +91,7 @@ fn copy_set(set: &Element, pi: usize, ai: usize, plan: &Plan) -> Option<Element>
         match child.local_name() {
             "Representation" => {
                 let key = crate::plan::track_key(pi, ai, ri);
-                ri += 1;
+                ri = ri.saturating_add(1);
                 if let Some(track) = plan.tracks.iter().find(|t| t.key == key) {
                     let mut rep = shell(child);
                     rep.children = child
@@ -134,15 +136,24 @@ fn template_for(track: &TrackPlan) -> Element {
         name: "SegmentTimeline".into(),
         ..Element::default()
     };
-    let mut i = 0;
-    let segs = &track.segments;
-    while i < segs.len() {
-        let (t, d) = (segs[i].t, segs[i].d);
-        let mut r = 0u64;
-        while i + 1 < segs.len() && segs[i + 1].d == d && segs[i + 1].t == segs[i].t + d {
-            r += 1;
-            i += 1;
+    // Runs of equal durations, each segment starting where the previous one ended, become one
+    // `S` with a repeat count.
+    let mut runs: Vec<(u64, u64, u64)> = Vec::new();
+    for seg in &track.segments {
+        match runs.last_mut() {
+            Some((t, d, r))
+                if *d == seg.d
+                    && r.checked_add(1)
+                        .and_then(|n| n.checked_mul(*d))
+                        .and_then(|len| t.checked_add(len))
+                        == Some(seg.t) =>
+            {
+                *r = r.saturating_add(1);
+            }
+            _ => runs.push((seg.t, seg.d, 0)),
         }
+    }
+    for (t, d, r) in runs {
         let mut s = vec![
             ("t".to_string(), t.to_string()),
             ("d".to_string(), d.to_string()),
@@ -155,7 +166,6 @@ fn template_for(track: &TrackPlan) -> Element {
             attrs: s,
             ..Element::default()
         });
-        i += 1;
     }
     Element {
         name: "SegmentTemplate".into(),
@@ -249,7 +259,7 @@ fn point_clearkey_at(level: &mut Element, license_url: &str) {
         .children
         .iter()
         .rposition(|c| c.local_name() == "ContentProtection")
-        .map_or(0, |i| i + 1);
+        .map_or(0, |i| i.saturating_add(1));
     level.children.insert(at, cp);
 }
 

@@ -87,7 +87,11 @@ impl Plan {
     pub fn item_count(&self) -> usize {
         self.tracks
             .iter()
-            .map(|t| t.segments.len() + usize::from(t.stores_init()))
+            .map(|t| {
+                t.segments
+                    .len()
+                    .saturating_add(usize::from(t.stores_init()))
+            })
             .sum()
     }
 
@@ -104,7 +108,7 @@ impl Plan {
             });
             let media = t.segments.iter().enumerate().map(move |(k, s)| PlanItem {
                 track: &t.key,
-                index: k as u32 + 1,
+                index: u32::try_from(k).map_or(u32::MAX, |k| k.saturating_add(1)),
                 url: &s.url,
                 range: s.range,
                 encryption: t.encryption.as_ref(),
@@ -296,8 +300,12 @@ impl Planner {
             let known: Option<u64> = segs.media.iter().try_fold(0u64, |sum, s| {
                 Some(sum.saturating_add(s.range.and_then(crate::byterange::range_len)?))
             });
-            estimated = estimated
-                .saturating_add(known.unwrap_or((track.bandwidth as f64 / 8.0 * seconds) as u64));
+            #[allow(
+                clippy::cast_possible_truncation,
+                reason = "an estimate: a float-to-integer `as` saturates (NaN gives 0)"
+            )]
+            let from_bandwidth = (track.bandwidth as f64 / 8.0 * seconds) as u64;
+            estimated = estimated.saturating_add(known.unwrap_or(from_bandwidth));
             tracks.push(TrackPlan {
                 key: track.key.clone(),
                 period: period.index,

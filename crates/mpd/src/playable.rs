@@ -159,7 +159,9 @@ impl<'m> Dependencies<'m> {
         match self.bases.get(track.key.as_str()) {
             None => true,
             Some(None) => false,
-            Some(Some(bases)) => bases.iter().all(|b| self.holds(b, own, depth + 1)),
+            Some(Some(bases)) => bases
+                .iter()
+                .all(|b| self.holds(b, own, depth.saturating_add(1))),
         }
     }
 

@@ -2,6 +2,7 @@
 
 use crate::error::MpdError;
 use crate::model::{Addressing, Base, List, ListInit, Period, Template, Timing, Track};
+use crate::sidx::SegmentIndex;
 use crate::sidx_tree::{resolve_sidx, Resolved};
 use crate::template::{expand_into, Vars};
 use crate::urls::BaseUrl;
@@ -188,6 +189,11 @@ pub fn enumerate(
                 .duration
                 .ok_or_else(|| MpdError::NoSegmentInfo(track.id.clone()))?;
             let ts = 1000u64;
+            #[allow(
+                clippy::cast_possible_truncation,
+                reason = "a float-to-integer `as` saturates: a duration past u64 milliseconds is no real period"
+            )]
+            let d = (duration * ts as f64).round() as u64;
             Ok(TrackSegments {
                 timescale: ts,
                 pto: 0,
@@ -198,7 +204,7 @@ pub fn enumerate(
                     start: period.start,
                     end: period.start + duration,
                     t: 0,
-                    d: (duration * ts as f64).round() as u64,
+                    d,
                 }],
             })
         }
@@ -246,7 +252,11 @@ fn slots(
             let repeat = if s.r >= 0 {
                 s.r as u64
             } else {
-                let limit = match timeline.get(i + 1).and_then(|n| n.t) {
+                let limit = match i
+                    .checked_add(1)
+                    .and_then(|n| timeline.get(n))
+                    .and_then(|n| n.t)
+                {
                     Some(next) => next as f64,
                     None => {
                         period_end_media.ok_or_else(|| MpdError::NoSegmentInfo(id.to_string()))?
@@ -256,7 +266,13 @@ fn slots(
                 if count < 1.0 {
                     0
                 } else {
-                    count as u64 - 1
+                    #[allow(
+                        clippy::cast_possible_truncation,
+                        clippy::arithmetic_side_effects,
+                        reason = "`count` is at least 1 (a larger one saturates, and is refused below)"
+                    )]
+                    let repeat = count as u64 - 1;
+                    repeat
                 }
             };
             if repeat >= MAX_SEGMENTS_PER_TRACK {
@@ -273,7 +289,8 @@ fn slots(
                         d: s.d,
                     });
                 }
-                listed += 1;
+                // Below `max`, checked above.
+                listed = listed.saturating_add(1);
                 number = number.saturating_add(1);
                 time = time
                     .checked_add(s.d)
@@ -298,13 +315,22 @@ fn slots(
             if !(0.0..=MAX_SEGMENTS_PER_TRACK as f64).contains(&c) {
                 return Err(MpdError::TooLarge("segments per track"));
             }
-            c as u64
+            #[allow(
+                clippy::cast_possible_truncation,
+                reason = "`c` is a whole number in 0..=MAX_SEGMENTS_PER_TRACK, checked above"
+            )]
+            let c = c as u64;
+            c
         }
         (None, None, None) => return Err(MpdError::NoSegmentInfo(id.to_string())),
     };
     if count > MAX_SEGMENTS_PER_TRACK {
         return Err(MpdError::TooLarge("segments per track"));
     }
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "`count` is at most MAX_SEGMENTS_PER_TRACK (400 000), checked above"
+    )]
     out.reserve(count as usize);
     for k in 0..count {
         let t = k
@@ -470,24 +496,45 @@ fn base_segments(
         }
     };
     // The sidx has its own timescale; presentationTimeOffset is in SegmentBase@timescale.
-    let pto = (b.pto as u128 * sidx.timescale as u128 / b.timescale.max(1) as u128) as u64;
+    let pto = pto_in_index(&sidx, b.pto, b.timescale)?;
     let init = b
         .init
         .as_ref()
         .map(|i| init_segment(track, i))
         .transpose()?;
-    let url = track.base_url.to_string();
+    Ok(indexed(period, sidx, pto, init, track.base_url.as_str()))
+}
+
+/// `pto` (presentationTimeOffset in `timescale`) in the timescale of `sidx`, as its times are.
+pub(crate) fn pto_in_index(sidx: &SegmentIndex, pto: u64, timescale: u64) -> Result<u64, MpdError> {
+    // Two u64 factors: the product fits a u128.
+    u128::from(pto)
+        .checked_mul(u128::from(sidx.timescale))
+        .and_then(|p| p.checked_div(u128::from(timescale.max(1))))
+        .and_then(|p| u64::try_from(p).ok())
+        .ok_or(MpdError::TooLarge("presentationTimeOffset"))
+}
+
+/// The segments of a track indexed by `sidx` (`pto` in its timescale): one per subsegment, each
+/// a byte range of the file at `media_url`.
+pub(crate) fn indexed(
+    period: &Period,
+    sidx: SegmentIndex,
+    pto: u64,
+    init: Option<InitSegment>,
+    media_url: &str,
+) -> TrackSegments {
     let media = sidx
         .subsegments
         .iter()
-        .map(|s| placed(period, sidx.timescale, pto, s, url.clone()))
+        .map(|s| placed(period, sidx.timescale, pto, s, media_url.to_string()))
         .collect();
-    Ok(TrackSegments {
+    TrackSegments {
         timescale: sidx.timescale,
         pto,
         init,
         media,
-    })
+    }
 }
 
 /// The subsegments of a WebM track from its Cues (`bytes` at file offset `offset`) and init
@@ -499,7 +546,7 @@ fn webm_index(
     bytes: &[u8],
     offset: u64,
     init: Option<&[u8]>,
-) -> Result<crate::sidx::SegmentIndex, MpdError> {
+) -> Result<SegmentIndex, MpdError> {
     let Some((_, [init_offset, _])) = webm_init_location(track) else {
         return Err(MpdError::BadIndex(
             "WebM Cues need the Initialization range in the same file, and a webm mimeType".into(),

@@ -116,7 +116,7 @@ fn pick_video<'m>(tracks: impl Iterator<Item = &'m Track>, o: &SelectOptions) ->
                 (
                     t.height.map_or(u32::MAX, |th| th.abs_diff(h)),
                     by_bitrate(t),
-                    u64::MAX - t.bandwidth,
+                    std::cmp::Reverse(t.bandwidth),
                 )
             })
             .copied(),

@@ -100,36 +100,35 @@ fn find_sidx(bytes: &[u8]) -> Result<(&[u8], usize), MpdError> {
     let bad = |why: &str| MpdError::BadIndex(why.to_string());
     let mut pos = 0usize;
     loop {
-        if pos >= bytes.len() {
-            return Err(bad("no sidx box in the index range"));
-        }
-        let header = bytes
-            .get(pos..pos + 8)
+        // The box at `pos` and everything after it.
+        let rest = bytes
+            .get(pos..)
+            .filter(|rest| !rest.is_empty())
             .ok_or_else(|| bad("no sidx box in the index range"))?;
-        let size32 = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as u64;
+        let header = rest
+            .get(..8)
+            .ok_or_else(|| bad("no sidx box in the index range"))?;
+        let size32 = read_u32(header, 0).ok_or_else(|| bad("no sidx box in the index range"))?;
         let (size, header_len) = match size32 {
             1 => (
-                read_u64(bytes, pos + 8).ok_or_else(|| bad("truncated box size"))?,
+                read_u64(rest, 8).ok_or_else(|| bad("truncated box size"))?,
                 16,
             ),
-            0 => ((bytes.len() - pos) as u64, 8),
-            s => (s, 8),
+            0 => (rest.len() as u64, 8),
+            s => (u64::from(s), 8),
         };
         if size < header_len as u64 {
             return Err(bad("box size smaller than its header"));
         }
-        if &header[4..8] == b"sidx" {
-            let end = pos
-                .checked_add(usize::try_from(size).map_err(|_| bad("box too large"))?)
-                .ok_or_else(|| bad("box too large"))?;
-            let body = bytes
-                .get(pos + header_len..end)
+        let size = usize::try_from(size).map_err(|_| bad("box too large"))?;
+        let end = pos.checked_add(size).ok_or_else(|| bad("box too large"))?;
+        if header.get(4..8) == Some(b"sidx") {
+            let body = rest
+                .get(header_len..size)
                 .ok_or_else(|| bad("sidx box is truncated"))?;
             return Ok((body, end));
         }
-        pos = pos
-            .checked_add(usize::try_from(size).map_err(|_| bad("box too large"))?)
-            .ok_or_else(|| bad("box too large"))?;
+        pos = end;
     }
 }
 
@@ -141,22 +140,26 @@ fn parse_body(b: &[u8], anchor: u64) -> Result<SidxBox, MpdError> {
     if timescale == 0 {
         return Err(bad("sidx timescale is 0"));
     }
-    let (earliest, first_offset, mut pos) = match version {
+    // The fields after the timescale, by version: the two times, then 2 reserved bytes, the
+    // reference count, and the references from `refs_at`, 12 bytes each.
+    let (earliest, first_offset, count_at, refs_at) = match version {
         0 => (
             u64::from(read_u32(b, 12).ok_or_else(|| bad("truncated sidx"))?),
             u64::from(read_u32(b, 16).ok_or_else(|| bad("truncated sidx"))?),
-            20,
+            22,
+            24,
         ),
         1 => (
             read_u64(b, 12).ok_or_else(|| bad("truncated sidx"))?,
             read_u64(b, 20).ok_or_else(|| bad("truncated sidx"))?,
-            28,
+            30,
+            32,
         ),
         v => return Err(bad(&format!("sidx version {v} is unknown"))),
     };
-    let count = read_u16(b, pos + 2).ok_or_else(|| bad("truncated sidx"))? as usize;
-    pos += 4;
-    if count > MAX_REFERENCES || b.len() < pos + count * 12 {
+    let count = usize::from(read_u16(b, count_at).ok_or_else(|| bad("truncated sidx"))?);
+    let entries = b.get(refs_at..).unwrap_or_default().chunks_exact(12);
+    if count > MAX_REFERENCES || entries.len() < count {
         return Err(bad("sidx reference count exceeds the box"));
     }
     let mut start = anchor
@@ -164,18 +167,21 @@ fn parse_body(b: &[u8], anchor: u64) -> Result<SidxBox, MpdError> {
         .ok_or_else(|| bad("offset overflow"))?;
     let mut t = earliest;
     let mut references = Vec::with_capacity(count);
-    for _ in 0..count {
-        let word = read_u32(b, pos).ok_or_else(|| bad("truncated sidx"))?;
+    for entry in entries.take(count) {
+        let word = read_u32(entry, 0).ok_or_else(|| bad("truncated sidx"))?;
         let to_index = word & 0x8000_0000 != 0;
         let size = u64::from(word & 0x7fff_ffff);
-        let d = u64::from(read_u32(b, pos + 4).ok_or_else(|| bad("truncated sidx"))?);
+        let d = u64::from(read_u32(entry, 4).ok_or_else(|| bad("truncated sidx"))?);
         if size == 0 {
             return Err(bad("a subsegment of 0 bytes"));
         }
         let next = start
             .checked_add(size)
             .ok_or_else(|| bad("offset overflow"))?;
-        // `size` is at least 1, so `next - 1` cannot wrap.
+        #[allow(
+            clippy::arithmetic_side_effects,
+            reason = "`size` is at least 1, so `next` is too"
+        )]
         let range = [start, next - 1];
         crate::byterange::checked_range(range, || {
             format!("{start}-{} of a subsegment in the sidx", range[1])
@@ -188,7 +194,6 @@ fn parse_body(b: &[u8], anchor: u64) -> Result<SidxBox, MpdError> {
         });
         start = next;
         t = t.checked_add(d).ok_or_else(|| bad("time overflow"))?;
-        pos += 12;
     }
     Ok(SidxBox {
         timescale,
@@ -218,35 +223,17 @@ fn read_u64(b: &[u8], at: usize) -> Option<u64> {
 mod tests {
     use super::*;
 
-    /// Builds a sidx box: version, timescale, earliest time, first offset, (size, duration) refs.
-    pub fn sidx(
+    /// A sidx box of media references: version, timescale, earliest time, first offset,
+    /// (size, duration) refs.
+    fn sidx(
         version: u8,
         timescale: u32,
         earliest: u64,
         first: u64,
         refs: &[(u32, u32)],
     ) -> Vec<u8> {
-        let mut body = vec![version, 0, 0, 0];
-        body.extend(1u32.to_be_bytes());
-        body.extend(timescale.to_be_bytes());
-        if version == 0 {
-            body.extend((earliest as u32).to_be_bytes());
-            body.extend((first as u32).to_be_bytes());
-        } else {
-            body.extend(earliest.to_be_bytes());
-            body.extend(first.to_be_bytes());
-        }
-        body.extend([0, 0]);
-        body.extend((refs.len() as u16).to_be_bytes());
-        for (size, d) in refs {
-            body.extend(size.to_be_bytes());
-            body.extend(d.to_be_bytes());
-            body.extend(0x9000_0000u32.to_be_bytes());
-        }
-        let mut out = ((body.len() + 8) as u32).to_be_bytes().to_vec();
-        out.extend(b"sidx");
-        out.extend(body);
-        out
+        let refs: Vec<_> = refs.iter().map(|&(size, d)| (false, size, d)).collect();
+        crate::test_support::sidx_box(version, timescale, earliest, first, &refs)
     }
 
     #[test]

@@ -104,7 +104,7 @@ impl<'a, F: Fn([u64; 2]) -> Option<&'a [u8]>> Walk<'a, F> {
                     "the hierarchical sidx nests deeper than {MAX_SIDX_DEPTH} levels"
                 )));
             }
-            self.boxes += 1;
+            self.boxes = self.boxes.saturating_add(1);
             if self.boxes > MAX_SIDX_BOXES {
                 return Err(bad(format!(
                     "the hierarchical sidx references more than {MAX_SIDX_BOXES} boxes"
@@ -117,7 +117,8 @@ impl<'a, F: Fn([u64; 2]) -> Option<&'a [u8]>> Walk<'a, F> {
                         child.timescale, self.timescale
                     )));
                 }
-                self.visit(child, depth + 1)?;
+                // Below MAX_SIDX_DEPTH, checked above.
+                self.visit(child, depth.saturating_add(1))?;
             }
         }
         Ok(())
@@ -143,7 +144,7 @@ impl<'a, F: Fn([u64; 2]) -> Option<&'a [u8]>> Walk<'a, F> {
             None => {
                 let whole = crate::byterange::range_len([a, b])
                     .filter(|&room| len as u64 <= room)
-                    .map(|_| [a, a + (len as u64 - 1)])
+                    .and_then(|_| Some([a, a.checked_add((len as u64).checked_sub(1)?)?]))
                     .ok_or_else(|| {
                         bad(format!(
                             "the sidx box referenced at {a} is longer than its reference"
@@ -211,7 +212,10 @@ fn box_len(bytes: &[u8], at: u64) -> Result<Option<usize>, MpdError> {
             "the sidx box referenced at {at} claims {size} bytes"
         )));
     }
-    // At most 1 MiB: fits a usize.
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "at most MAX_SIDX_BOX_BYTES (1 MiB): fits a usize"
+    )]
     Ok(Some(size as usize))
 }
 
@@ -221,23 +225,8 @@ mod tests {
     use std::collections::HashMap;
 
     /// A version-1 sidx box with (reference_type, size, duration) references.
-    pub fn sidx(timescale: u32, earliest: u64, first: u64, refs: &[(bool, u32, u32)]) -> Vec<u8> {
-        let mut body = vec![1, 0, 0, 0];
-        body.extend(1u32.to_be_bytes());
-        body.extend(timescale.to_be_bytes());
-        body.extend(earliest.to_be_bytes());
-        body.extend(first.to_be_bytes());
-        body.extend([0, 0]);
-        body.extend((refs.len() as u16).to_be_bytes());
-        for (to_index, size, d) in refs {
-            body.extend((size | if *to_index { 0x8000_0000 } else { 0 }).to_be_bytes());
-            body.extend(d.to_be_bytes());
-            body.extend(0x9000_0000u32.to_be_bytes());
-        }
-        let mut out = ((body.len() + 8) as u32).to_be_bytes().to_vec();
-        out.extend(b"sidx");
-        out.extend(body);
-        out
+    fn sidx(timescale: u32, earliest: u64, first: u64, refs: &[(bool, u32, u32)]) -> Vec<u8> {
+        crate::test_support::sidx_box(1, timescale, earliest, first, refs)
     }
 
     /// A file with a top box at 1000 indexing two parts, each a box directly followed by its

@@ -16,22 +16,20 @@ pub struct Vars<'a> {
 }
 
 /// Expands every identifier of ISO/IEC 23009-1 §5.3.9.4.4, including printf widths (`%05d`).
-pub fn expand(template: &str, vars: &Vars) -> Result<String, MpdError> {
-    let mut out = String::with_capacity(template.len() + 16);
+pub fn expand(template: &str, vars: &Vars<'_>) -> Result<String, MpdError> {
+    let mut out = String::with_capacity(template.len().saturating_add(16));
     expand_into(&mut out, template, vars)?;
     Ok(out)
 }
 
 /// [`expand`] into a reused buffer (planning expands one template per segment).
-pub fn expand_into(out: &mut String, template: &str, vars: &Vars) -> Result<(), MpdError> {
+pub fn expand_into(out: &mut String, template: &str, vars: &Vars<'_>) -> Result<(), MpdError> {
     use std::fmt::Write;
     let mut rest = template;
-    while let Some(start) = rest.find('$') {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 1..];
-        let end = after.find('$').ok_or_else(|| bad(template))?;
-        let ident = &after[..end];
-        rest = &after[end + 1..];
+    while let Some((before, after)) = rest.split_once('$') {
+        out.push_str(before);
+        let (ident, tail) = after.split_once('$').ok_or_else(|| bad(template))?;
+        rest = tail;
         if ident.is_empty() {
             out.push('$');
             continue;

@@ -26,7 +26,7 @@ impl<'a> BaseUrl<'a> {
     /// Resolves `rel` against the base (RFC 3986), as a string.
     pub fn join(&self, rel: &str) -> Result<String, MpdError> {
         if !self.directory.is_empty() && is_plain_relative_path(rel) {
-            let mut out = String::with_capacity(self.directory.len() + rel.len());
+            let mut out = String::with_capacity(self.directory.len().saturating_add(rel.len()));
             out.push_str(self.directory);
             out.push_str(rel);
             return Ok(out);

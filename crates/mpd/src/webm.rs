@@ -63,12 +63,17 @@ fn vint(b: &[u8], pos: usize) -> Result<(u64, bool, usize), MpdError> {
     if first == 0 {
         return Err(bad("a variable-length integer longer than 8 bytes"));
     }
+    #[allow(
+        clippy::arithmetic_side_effects,
+        reason = "`first` is not 0, so it has at most 7 leading zeros"
+    )]
     let len = first.leading_zeros() as usize + 1;
     let end = pos
         .checked_add(len)
         .ok_or_else(|| bad("truncated element header"))?;
     let rest = b
-        .get(pos + 1..end)
+        .get(pos..end)
+        .and_then(|vint| vint.get(1..))
         .ok_or_else(|| bad("truncated element header"))?;
     // `len` is 1..=8, so the marker bit and the value fit a u64.
     let mask = 0xFFu64 >> len;
@@ -85,10 +90,19 @@ fn vint(b: &[u8], pos: usize) -> Result<(u64, bool, usize), MpdError> {
 /// are at most 4 bytes long.
 fn header(b: &[u8], pos: usize) -> Result<Header, MpdError> {
     let (raw, _, after_id) = vint(b, pos)?;
+    #[allow(
+        clippy::arithmetic_side_effects,
+        reason = "`vint` gives the position after the integer it read at `pos`"
+    )]
     let id_len = after_id - pos;
     if id_len > 4 {
         return Err(bad("an element ID longer than 4 bytes"));
     }
+    #[allow(
+        clippy::arithmetic_side_effects,
+        clippy::cast_possible_truncation,
+        reason = "`id_len` is 1..=4: the marker bit is bit 7, 14, 21 or 28, above a value of as many bits"
+    )]
     let id = (raw | (1u64 << (7 * id_len))) as u32;
     let (size, unknown, data) = vint(b, after_id)?;
     Ok(Header {
@@ -111,6 +125,16 @@ fn body<'a>(b: &'a [u8], h: &Header, what: &str) -> Result<&'a [u8], MpdError> {
         .ok_or_else(|| bad(&format!("{what} is truncated")))
 }
 
+/// The position just after an element, given its header and the data [`body`] read for it.
+fn end_of(h: &Header, data: &[u8]) -> usize {
+    #[allow(
+        clippy::arithmetic_side_effects,
+        reason = "`data` is `b[h.data..end]` of a slice `b`, so this is `end`, at most `b.len()`"
+    )]
+    let end = h.data + data.len();
+    end
+}
+
 /// The known-size children of a master element's data, in order, as (ID, data).
 fn children(b: &[u8]) -> impl Iterator<Item = Result<(u32, &[u8]), MpdError>> {
     let mut pos = 0usize;
@@ -120,7 +144,7 @@ fn children(b: &[u8]) -> impl Iterator<Item = Result<(u32, &[u8]), MpdError>> {
         }
         let item = header(b, pos).and_then(|h| {
             let data = body(b, &h, "an element")?;
-            pos = h.data + data.len();
+            pos = end_of(&h, data);
             Ok((h.id, data))
         });
         if item.is_err() {
@@ -179,7 +203,7 @@ pub fn parse_init(bytes: &[u8], offset: u64) -> Result<SegmentLayout, MpdError> 
             "the Initialization range does not start with an EBML header",
         ));
     }
-    let after_ebml = ebml.data + body(bytes, &ebml, "the EBML header")?.len();
+    let after_ebml = end_of(&ebml, body(bytes, &ebml, "the EBML header")?);
     let segment = header(bytes, after_ebml)?;
     if segment.id != SEGMENT {
         return Err(bad("no Segment element after the EBML header"));
@@ -226,7 +250,7 @@ pub fn parse_init(bytes: &[u8], offset: u64) -> Result<SegmentLayout, MpdError> 
             SEEK_HEAD => read_seek_head(data, &mut layout)?,
             _ => {}
         }
-        pos = h.data + data.len();
+        pos = end_of(&h, data);
     }
     if !info {
         return Err(bad("no Info element in the Initialization range"));
@@ -293,7 +317,7 @@ pub fn parse_cues(
         let h = header(bytes, pos)?;
         match h.id {
             CUES => break h,
-            VOID | CRC32 => pos = h.data + body(bytes, &h, "a Void element")?.len(),
+            VOID | CRC32 => pos = end_of(&h, body(bytes, &h, "a Void element")?),
             _ => return Err(bad("no Cues element at the index range")),
         }
     };
@@ -327,14 +351,18 @@ pub fn parse_cues(
     // Ticks of TimecodeScale ns: keep them as the timescale when a second is a whole number
     // of ticks (1 ms by default), else count nanoseconds.
     let tcs = layout.timecode_scale;
-    let (timescale, factor) = if NS.is_multiple_of(tcs) {
-        (NS / tcs, 1)
-    } else {
-        (NS, tcs)
+    let (timescale, factor) = match NS.checked_div(tcs).filter(|_| NS.is_multiple_of(tcs)) {
+        Some(ticks_per_second) => (ticks_per_second, 1),
+        None => (NS, tcs),
     };
     let to_media = |ticks: f64| {
         let v = (ticks * factor as f64).round();
-        (v.is_finite() && (0.0..1.8e19).contains(&v)).then_some(v as u64)
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "a whole number in 0..1.8e19, checked first: fits a u64"
+        )]
+        let media = (v.is_finite() && (0.0..1.8e19).contains(&v)).then_some(v as u64);
+        media
     };
     let end_time = match layout.duration {
         Some(d) => to_media(d),
@@ -352,7 +380,7 @@ pub fn parse_cues(
         starts.push((t, at));
     }
     let cues_end = cues_start
-        .checked_add(u64::try_from(cues.data - pos).unwrap_or(u64::MAX))
+        .checked_add(u64::try_from(cues.data.saturating_sub(pos)).unwrap_or(u64::MAX))
         .and_then(|e| e.checked_add(cues.size.unwrap_or(0)))
         .ok_or_else(|| bad("offset overflow"))?;
     let mut subsegments = Vec::with_capacity(starts.len());
@@ -360,7 +388,7 @@ pub fn parse_cues(
         if (cues_start..cues_end).contains(&start) {
             return Err(bad("a CueClusterPosition points inside the Cues"));
         }
-        let (end, next_t) = match starts.get(k + 1) {
+        let (end, next_t) = match k.checked_add(1).and_then(|n| starts.get(n)) {
             Some(&(next_t, next)) => (next, Some(next_t)),
             None => (last_end(start, cues_start, layout)?, end_time),
         };

@@ -197,7 +197,8 @@ impl Xlinks {
             parent.children.splice(at..=at, els);
         }
         prune(&mut self.root, &self.prefixes);
-        self.depth += 1;
+        // Below MAX_XLINK_DEPTH, checked on entry.
+        self.depth = self.depth.saturating_add(1);
         Ok(())
     }
 

@@ -91,7 +91,7 @@ fn parse_nodes(text: &str, many: bool) -> Result<Vec<Element>, MpdError> {
             .map_err(|e| MpdError::Xml(format!("at byte {}: {e}", reader.buffer_position())))?;
         match event {
             Event::Start(start) => {
-                count += 1;
+                count = count.saturating_add(1);
                 if count > MAX_ELEMENTS {
                     return Err(MpdError::TooLarge("element count"));
                 }
@@ -101,7 +101,7 @@ fn parse_nodes(text: &str, many: bool) -> Result<Vec<Element>, MpdError> {
                 stack.push(element_from(&start)?);
             }
             Event::Empty(start) => {
-                count += 1;
+                count = count.saturating_add(1);
                 if count > MAX_ELEMENTS {
                     return Err(MpdError::TooLarge("element count"));
                 }
@@ -153,7 +153,7 @@ fn parse_nodes(text: &str, many: bool) -> Result<Vec<Element>, MpdError> {
 
 fn push_text(stack: &mut [Element], text: &str) -> Result<(), MpdError> {
     if let Some(top) = stack.last_mut() {
-        if top.text.len() + text.len() > MAX_VALUE_LEN {
+        if top.text.len().saturating_add(text.len()) > MAX_VALUE_LEN {
             return Err(MpdError::TooLarge("text length"));
         }
         top.text.push_str(text.trim());
@@ -161,7 +161,7 @@ fn push_text(stack: &mut [Element], text: &str) -> Result<(), MpdError> {
     Ok(())
 }
 
-fn element_from(start: &BytesStart) -> Result<Element, MpdError> {
+fn element_from(start: &BytesStart<'_>) -> Result<Element, MpdError> {
     let name = start.name().as_ref().to_string();
     let mut attrs = Vec::new();
     for attr in start.attributes() {

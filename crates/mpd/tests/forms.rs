@@ -1,5 +1,10 @@
 //! Addressing forms real streams use beyond the common ones: shared init segments, xlink
 //! periods, hierarchical sidx and `SegmentTemplate@index`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a panic is a failed test"
+)]
 
 use mpd::{plan_manifest, MpdError, Plan, Planner, SelectOptions, Xlinks};
 use std::collections::HashMap;

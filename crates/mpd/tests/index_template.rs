@@ -1,6 +1,11 @@
 //! `SegmentTemplate@index` on an ffmpeg-made single-file MP4 (`-movflags global_sidx`: ftyp,
 //! moov, then the sidx, then four fragments), with the sidx read from the media file itself and
 //! from a separate index file whose `first_offset` counts from the media file's start.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a panic is a failed test"
+)]
 
 use mpd::{MpdError, Plan, Planner, SelectOptions};
 use std::collections::HashMap;

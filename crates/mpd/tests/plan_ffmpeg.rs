@@ -1,5 +1,10 @@
 //! Plans for the two stream forms ffmpeg writes (SegmentTemplate with `@duration` and
 //! `$Number%05d$`, and SegmentTemplate + SegmentTimeline), as the walking skeleton stores them.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a panic is a failed test"
+)]
 
 use mpd::{plan_manifest, MpdError, SelectOptions, TrackKind};
 use url::Url;

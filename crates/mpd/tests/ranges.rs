@@ -1,4 +1,9 @@
 //! Byte ranges from the manifest are bounds-checked before any length is derived from them.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a panic is a failed test"
+)]
 
 use mpd::{plan_manifest, MpdError, SelectOptions, MAX_OFFSET};
 use url::Url;

@@ -1,4 +1,9 @@
 //! One test per MPD rule the planner must follow, on small hand-written manifests.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a panic is a failed test"
+)]
 
 use mpd::{plan_manifest, MpdError, Plan, SelectOptions, TrackPlan};
 use url::Url;

@@ -1,4 +1,9 @@
 //! WebM SegmentBase (Cues) on files ffmpeg wrote (see `fixtures/webm/README.md`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a panic is a failed test"
+)]
 
 use mpd::webm::{parse_cues, parse_init};
 use mpd::{MpdError, Plan, Planner, SelectOptions};

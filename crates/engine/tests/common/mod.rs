@@ -1,6 +1,11 @@
 //! The in-memory world the engine's native tests run in: a fetcher with an ffmpeg-made
 //! SegmentTemplate stream, a store, a host with a manual clock, and a manager over them.
-#![allow(dead_code)] // each test file uses its own part of it
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "shared by the test files, each of which uses its own part; a panic is a failed test"
+)]
 
 use engine::memory::{MemFetcher, MemHost, MemStore};
 use engine::{Command, JobConfig, Manager, State, StopReason};
@@ -9,6 +14,10 @@ use serde_json::{json, Value};
 use std::rc::Rc;
 
 pub const MANIFEST: &str = "http://media.test/s/manifest.mpd";
+/// The manifest of [`protected_world`], and the licence server and key ID it names.
+pub const PROTECTED: &str = "http://media.test/s/protected.mpd";
+pub const LICENSE: &str = "http://license.test/clearkey";
+pub const KID_UUID: &str = "10000000-1000-1000-1000-100000000001";
 
 pub struct World {
     pub pool: LocalPool,
@@ -45,6 +54,27 @@ pub fn world_with(cfg: JobConfig) -> World {
         }
     }
     worker(pool, fetcher, Rc::new(MemStore::default()), cfg)
+}
+
+/// The template stream, also at [`PROTECTED`] with `systems` (ContentProtection elements)
+/// on both AdaptationSets.
+pub fn protected_world(systems: &str) -> World {
+    let mpd = include_str!("../ffmpeg-template.mpd")
+        .replace(
+            "xmlns=\"urn:mpeg:dash:schema:mpd:2011\"",
+            "xmlns=\"urn:mpeg:dash:schema:mpd:2011\" xmlns:cenc=\"urn:mpeg:cenc:2013\"",
+        )
+        .replace(
+            "\t\t\t<Representation id=\"0\"",
+            &format!("{systems}\n\t\t\t<Representation id=\"0\""),
+        )
+        .replace(
+            "\t\t\t<Representation id=\"2\"",
+            &format!("{systems}\n\t\t\t<Representation id=\"2\""),
+        );
+    let w = world();
+    w.fetcher.put(PROTECTED, mpd);
+    w
 }
 
 /// A worker (host and manager on `pool`) over a fetcher and a store.

@@ -3,6 +3,11 @@
 //! `{"period","track","kind","url","range","start","end"}` (range inclusive, times on the
 //! presentation timeline, null for init segments). A file path resolves relative URLs against
 //! its `file://` URL.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command-line tool: its output is stdout, its diagnostics stderr"
+)]
 
 use mpd::{Planner, SelectOptions};
 use serde_json::json;
