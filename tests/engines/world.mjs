@@ -91,6 +91,8 @@ export async function startWorld() {
     features,
     withPage,
     playOffline,
+    goOffline,
+    goOnline,
     localRequestsReachingServer,
     segmentRequests: () => proxy.requests.filter((r) => SEGMENTS.test(r.url)).length,
     waitEnd: (page, id, ms = 90_000) => page.evaluate(({id, ms}) => window.waitState(id, ['completed', 'failed'], ms), {id, ms}),

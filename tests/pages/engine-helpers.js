@@ -24,6 +24,18 @@ window.waitState = (entryId, states, ms = 60000) => new Promise((resolve, reject
   tick();
 });
 
+/** Resolves with the first progress event of `entryId` at `percent` or more. */
+window.waitProgress = (entryId, percent, ms = 60000) => new Promise((resolve, reject) => {
+  const start = Date.now();
+  const tick = () => {
+    const hit = window.events.find((e) => e.type === 'progress' && e.detail.entryId === entryId && e.detail.progress >= percent);
+    if (hit) return resolve(plain(hit.detail));
+    if (Date.now() - start > ms) return reject(new Error(`${entryId} did not reach ${percent} % in ${ms} ms`));
+    setTimeout(tick, 50);
+  };
+  tick();
+});
+
 /** The recorded events of one entry, optionally of one type (plain objects). */
 const idOf = (e) => e.detail?.entryId ?? e.detail?.data?.entryId;
 window.eventsOf = (entryId, type) => plain(window.events.filter((e) => idOf(e) === entryId && (!type || e.type === type)));

@@ -2,10 +2,12 @@
 // reports how far playback got: a plain script, so that every engine runs it unchanged.
 
 /**
- * Plays `url` with `which` ('shaka' | 'dashjs') until currentTime passes `seconds` (or 30 s pass);
- * with `clearKeyLicenseUrl`, ClearKey licences are asked for there.
+ * Plays `url` with `which` ('shaka' | 'dashjs') until currentTime passes `seconds` (or `limitMs`,
+ * 30 s by default, pass); with `clearKeyLicenseUrl`, ClearKey licences are asked for there; with
+ * `seekTo`, playback seeks there once it has started; with `keepPlaying`, errors the player reports
+ * do not end the wait, only a stall does (currentTime unchanged for 4 s): how far it got then.
  */
-window.playFor = async (which, url, seconds, {clearKeyLicenseUrl} = {}) => {
+window.playFor = async (which, url, seconds, {clearKeyLicenseUrl, seekTo, limitMs = 30000, keepPlaying = false} = {}) => {
   // A media pipeline that breaks (seen in WebKitGTK) can leave load(), play() or destroy()
   // pending for ever: each step is bounded, and a step that times out counts as an error.
   const within = (promise, ms, what) => Promise.race([promise,
@@ -30,8 +32,14 @@ window.playFor = async (which, url, seconds, {clearKeyLicenseUrl} = {}) => {
   }
   video.muted = true;
   await within(video.play(), 10000, 'play').catch(() => {});
+  if (seekTo !== undefined) video.currentTime = seekTo;
   const start = Date.now();
-  while (video.currentTime <= seconds && errors.length === 0 && Date.now() - start < 30000) {
+  let last = {time: -1, at: Date.now()};
+  const stalled = () => {
+    if (video.currentTime !== last.time) last = {time: video.currentTime, at: Date.now()};
+    return video.currentTime > 0 && Date.now() - last.at > 4000;
+  };
+  while (video.currentTime <= seconds && (keepPlaying || errors.length === 0) && !stalled() && Date.now() - start < limitMs) {
     await new Promise((r) => setTimeout(r, 200));
   }
   const result = {currentTime: video.currentTime, errors, videoError: video.error?.message ?? null};
