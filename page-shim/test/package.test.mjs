@@ -13,8 +13,23 @@ import { fileURLToPath } from 'node:url';
 const SHIM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(path.join(SHIM, 'package.json'), 'utf8'));
 
-const TYPES = ['channel', 'drm', 'errors', 'events', 'global', 'index', 'keep-alive', 'offline-manager',
-  'persistent-sessions', 'playable', 'protocol', 'provider', 'registration', 'timeout', 'url'];
+const TYPES = [
+  'channel',
+  'drm',
+  'errors',
+  'events',
+  'global',
+  'index',
+  'keep-alive',
+  'offline-manager',
+  'persistent-sessions',
+  'playable',
+  'protocol',
+  'provider',
+  'registration',
+  'timeout',
+  'url',
+];
 const EXPECTED = [
   'README.md',
   'dist/kaltura-offline-manager.js',
@@ -29,7 +44,12 @@ const EXPECTED = [
 let packed;
 function pack() {
   if (!packed) {
-    const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: SHIM, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
+    const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: SHIM,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, npm_config_update_notifier: 'false' },
+    });
     [packed] = JSON.parse(out);
   }
   return packed;

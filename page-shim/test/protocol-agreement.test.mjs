@@ -22,7 +22,11 @@ before(() => {
 /** The worker's verdict on each request, in order. */
 function judge(requests) {
   const out = execFileSync(CHECK, { input: requests.map((r) => JSON.stringify(r)).join('\n') + '\n' });
-  return out.toString().trim().split('\n').map((l) => JSON.parse(l));
+  return out
+    .toString()
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 }
 
 const sorted = (a) => [...a].sort();
@@ -48,8 +52,17 @@ test('every download option of the shim is one the worker understands', () => {
 const SAMPLE = {
   entryId: '0_abc',
   config: { sources: { dash: [{ url: 'https://cdn.example/m.mpd' }] } },
-  options: { language: 'en', bitrate: 800000, audioLanguages: ['en'], textLanguages: ['fr'], videoHeight: 720,
-    maxHeight: 1080, videoBitrate: 800000, thumbnails: false, codecs: ['avc1', 'mp4a'] },
+  options: {
+    language: 'en',
+    bitrate: 800000,
+    audioLanguages: ['en'],
+    textLanguages: ['fr'],
+    videoHeight: 720,
+    maxHeight: 1080,
+    videoBitrate: 800000,
+    thumbnails: false,
+    codecs: ['avc1', 'mp4a'],
+  },
   sessions: [{ keySystem: 'com.widevine.alpha', sessionId: 's1', initDataType: 'cenc', initData: 'AAAA', expiration: null }],
 };
 

@@ -30,8 +30,12 @@ const OM_WASM_URL = new URL((OM_CONFIG && OM_CONFIG.wasmUrl) || 'offline-manager
 const OM_SCOPE = OM_CONFIG && OM_CONFIG.scope ? new URL(OM_CONFIG.scope, self.location.href).href : self.registration.scope;
 const OM_PREFIX = OM_SCOPE + '__offline__/';
 if (!OM_EMBEDDED && !/offline-manager-sw[^/]*\.js$/.test(self.location.pathname)) {
-  console.warn('[offline-manager] imported into ' + self.location.href + ' without self.OFFLINE_MANAGER: acting as the '
-    + 'standalone worker (skipWaiting, clients.claim); set self.OFFLINE_MANAGER = {} before importScripts to leave them to your worker');
+  console.warn(
+    '[offline-manager] imported into '
+      + self.location.href
+      + ' without self.OFFLINE_MANAGER: acting as the '
+      + 'standalone worker (skipWaiting, clients.claim); set self.OFFLINE_MANAGER = {} before importScripts to leave them to your worker',
+  );
 }
 if (!OM_SCOPE.startsWith(self.registration.scope)) {
   console.error('[offline-manager] scope ' + OM_SCOPE + ' lies outside the registration scope ' + self.registration.scope + ': stored media cannot be served');
@@ -56,7 +60,9 @@ let omModule = null;
 function omLoad() {
   if (!omModule) {
     omModule = omCacheWasm().then((response) => wasm_bindgen({ module_or_path: response }));
-    omModule.catch(() => { omModule = null; }); // let the next event try again
+    omModule.catch(() => {
+      omModule = null;
+    }); // let the next event try again
   }
   return omModule;
 }
@@ -65,8 +71,14 @@ let omReady = null;
 let omBooted = false;
 function omStart() {
   if (!omReady) {
-    omReady = omLoad().then(() => wasm_bindgen.boot(OM_SCOPE)).then(() => { omBooted = true; });
-    omReady.catch(() => { omReady = null; });
+    omReady = omLoad()
+      .then(() => wasm_bindgen.boot(OM_SCOPE))
+      .then(() => {
+        omBooted = true;
+      });
+    omReady.catch(() => {
+      omReady = null;
+    });
   }
   return omReady;
 }
@@ -79,7 +91,11 @@ function omReadSegment(rest) {
   const index = Number(parts[3]);
   if (parts.length !== 4 || !parts[2] || !Number.isInteger(index) || index < 0) return Promise.resolve(null);
   let entry;
-  try { entry = decodeURIComponent(parts[1]); } catch (e) { return Promise.resolve(null); }
+  try {
+    entry = decodeURIComponent(parts[1]);
+  } catch (e) {
+    return Promise.resolve(null);
+  }
   return new Promise((resolve) => {
     const open = indexedDB.open('offline-manager');
     open.onupgradeneeded = () => open.transaction.abort(); // no database yet: the worker makes it
@@ -91,8 +107,14 @@ function omReadSegment(rest) {
       try {
         const range = IDBKeyRange.bound([entry, parts[2], index], [entry, parts[2], index, []]);
         const req = db.transaction('segments').objectStore('segments').getAll(range);
-        req.onsuccess = () => { db.close(); resolve(req.result); };
-        req.onerror = () => { db.close(); resolve(null); };
+        req.onsuccess = () => {
+          db.close();
+          resolve(req.result);
+        };
+        req.onerror = () => {
+          db.close();
+          resolve(null);
+        };
       } catch (e) {
         db.close();
         resolve(null);
@@ -111,18 +133,23 @@ function omWholeSegment(records, request) {
   // Blob records, or ArrayBuffer records where IndexedDB refuses Blobs (WebKit private sessions).
   const body = r.blob instanceof Blob ? r.blob : r.bytes instanceof ArrayBuffer ? new Blob([r.bytes]) : null;
   if (!body) return null;
-  return new Response(body, {status: 200, headers: {
-    'Content-Type': r.type || 'application/octet-stream',
-    'Content-Length': String(body.size),
-    'Accept-Ranges': 'bytes',
-  }});
+  return new Response(body, {
+    status: 200,
+    headers: {
+      'Content-Type': r.type || 'application/octet-stream',
+      'Content-Length': String(body.size),
+      'Accept-Ranges': 'bytes',
+    },
+  });
 }
 
 let omWoken = false;
 function omWake(force) {
   if (omWoken && !force) return Promise.resolve();
   omWoken = true;
-  return omStart().then(() => wasm_bindgen.wake()).catch((e) => console.error('[offline-manager] resume failed', e));
+  return omStart()
+    .then(() => wasm_bindgen.wake())
+    .catch((e) => console.error('[offline-manager] resume failed', e));
 }
 
 function omError(code, message) {
@@ -134,13 +161,15 @@ self.addEventListener('install', (event) => {
 });
 
 self.addEventListener('activate', (event) => {
-  event.waitUntil((async () => {
-    for (const name of await caches.keys()) {
-      if (name.startsWith('offline-manager-wasm-') && name !== OM_WASM_CACHE) await caches.delete(name);
-    }
-    if (OM_CLAIM) await self.clients.claim();
-    await omWake(true);
-  })());
+  event.waitUntil(
+    (async () => {
+      for (const name of await caches.keys()) {
+        if (name.startsWith('offline-manager-wasm-') && name !== OM_WASM_CACHE) await caches.delete(name);
+      }
+      if (OM_CLAIM) await self.clients.claim();
+      await omWake(true);
+    })(),
+  );
 });
 
 self.addEventListener('fetch', (event) => {
@@ -158,24 +187,25 @@ self.addEventListener('fetch', (event) => {
     answer = usual();
   } else {
     const loading = omLoad();
-    answer = omReadSegment(rest).then((records) =>
-      omWholeSegment(records, event.request)
-      || loading.then(() => (records && wasm_bindgen.handle_fetch_from_records(rest, event.request, records)) || usual()));
+    answer = omReadSegment(rest).then(
+      (records) =>
+        omWholeSegment(records, event.request)
+        || loading.then(() => (records && wasm_bindgen.handle_fetch_from_records(rest, event.request, records)) || usual()),
+    );
   }
-  event.respondWith(
-    answer.catch((e) => new Response('9001: the offline worker could not read IndexedDB: ' + e, { status: 500 })),
-  );
+  event.respondWith(answer.catch((e) => new Response('9001: the offline worker could not read IndexedDB: ' + e, { status: 500 })));
   event.waitUntil(omWake(false));
 });
 
 // The network came back while the worker runs: resume downloads paused for the network (a
 // stopped worker is woken by the pages instead, which ping it on their own 'online' event).
-self.addEventListener('online', () => { omWake(true); });
+self.addEventListener('online', () => {
+  omWake(true);
+});
 
 /** A message of the page shim's protocol (any version): `{v, id, type}`. Others are the app's. */
 function omIsRequest(data) {
-  return data !== null && typeof data === 'object' && typeof data.v === 'number'
-    && typeof data.id === 'number' && typeof data.type === 'string';
+  return data !== null && typeof data === 'object' && typeof data.v === 'number' && typeof data.id === 'number' && typeof data.type === 'string';
 }
 
 // Every reply goes out with the worker's protocol and package versions (`v`, `workerVersion`):
@@ -186,21 +216,37 @@ self.addEventListener('message', (event) => {
   if (!omIsRequest(data)) return; // the app's message (Workbox's SKIP_WAITING, ...): not ours
   const port = event.ports && event.ports[0] ? event.ports[0] : null;
   const id = data.id;
-  const reply = (body) => { if (port) port.postMessage(Object.assign({ id, v: OM_PROTOCOL, workerVersion: OM_VERSION }, body)); };
+  const reply = (body) => {
+    if (port) port.postMessage(Object.assign({ id, v: OM_PROTOCOL, workerVersion: OM_VERSION }, body));
+  };
   if (data.v !== OM_PROTOCOL) {
     // Answered here, without the wasm: a page shim of another release (new page, old worker
     // still in control, or the reverse).
-    reply({ ok: false, error: omError(9002, 'the page speaks offline-manager protocol ' + data.v + ' but this service worker (package '
-      + OM_VERSION + ') speaks protocol ' + OM_PROTOCOL + '; reload the page (close the app\'s other tabs) so page and worker '
-      + 'come from the same release, and serve the page shim and offline-manager-sw.js from one package version') });
+    reply({
+      ok: false,
+      error: omError(
+        9002,
+        'the page speaks offline-manager protocol '
+          + data.v
+          + ' but this service worker (package '
+          + OM_VERSION
+          + ') speaks protocol '
+          + OM_PROTOCOL
+          + "; reload the page (close the app's other tabs) so page and worker "
+          + 'come from the same release, and serve the page shim and offline-manager-sw.js from one package version',
+      ),
+    });
     event.waitUntil(omWake(false));
     return;
   }
   event.waitUntil(
     omStart()
       .then(() => wasm_bindgen.handle_message(data, undefined))
-      .then((answer) => reply(answer && typeof answer === 'object' ? answer
-        : { ok: false, error: omError(9001, 'the offline worker sent an unreadable reply; reload the page') }))
+      .then((answer) =>
+        reply(
+          answer && typeof answer === 'object' ? answer : { ok: false, error: omError(9001, 'the offline worker sent an unreadable reply; reload the page') },
+        ),
+      )
       .then(() => omWake(true))
       .catch((e) => {
         console.error('[offline-manager] message failed', e);

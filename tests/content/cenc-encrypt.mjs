@@ -68,7 +68,11 @@ export function serialize(boxes, chunks = [], base = {pos: 0}) {
 export const find = (boxes, type) => boxes.find((b) => b.type === type);
 const findPath = (box, types) => types.reduce((b, t) => b && find(b.children, t), box);
 const leaf = (type, ...parts) => ({type, payload: Buffer.concat(parts.map((p) => (Buffer.isBuffer(p) ? p : Buffer.from(p))))});
-const u32 = (n) => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; };
+const u32 = (n) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+};
 const fullBox = (version, flags) => u32(((version << 24) | flags) >>> 0);
 
 /** Init segment: sample entries become encv/enca with sinf; pssh added. Returns track info. */
@@ -85,9 +89,11 @@ function encryptInit(buf, kid) {
       if (format !== 'avc1' && format !== 'mp4a') throw new Error(`cannot encrypt sample entry ${format}`);
       entry.type = format === 'avc1' ? 'encv' : 'enca';
       const tenc = leaf('tenc', fullBox(0, 0), [0, 0, 1, 8], kid);
-      entry.children.push({type: 'sinf', prefix: Buffer.alloc(0), children: [
-        leaf('frma', format), leaf('schm', fullBox(0, 0), 'cenc', u32(0x10000)),
-        {type: 'schi', prefix: Buffer.alloc(0), children: [tenc]}]});
+      entry.children.push({
+        type: 'sinf',
+        prefix: Buffer.alloc(0),
+        children: [leaf('frma', format), leaf('schm', fullBox(0, 0), 'cenc', u32(0x10000)), {type: 'schi', prefix: Buffer.alloc(0), children: [tenc]}],
+      });
       const avcC = format === 'avc1' ? find(entry.children, 'avcC').payload : null;
       tracks.set(trackId, {format, nalLength: avcC ? (avcC[4] & 3) + 1 : 0});
     }
@@ -105,8 +111,14 @@ function encryptSample(data, iv, key, nalLength) {
   } else {
     subsamples = [];
     let clear = 0;
-    const pushClear = (n) => { clear += n; while (clear > 0xffff) { subsamples.push([0xffff, 0]); clear -= 0xffff; } };
-    for (let p = 0; p < data.length;) {
+    const pushClear = (n) => {
+      clear += n;
+      while (clear > 0xffff) {
+        subsamples.push([0xffff, 0]);
+        clear -= 0xffff;
+      }
+    };
+    for (let p = 0; p < data.length; ) {
       const size = data.readUIntBE(p, nalLength);
       const end = p + nalLength + size;
       if (size < 1 || end > data.length) throw new Error('bad NAL unit length');
@@ -183,7 +195,10 @@ function encryptSegment(clear, tracks, key) {
       if (subs) {
         const sub = Buffer.alloc(2 + subs.length * 6);
         sub.writeUInt16BE(subs.length, 0);
-        subs.forEach(([c, e], k) => { sub.writeUInt16BE(c, 2 + k * 6); sub.writeUInt32BE(e, 4 + k * 6); });
+        subs.forEach(([c, e], k) => {
+          sub.writeUInt16BE(c, 2 + k * 6);
+          sub.writeUInt32BE(e, 4 + k * 6);
+        });
         parts.push(sub);
       }
       return Buffer.concat(parts);
@@ -247,7 +262,10 @@ function checkRoundTrip(encrypted, clear, tracks, key, name) {
       if (q !== moof.start + sample.offset + sample.size) throw new Error(`${name}: subsamples do not cover sample (track ${trackId})`);
     }
   }
-  const mdat = (buf) => { const b = find(parseBoxes(buf), 'mdat'); return buf.subarray(b.start, b.start + b.size); };
+  const mdat = (buf) => {
+    const b = find(parseBoxes(buf), 'mdat');
+    return buf.subarray(b.start, b.start + b.size);
+  };
   if (!mdat(plain).equals(mdat(clear))) throw new Error(`${name}: decrypted mdat differs from the clear one`);
   if (mdat(encrypted).equals(mdat(clear))) throw new Error(`${name}: mdat not encrypted`);
 }
@@ -260,9 +278,11 @@ function protectMpd(text, kidHex) {
   text = text.replace(/([ \t]*)(<AdaptationSet\b[^>]*>)/g, (m, indent, open) => {
     count += 1;
     const inner = `${indent}\t`;
-    return `${indent}${open}\n` +
-      `${inner}<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cenc" cenc:default_KID="${kidUuid}"/>\n` +
-      `${inner}<ContentProtection schemeIdUri="urn:uuid:${CLEARKEY_UUID}" value="ClearKey1.0"/>`;
+    return (
+      `${indent}${open}\n`
+      + `${inner}<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cenc" cenc:default_KID="${kidUuid}"/>\n`
+      + `${inner}<ContentProtection schemeIdUri="urn:uuid:${CLEARKEY_UUID}" value="ClearKey1.0"/>`
+    );
   });
   if (count === 0) throw new Error('no AdaptationSet in the MPD');
   return text;
@@ -278,7 +298,8 @@ function main([dir, kidHex, keyHex]) {
   const inits = files.filter((f) => /^init-stream\d+\.m4s$/.test(f));
   if (inits.length === 0) throw new Error(`no init segments in ${dir}`);
   let segments = 0;
-  for (const init of inits) { // each representation: init-streamN.m4s + chunk-streamN-*.m4s
+  for (const init of inits) {
+    // each representation: init-streamN.m4s + chunk-streamN-*.m4s
     const {init: encInit, tracks} = encryptInit(fs.readFileSync(path.join(dir, init)), kid);
     fs.writeFileSync(path.join(dir, init), encInit);
     for (const f of files.filter((n) => n.startsWith(`chunk-stream${init.slice(11, -4)}-`))) {

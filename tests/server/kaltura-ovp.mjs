@@ -109,9 +109,7 @@ export function resolveReferences(value, results) {
   if (typeof value === 'string') return substituteString(value, results);
   if (Array.isArray(value)) return value.map((v) => resolveReferences(v, results));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, resolveReferences(v, results)]),
-    );
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveReferences(v, results)]));
   }
   return value;
 }
@@ -161,11 +159,10 @@ class KalturaEmulator {
       case 'metadata_metadata.list':
         return {objectType: 'KalturaMetadataListResponse', totalCount: 0, objects: []};
       default:
-        return apiException(
-          'SERVICE_FORBIDDEN',
-          `The access to service [${item.service}->${item.action}] is forbidden`,
-          {SERVICE: String(item.service), ACTION: String(item.action)},
-        );
+        return apiException('SERVICE_FORBIDDEN', `The access to service [${item.service}->${item.action}] is forbidden`, {
+          SERVICE: String(item.service),
+          ACTION: String(item.action),
+        });
     }
   }
 
@@ -173,8 +170,7 @@ class KalturaEmulator {
     const fromWidget = /^_(\d+)$/.exec(String(item.widgetId ?? ''));
     const partnerId = fromWidget ? Number(fromWidget[1]) : this.partnerId;
     this.ksCounter += 1;
-    const ks = Buffer.from(`v2|${partnerId}|emulator-widget-session|${this.ksCounter}`)
-      .toString('base64');
+    const ks = Buffer.from(`v2|${partnerId}|emulator-widget-session|${this.ksCounter}`).toString('base64');
     return {objectType: 'KalturaStartWidgetSessionResponse', ks, partnerId, userId: 0};
   }
 
@@ -183,11 +179,13 @@ class KalturaEmulator {
     const one = filter.redirectFromEntryId ?? filter.idEqual;
     if (one !== undefined) return [String(one)];
     if (filter.idIn !== undefined) {
-      return String(filter.idIn).split(',').map((s) => s.trim()).filter(Boolean);
+      return String(filter.idIn)
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     }
     if (filter.referenceIdEqual !== undefined) {
-      return Object.keys(this.entries)
-        .filter((id) => this.entries[id].referenceId === filter.referenceIdEqual);
+      return Object.keys(this.entries).filter((id) => this.entries[id].referenceId === filter.referenceIdEqual);
     }
     return Object.keys(this.entries);
   }
@@ -216,7 +214,9 @@ class KalturaEmulator {
       tags: e.tags ?? '',
       referenceId: e.referenceId ?? '',
       partnerId: this.partnerId,
-      flavorParamsIds: this.flavorsOf(id).map((_, i) => i).join(','),
+      flavorParamsIds: this.flavorsOf(id)
+        .map((_, i) => i)
+        .join(','),
       createdAt: 1700000000,
       updatedAt: 1700000000,
     };
@@ -229,19 +229,20 @@ class KalturaEmulator {
     const flavorIds = flavors.map((f) => f.id).join(',');
     const protocol = base.startsWith('https:') ? 'https' : 'http';
     const pid = this.partnerId;
-    const url = `${base}/p/${pid}/sp/${pid}00/playManifest/entryId/${id}/protocol/${protocol}` +
-      `/format/mpegdash/flavorIds/${flavorIds}/a.mpd`;
+    const url = `${base}/p/${pid}/sp/${pid}00/playManifest/entryId/${id}/protocol/${protocol}` + `/format/mpegdash/flavorIds/${flavorIds}/a.mpd`;
     return {
       objectType: 'KalturaPlaybackContext',
-      sources: [{
-        objectType: 'KalturaPlaybackSource',
-        format: 'mpegdash',
-        deliveryProfileId: 1,
-        protocols: 'http,https',
-        flavorIds,
-        url,
-        drm: this.entries[id].drm ?? [],
-      }],
+      sources: [
+        {
+          objectType: 'KalturaPlaybackSource',
+          format: 'mpegdash',
+          deliveryProfileId: 1,
+          protocols: 'http,https',
+          flavorIds,
+          url,
+          drm: this.entries[id].drm ?? [],
+        },
+      ],
       flavorAssets: flavors.map((f) => ({
         objectType: 'KalturaFlavorAsset',
         fileExt: 'mp4',
