@@ -335,7 +335,7 @@ test('an encrypted entry renews its licence, plays with the local licence URL, a
 
 test('renewLicense with a provider asks it for a fresh config and hands it to the worker; a provider failure is 9016', async () => {
   const fresh = { sources: { dash: [{ url: DASH, drmData: [{ licenseUrl: 'https://lic.example/ck?token=new' }] }] } };
-  let asked = [];
+  const asked = [];
   globalThis.KalturaPlayer = {
     VERSION: '3.17.95',
     providers: {

@@ -21,7 +21,7 @@ before(() => {
 
 /** The worker's verdict on each request, in order. */
 function judge(requests) {
-  const out = execFileSync(CHECK, { input: requests.map((r) => JSON.stringify(r)).join('\n') + '\n' });
+  const out = execFileSync(CHECK, { input: `${requests.map((r) => JSON.stringify(r)).join('\n')}\n` });
   return out
     .toString()
     .trim()
@@ -73,7 +73,7 @@ test('every command the shim sends, with all its fields, passes the worker valid
     return request;
   });
   const verdicts = judge(requests);
-  requests.forEach((r, i) => assert.deepEqual(verdicts[i], { ok: true }, `${r.type}: ${verdicts[i].message}`));
+  for (const [i, r] of requests.entries()) assert.deepEqual(verdicts[i], { ok: true }, `${r.type}: ${verdicts[i].message}`);
 });
 
 test('the worker refuses what the shim never sends: unknown types, unknown fields, other versions', () => {

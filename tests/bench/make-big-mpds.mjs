@@ -100,7 +100,7 @@ function timelineMpd() {
   out.push('    </AdaptationSet>');
   out.push('  </Period>');
   out.push('</MPD>');
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 function durationMpd() {

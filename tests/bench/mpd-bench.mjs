@@ -162,7 +162,7 @@ async function shakaOnce(shaka, uri) {
       const n = index.getNumReferences();
       for (let i = 0; i < n; i++) {
         const ref = index.get(first + i);
-        if (ref && ref.getUris().length) count++;
+        if (ref?.getUris().length) count++;
       }
     }
     return count;
@@ -201,8 +201,8 @@ function table(rows) {
     `${r.native.segments}/${r.wasm.segments}/${r.shaka.segments}${r.segments_match ? '' : '  MISMATCH'}`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
-  return [line(head), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...body.map(line)].join('\n');
+  const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
 }
 
 /** Builds (when asked), runs the three implementations on both files; returns the detailed rows. */
@@ -306,7 +306,7 @@ async function main() {
     rows,
   };
   fs.mkdirSync(path.dirname(LATEST), {recursive: true});
-  fs.writeFileSync(LATEST, JSON.stringify(report, null, 2) + '\n');
+  fs.writeFileSync(LATEST, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`\nwritten ${path.relative(REPO, LATEST)}; total ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   if (mismatches.length) process.exitCode = 1;
 }

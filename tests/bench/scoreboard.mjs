@@ -144,8 +144,8 @@ function table(rows) {
     metText(r),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
-  return [line(head), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...body.map(line)].join('\n');
+  const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
 }
 
 // --------------------------------------------------------------------------------- main
@@ -166,7 +166,7 @@ async function main() {
   const seconds = (performance.now() - t0) / 1000;
   const report = {machine: machine(), date: new Date().toISOString(), seconds: Math.round(seconds), rows};
   fs.mkdirSync(path.dirname(LATEST), {recursive: true});
-  fs.writeFileSync(LATEST, JSON.stringify(report, null, 2) + '\n');
+  fs.writeFileSync(LATEST, `${JSON.stringify(report, null, 2)}\n`);
 
   console.log(`\n${report.machine}\n${report.date}; ratio = ours / peer\n`);
   console.log(table(rows));

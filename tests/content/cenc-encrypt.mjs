@@ -145,7 +145,7 @@ export function trafSamples(traf) {
   const tfhd = find(traf.children, 'tfhd').payload;
   const flags = tfhd.readUInt32BE(0) & 0xffffff;
   if (flags & 0x1) throw new Error('tfhd base-data-offset is not supported');
-  let p = 8 + (flags & 0x2 ? 4 : 0) + (flags & 0x8 ? 4 : 0);
+  const p = 8 + (flags & 0x2 ? 4 : 0) + (flags & 0x8 ? 4 : 0);
   const defaultSize = flags & 0x10 ? tfhd.readUInt32BE(p) : null;
   const samples = [];
   for (const trun of traf.children.filter((b) => b.type === 'trun')) {
@@ -230,7 +230,7 @@ function encryptSegment(clear, tracks, key) {
 }
 
 /** Decrypts a segment from its own senc/saio/trun and checks it equals the clear one. */
-function checkRoundTrip(encrypted, clear, tracks, key, name) {
+function checkRoundTrip(encrypted, clear, key, name) {
   const top = parseBoxes(encrypted);
   const moof = find(top, 'moof');
   const plain = Buffer.from(encrypted);
@@ -275,7 +275,7 @@ function protectMpd(text, kidHex) {
   const kidUuid = kidHex.replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
   if (!text.includes('xmlns:cenc=')) text = text.replace(/<MPD\b/, '<MPD xmlns:cenc="urn:mpeg:cenc:2013"');
   let count = 0;
-  text = text.replace(/([ \t]*)(<AdaptationSet\b[^>]*>)/g, (m, indent, open) => {
+  text = text.replace(/([ \t]*)(<AdaptationSet\b[^>]*>)/g, (_match, indent, open) => {
     count += 1;
     const inner = `${indent}\t`;
     return (
@@ -306,7 +306,7 @@ function main([dir, kidHex, keyHex]) {
       const file = path.join(dir, f);
       const clear = fs.readFileSync(file);
       const enc = encryptSegment(clear, tracks, key);
-      checkRoundTrip(enc, clear, tracks, key, f);
+      checkRoundTrip(enc, clear, key, f);
       fs.writeFileSync(file, enc);
       segments += 1;
     }

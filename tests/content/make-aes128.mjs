@@ -129,7 +129,7 @@ async function shakaCheck(outDir, srcDir) {
     const first = refs[0];
     for (const ref of [first.initSegmentReference, first]) {
       const aes = ref.aesKey;
-      if (!aes || aes.blockCipherMode !== 'CBC' || !aes.iv) {
+      if (aes?.blockCipherMode !== 'CBC' || !aes.iv) {
         throw new Error(`shaka sees no AES-128-CBC key with an IV on ${ref.getUris()[0]}`);
       }
       // What shaka.media.SegmentUtils.aesDecrypt does for CBC (it is not exported): the key
@@ -179,7 +179,7 @@ async function main() {
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((e) => {
-    console.error((e && e.stack) || e);
+    console.error(e?.stack || e);
     process.exit(1);
   });
 }

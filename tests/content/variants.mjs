@@ -49,7 +49,7 @@ export function writeVariants(contentDir) {
   );
   fs.writeFileSync(path.join(template, 'xlink-period.xml'), templatePeriod(mpd, '0', 1, 6, 0));
   fs.writeFileSync(path.join(template, 'xlink.mpd'), mpdWith('<Period xlink:href="xlink-period.xml" xlink:actuate="onLoad"/>'));
-  fs.writeFileSync(path.join(template, 'two-periods.mpd'), mpdWith(templatePeriod(mpd, 'a', 1, 3, 0) + '\n' + templatePeriod(mpd, 'b', 4, 6, 6)));
+  fs.writeFileSync(path.join(template, 'two-periods.mpd'), mpdWith(`${templatePeriod(mpd, 'a', 1, 3, 0)}\n${templatePeriod(mpd, 'b', 4, 6, 6)}`));
   const encrypted = path.join(contentDir, 'encrypted/manifest.mpd');
   if (fs.existsSync(encrypted)) {
     const kidOnly = fs

@@ -53,7 +53,7 @@ export function plannedItems(plan) {
   const items = [];
   for (const t of plan.tracks) {
     if (t.init && !t.initFrom) items.push({track: t.key, index: 0, url: t.init.url, range: t.init.range ?? null});
-    t.segments.forEach((s, k) => items.push({track: t.key, index: k + 1, url: s.url, range: s.range ?? null}));
+    for (const [k, s] of t.segments.entries()) items.push({track: t.key, index: k + 1, url: s.url, range: s.range ?? null});
   }
   return items;
 }

@@ -22,7 +22,7 @@ export function downloadThroughProvider(page, {provider, mediaInfo, options}) {
           seen.states.push(e.payload.detail);
           if (e.payload.detail.entryId !== entryId) return;
           if (e.payload.detail.state === 'completed') resolve();
-          if (e.payload.detail.state === 'failed') reject(new Error('download failed: ' + JSON.stringify(e.payload.detail)));
+          if (e.payload.detail.state === 'failed') reject(new Error(`download failed: ${JSON.stringify(e.payload.detail)}`));
         });
       });
       const fail = (step) => (e) => {

@@ -38,7 +38,7 @@ test('a WebM SegmentBase stream indexed by Cues, with a P0Y0M0DT… duration, is
     const video = entry.plan.tracks.find((t) => t.segments.some((s) => /video\.webm$/.test(s.url)));
     assert.ok(video, 'the VP9 track is planned');
     assert.equal(video.segments.length, 4, 'one segment per 2 s cluster of the 8 s video');
-    video.segments.forEach((s, i) => i && assert.equal(s.range[0], video.segments[i - 1].range[1] + 1, 'clusters follow one another'));
+    for (const [i, s] of video.segments.entries()) if (i) assert.equal(s.range[0], video.segments[i - 1].range[1] + 1, 'clusters follow one another');
     assert.ok(stored.length >= 1 + 4 + 1 + 4, `${stored.length} segments stored`);
     await playOffline(page, 'webm', {seconds: 3});
   });

@@ -3,6 +3,6 @@
 window.PLAYER = new URLSearchParams(location.search).get('player') === 'kaltura' ? 'kaltura' : 'shaka';
 document.write(
   window.PLAYER === 'kaltura'
-    ? '<script src="/vendor/kaltura/kaltura-ovp-player.js"><\/script>'
-    : '<script src="/vendor/shaka/shaka-player.compiled.js"><\/script>',
+    ? '<script src="/vendor/kaltura/kaltura-ovp-player.js"></script>'
+    : '<script src="/vendor/shaka/shaka-player.compiled.js"></script>',
 );

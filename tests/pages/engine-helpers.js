@@ -125,7 +125,7 @@ window.idbKeepsBlobs = async () => {
       tx.onabort = () => reject(tx.error);
     });
     return true;
-  } catch (e) {
+  } catch {
     return false;
   } finally {
     db.close();
@@ -140,7 +140,7 @@ window.hasClearKey = async () => {
       {initDataTypes: ['cenc'], videoCapabilities: [{contentType: 'video/mp4; codecs="avc1.4d401e"'}]},
     ]);
     return true;
-  } catch (e) {
+  } catch {
     return false;
   }
 };

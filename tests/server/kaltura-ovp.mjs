@@ -319,7 +319,7 @@ async function handleApi(req, res, emulator, origin, rawPath) {
   sendJson(res, 200, emulator.call(item, origin), CORS);
 }
 
-function handlePlayManifest(req, res, emulator, origin, rawPath) {
+function handlePlayManifest(_req, res, emulator, origin, rawPath) {
   const manifest = emulator.manifestFor(rawPath);
   if (!manifest) {
     sendText(res, 404, 'playManifest: unknown entry', CORS);

@@ -93,8 +93,7 @@ describe('media server: Kaltura OVP emulator on the generated content', () => {
     assert.equal(res.headers.get('access-control-allow-origin'), '*');
 
     // The form the provider builds itself, with a ks and a query string; followed this time.
-    const built =
-      `${media.url}/p/1234/sp/123400/playManifest/entryId/0_template/protocol/http` + '/format/mpegdash/flavorIds/a,b/ks/KS/a.mpd?playSessionId=x&referrer=y';
+    const built = `${media.url}/p/1234/sp/123400/playManifest/entryId/0_template/protocol/http/format/mpegdash/flavorIds/a,b/ks/KS/a.mpd?playSessionId=x&referrer=y`;
     const mpd = await fetch(built);
     assert.equal(mpd.status, 200);
     assert.equal(mpd.url, `${media.url}/content/template/manifest.mpd`);

@@ -254,7 +254,7 @@ async function handleOttApi(req, res, ott, origin, rawPath) {
   sendOtt(res, ott.call({...body, service: single[1], action: single[2]}, origin));
 }
 
-function handleOttPlayManifest(req, res, ott, origin, rawPath) {
+function handleOttPlayManifest(_req, res, ott, origin, rawPath) {
   const manifest = ott.manifestFor(rawPath);
   if (!manifest) {
     sendText(res, 404, 'playManifest: unknown asset', CORS);

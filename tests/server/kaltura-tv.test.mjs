@@ -74,7 +74,7 @@ describe('media server: Kaltura OTT (Phoenix) emulator on the generated content'
     );
     assert.equal(
       source.url,
-      `${ott}/service/assetFile/action/playManifest/partnerId/3009` + '/assetId/1002/assetType/media/assetFileId/10021/contextType/PLAYBACK/a.mpd',
+      `${ott}/service/assetFile/action/playManifest/partnerId/3009/assetId/1002/assetType/media/assetFileId/10021/contextType/PLAYBACK/a.mpd`,
     );
   });
 

@@ -147,7 +147,7 @@ function short(r, other) {
   let url = r.url;
   if (other && other.url === r.url) {
     const tail = r.url.split('/').pop();
-    url = `.../${tail.length > 60 ? '...' + tail.slice(-40) : tail}`;
+    url = `.../${tail.length > 60 ? `...${tail.slice(-40)}` : tail}`;
   }
   const range = r.range ? ` [${r.range[0]}-${r.range[1]}]` : '';
   const times = r.kind === 'media' ? ` ${fmt(r.start)}..${fmt(r.end)}` : '';

@@ -68,7 +68,7 @@ export function loadShakaBuild(jsPath) {
   const src = fs.readFileSync(jsPath, 'utf8');
   vm.runInContext(src, ctx, { filename: jsPath });
   const shaka = ctx.shaka;
-  if (!shaka || !shaka.dash || !shaka.dash.DashParser) throw new Error('shaka did not load');
+  if (!shaka?.dash?.DashParser) throw new Error('shaka did not load');
   shaka.log?.setLevel?.(shaka.log.Level?.NONE ?? 0);
   // Language-level polyfills shaka relies on (Map#getOrInsert[Computed] is not in Node 20).
   // The browser-API polyfills of shaka.polyfill.installAll() are not needed by the parser.
@@ -118,7 +118,7 @@ export function loadShakaBuild(jsPath) {
             shaka.util.Error.Category.NETWORK,
             shaka.util.Error.Code.HTTP_ERROR,
             uri,
-            String((e && e.message) || e),
+            String(e?.message || e),
           ),
         );
       }
@@ -181,9 +181,9 @@ export function describeShakaError(e, shaka) {
         }
     }
     const data = (e.data || []).map((d) => (d && typeof d === 'object' ? d.message || d.code || JSON.stringify(d) : String(d)));
-    return `shaka error ${name}${data.length ? ': ' + data.join(', ') : ''}`;
+    return `shaka error ${name}${data.length ? `: ${data.join(', ')}` : ''}`;
   }
-  return String((e && e.stack) || e);
+  return String(e?.stack || e);
 }
 
 /**

@@ -107,7 +107,7 @@ async function shakaPlanNow(mpdPath) {
     }
     if (errors.length) throw errors[0];
     // What shaka.media.PreloadManager does when a manifest has nothing to play.
-    if (manifest.variants.length == 0) {
+    if (manifest.variants.length === 0) {
       throw new shaka.util.Error(shaka.util.Error.Severity.CRITICAL, shaka.util.Error.Category.MANIFEST, shaka.util.Error.Code.NO_VARIANTS);
     }
     const records = [];
