@@ -308,7 +308,7 @@ test('a page shim and a worker of different protocol versions meet with a 9002 n
   const app = await startStatic({
     root: builds['1'],
     patch: (rel, body) =>
-      rel === '/offline-manager-sw.js' ? Buffer.from(body.toString().replace("const OM_PROTOCOL = Number('1');", "const OM_PROTOCOL = Number('2');")) : body,
+      rel === '/offline-manager-sw.js' ? Buffer.from(body.toString().replace('const OM_PROTOCOL_VERSION = 1;', 'const OM_PROTOCOL_VERSION = 2;')) : body,
   });
   const {context, page} = await openApp(app);
   try {
