@@ -144,7 +144,7 @@ type ArgCode = typeof ErrorCode.CANNOT_ADD_ITEM | typeof ErrorCode.ENTRY_DOES_NO
 export function checkEntryId(value: unknown, method: string, code: ArgCode = ErrorCode.ENTRY_DOES_NOT_EXIST): string {
   const id = typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
   // Control characters (Unicode Cc), as the worker refuses them.
-  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ENTRY_ID_LENGTH || /[\u0000-\u001f\u007f-\u009f]/.test(id)) {
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ENTRY_ID_LENGTH || /\p{Cc}/u.test(id)) {
     throw createError(code, `${method} needs an entry id: a non-empty string of at most ${MAX_ENTRY_ID_LENGTH} printable characters (got ${JSON.stringify(value) ?? String(value)}); pass the id used with getMediaConfig`, {
       method,
     });
@@ -488,7 +488,7 @@ export class OfflineManager {
 
   /** Renews a Widevine/PlayReady entry: new sessions first, then the old ones released. */
   private async renewSessions(id: string, config: MediaConfig, old: PersistentSession[]): Promise<number | null> {
-    let target;
+    let target: Awaited<ReturnType<typeof drmTarget>>;
     try {
       target = await drmTarget(config, id, old[0]?.keySystem); // the init data is that system's
     } catch (e) {
