@@ -6,8 +6,8 @@
 //   const route = ovpRoute({entries, partnerId});
 //   if (await route(req, res, rawPath, origin)) return; // answered
 //
-// The multirequest references (`{N:result:path}`) and the 302 to the stream MPD under
-// /content/ are shared with the OTT emulator (kaltura-tv.mjs).
+// The multirequest references (`{N:result:path}`) and the playManifest answer (a 302 to the
+// stream MPD under /content/) are shared with the OTT emulator (kaltura-tv.mjs).
 
 import {CORS, readBody, sendJson, sendText} from './http.mjs';
 
@@ -258,13 +258,6 @@ class KalturaEmulator {
       messages: [],
     };
   }
-
-  /** The content path a playManifest URL points at, or null. */
-  manifestFor(pathname) {
-    const m = /\/entryId\/([^/]+)\//.exec(pathname);
-    const id = m && decodeURIComponent(m[1]);
-    return id && Object.hasOwn(this.entries, id) ? this.entries[id].manifest : null;
-  }
 }
 
 /**
@@ -282,7 +275,7 @@ export function ovpRoute({entries = DEFAULT_ENTRIES, partnerId = DEFAULT_PARTNER
       return true;
     }
     if (['GET', 'HEAD'].includes(req.method) && rawPath.includes('/playManifest/')) {
-      handlePlayManifest(req, res, emulator, origin, rawPath);
+      answerPlayManifest(res, origin, rawPath, {key: 'entryId', items: emulator.entries, what: 'entry'});
       return true;
     }
     return false;
@@ -319,17 +312,20 @@ async function handleApi(req, res, emulator, origin, rawPath) {
   sendJson(res, 200, emulator.call(item, origin), CORS);
 }
 
-function handlePlayManifest(_req, res, emulator, origin, rawPath) {
-  const manifest = emulator.manifestFor(rawPath);
+/**
+ * Answers a playManifest URL (OVP and OTT): the path segment after `/{key}/` (entryId, assetId)
+ * names one of `items`, whose `manifest` (a content path) it 302s to, absolute and with CORS;
+ * 404 `playManifest: unknown {what}` when there is no such item.
+ * @param {{key: string, items: Record<string, {manifest: string}>, what: string}} lookup
+ */
+export function answerPlayManifest(res, origin, rawPath, {key, items, what}) {
+  const m = new RegExp(`/${key}/([^/]+)/`).exec(rawPath);
+  const id = m && decodeURIComponent(m[1]);
+  const manifest = id && Object.hasOwn(items, id) ? items[id].manifest : null;
   if (!manifest) {
-    sendText(res, 404, 'playManifest: unknown entry', CORS);
+    sendText(res, 404, `playManifest: unknown ${what}`, CORS);
     return;
   }
-  redirectToContent(res, origin, manifest);
-}
-
-/** 302 to a stream MPD under /content/ (absolute, with CORS). */
-export function redirectToContent(res, origin, manifest) {
   const location = `${origin}/content/${manifest.split('/').map(encodeURIComponent).join('/')}`;
   res.writeHead(302, {...CORS, Location: location, 'Content-Length': 0});
   res.end();

@@ -24,7 +24,7 @@
 // The source URLs point at an assetFile.playManifest path that 302s to the stream MPD.
 
 import {CORS, readBody, sendJson, sendText} from './http.mjs';
-import {DEFAULT_ENTRIES, numberedItems, redirectToContent, resolveReferences} from './kaltura-ovp.mjs';
+import {answerPlayManifest, DEFAULT_ENTRIES, numberedItems, resolveReferences} from './kaltura-ovp.mjs';
 
 /** The OTT API lives under its own path so that the OVP one (`/api_v3`) is unaffected. */
 export const OTT_SERVICE_PATH = '/ott/api_v3';
@@ -192,13 +192,6 @@ class OttEmulator {
       plugins: [],
     };
   }
-
-  /** The content path of an assetFile.playManifest URL, or null. */
-  manifestFor(pathname) {
-    const m = /\/assetId\/([^/]+)\//.exec(pathname);
-    const id = m && decodeURIComponent(m[1]);
-    return id && this.known(id) ? this.assets[id].manifest : null;
-  }
 }
 
 /**
@@ -213,7 +206,7 @@ export function ottRoute({assets = DEFAULT_OTT_ASSETS} = {}) {
   return async (req, res, rawPath, origin) => {
     if (!rawPath.startsWith(`${OTT_SERVICE_PATH}/`)) return false;
     if (/\/action\/playManifest\//i.test(rawPath) && ['GET', 'HEAD'].includes(req.method)) {
-      handleOttPlayManifest(req, res, ott, origin, rawPath);
+      answerPlayManifest(res, origin, rawPath, {key: 'assetId', items: ott.assets, what: 'asset'});
     } else {
       await handleOttApi(req, res, ott, origin, rawPath);
     }
@@ -252,13 +245,4 @@ async function handleOttApi(req, res, ott, origin, rawPath) {
     return;
   }
   sendOtt(res, ott.call({...body, service: single[1], action: single[2]}, origin));
-}
-
-function handleOttPlayManifest(_req, res, ott, origin, rawPath) {
-  const manifest = ott.manifestFor(rawPath);
-  if (!manifest) {
-    sendText(res, 404, 'playManifest: unknown asset', CORS);
-    return;
-  }
-  redirectToContent(res, origin, manifest);
 }
