@@ -250,21 +250,7 @@ function installFakeWidevine() {
 }
 
 function widevineConfig(id) {
-  return {
-    id,
-    sources: {
-      dash: [
-        {
-          id: `${id}_dash`,
-          url: `${media.url}/content/encrypted/manifest.mpd`,
-          mimetype: 'application/dash+xml',
-          drmData: [{scheme: 'com.widevine.alpha', licenseUrl: lic.licenseUrl}],
-        },
-      ],
-    },
-    duration: 12,
-    metadata: {name: 'Widevine-style sample'},
-  };
+  return {...encryptedConfig(id, 'com.widevine.alpha'), metadata: {name: 'Widevine-style sample'}};
 }
 
 test(
