@@ -52,10 +52,7 @@ for (const file of readdirSync(tscOut, { recursive: true })) {
     cpSync(join(tscOut, file), join(typesDir, file));
   }
 }
-writeFileSync(
-  join(distDir, 'offline-manager.d.ts'),
-  "// Types of dist/offline-manager.js (declarations in ./types/).\nexport * from './types/index.js';\n",
-);
+writeFileSync(join(distDir, 'offline-manager.d.ts'), "// Types of dist/offline-manager.js (declarations in ./types/).\nexport * from './types/index.js';\n");
 
 const common = { bundle: true, minify: true, target: 'es2020', platform: 'browser', legalComments: 'none', logLevel: 'warning' };
 const bundles = [

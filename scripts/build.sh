@@ -3,8 +3,10 @@
 # the npm package (page-shim/package.json) in page-shim/dist/ + page-shim/README.md (git-ignored).
 # The package version (page-shim/package.json "version") is the one version: it is stamped into
 # the worker (its replies' `workerVersion`) and the shim (`OfflineManager.version`); the worker's
-# wasm cache is named after the wasm's content hash; the protocol version comes from
-# crates/engine/src/protocol/mod.rs.
+# wasm cache is named after the wasm's content hash. The worker script is the wasm-bindgen glue,
+# then sw/js/generated/constants.js (the protocol version, local URLs, IndexedDB layout and error
+# codes, generated from crates/engine: `cargo run -p engine --features ts --example generate`),
+# then sw/js/bootstrap.js.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -21,12 +23,14 @@ wasm-bindgen --target no-modules --no-typescript --out-dir "$BG" --out-name offl
   "$BG/offline-manager-sw_bg.wasm" -o "$OUT/offline-manager-sw_bg.wasm"
 hash=$(sha256sum "$OUT/offline-manager-sw_bg.wasm" | cut -c1-16)
 version=$(node -p 'require(process.argv[1]).version' "$ROOT/page-shim/package.json")
-protocol=$(sed -n 's/^pub const PROTOCOL_VERSION: u32 = \([0-9][0-9]*\);.*/\1/p' "$ROOT/crates/engine/src/protocol/mod.rs")
+CONSTANTS=$ROOT/sw/js/generated/constants.js
+protocol=$(sed -n 's/^const OM_PROTOCOL_VERSION = \([0-9][0-9]*\);$/\1/p' "$CONSTANTS")
 [[ $version =~ ^[0-9A-Za-z.+-]+$ ]] || { echo "build.sh: bad version '$version' in page-shim/package.json" >&2; exit 1; }
-[ -n "$protocol" ] || { echo "build.sh: PROTOCOL_VERSION not found in crates/engine/src/protocol/mod.rs" >&2; exit 1; }
+[ -n "$protocol" ] || { echo "build.sh: OM_PROTOCOL_VERSION not found in sw/js/generated/constants.js" >&2; exit 1; }
 {
   cat "$BG/offline-manager-sw.js"
-  sed -e "s/__OM_VERSION__/$version/g" -e "s/__OM_WASM_HASH__/$hash/g" -e "s/__OM_PROTOCOL__/$protocol/g" "$ROOT/sw/js/bootstrap.js"
+  cat "$CONSTANTS"
+  sed -e "s/__OM_VERSION__/$version/g" -e "s/__OM_WASM_HASH__/$hash/g" "$ROOT/sw/js/bootstrap.js"
 } > "$OUT/offline-manager-sw.js"
 
 node "$ROOT/page-shim/build.mjs"

@@ -35,14 +35,25 @@ function options() {
 
 async function main() {
   const opts = options();
-  const startMedia = () => startMediaServer({
-    port: opts.mediaPort, contentDir: opts.contentDir, host: opts.host, segmentDelayMs: opts.segmentDelayMs,
-  });
+  const startMedia = () =>
+    startMediaServer({
+      port: opts.mediaPort,
+      contentDir: opts.contentDir,
+      host: opts.host,
+      segmentDelayMs: opts.segmentDelayMs,
+    });
   let media = await startMedia();
   // The demo page takes the network away for real by stopping the media server, and brings it back.
   const actions = {
-    '/__demo/media/stop': async () => { await media?.stop(); media = null; return {media: 'stopped'}; },
-    '/__demo/media/start': async () => { media ??= await startMedia(); return {media: 'running', url: media.url}; },
+    '/__demo/media/stop': async () => {
+      await media?.stop();
+      media = null;
+      return {media: 'stopped'};
+    },
+    '/__demo/media/start': async () => {
+      media ??= await startMedia();
+      return {media: 'running', url: media.url};
+    },
     '/__demo/media/status': async () => ({media: media ? 'running' : 'stopped'}),
   };
   const app = await startAppServer({port: opts.appPort, root: REPO, host: opts.host, actions});

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Sets up everything, then runs every test: formatting and lints, native Rust tests, the node
-# tests of the servers and the page shim, the end-to-end tests in headless Chromium, and the
-# core end-to-end suite in each browser engine (Chromium, Firefox, WebKitGTK).
+# Sets up everything, then runs every test: formatting and lints (Rust; TS/JS with Biome, and
+# tsc on the worker bootstrap), native Rust tests, the node tests of the servers and the page
+# shim, the end-to-end tests in headless Chromium, and the core end-to-end suite in each browser
+# engine (Chromium, Firefox, WebKitGTK).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
@@ -15,6 +16,9 @@ cargo fmt --all -- --check || status=1
 step "cargo clippy -D warnings (native and wasm)"
 cargo clippy --workspace --all-targets --locked -- -D warnings || status=1
 cargo clippy -p offline-manager-sw --target wasm32-unknown-unknown --locked -- -D warnings || status=1
+step "biome (format and lint of TS/JS) and tsc (bootstrap)"
+node_modules/.bin/biome ci --error-on-warnings || status=1
+node_modules/.bin/tsc -p sw/js || status=1
 
 # clippy's incompatible_msrv (above) flags std APIs newer than the declared rust-version; this
 # checks that every crate declares it and that no dependency needs a newer one.

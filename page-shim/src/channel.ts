@@ -59,12 +59,7 @@ export function protocolMismatch(reply: object, type: string, entryId?: string):
  * Posts a command to `target` with a new MessageChannel and resolves with the worker's result, or
  * rejects with the worker's KalturaError, or with 9002 after `timeoutMs`.
  */
-export function sendRequest<K extends CommandType>(
-  target: PostTarget,
-  type: K,
-  fields: CommandFields<K>,
-  timeoutMs: number,
-): Promise<CommandResult<K>> {
+export function sendRequest<K extends CommandType>(target: PostTarget, type: K, fields: CommandFields<K>, timeoutMs: number): Promise<CommandResult<K>> {
   const id = nextRequestId();
   const entryId = entryOf(fields);
   return new Promise<CommandResult<K>>((resolve, reject) => {
@@ -94,7 +89,11 @@ export function sendRequest<K extends CommandType>(
       } else {
         const error = isKalturaError(reply.error)
           ? reply.error
-          : createError(ErrorCode.OPERATION_ABORTED, `the worker refused "${type}" with an unreadable error (${describe(reply.error)}); make sure the page shim and the worker come from the same release`, { entryId, type, cause: reply.error });
+          : createError(
+              ErrorCode.OPERATION_ABORTED,
+              `the worker refused "${type}" with an unreadable error (${describe(reply.error)}); make sure the page shim and the worker come from the same release`,
+              { entryId, type, cause: reply.error },
+            );
         finish(error);
       }
     };
@@ -119,7 +118,13 @@ export function sendRequest<K extends CommandType>(
     try {
       target.postMessage(buildRequest(type, fields, id), [channel.port2]);
     } catch (e) {
-      finish(createError(ErrorCode.OPERATION_ABORTED, `could not send "${type}" to the worker (${describe(e)}); the request must be JSON-serialisable`, { entryId, type, cause: e }));
+      finish(
+        createError(ErrorCode.OPERATION_ABORTED, `could not send "${type}" to the worker (${describe(e)}); the request must be JSON-serialisable`, {
+          entryId,
+          type,
+          cause: e,
+        }),
+      );
     }
   });
 }

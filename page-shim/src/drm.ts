@@ -32,8 +32,9 @@ async function clearKeyPlays(): Promise<boolean> {
   const nav = (globalThis as { navigator?: { requestMediaKeySystemAccess?: Navigator['requestMediaKeySystemAccess'] } }).navigator;
   if (typeof nav?.requestMediaKeySystemAccess !== 'function') return false;
   try {
-    await nav.requestMediaKeySystemAccess('org.w3.clearkey', [{ initDataTypes: ['cenc'],
-      videoCapabilities: [{ contentType: 'video/mp4; codecs="avc1.42E01E"' }] }]);
+    await nav.requestMediaKeySystemAccess('org.w3.clearkey', [
+      { initDataTypes: ['cenc'], videoCapabilities: [{ contentType: 'video/mp4; codecs="avc1.42E01E"' }] },
+    ]);
     return true;
   } catch {
     return false;
@@ -61,17 +62,22 @@ export async function drmTarget(config: MediaConfig | undefined, entryId: string
   if (systems.length === 0) return null;
   if (systems.includes('org.w3.clearkey')) {
     if (await clearKeyPlays()) return null;
-    throw createError(ErrorCode.CONTENT_UNSUPPORTED_BY_BROWSER,
+    throw createError(
+      ErrorCode.CONTENT_UNSUPPORTED_BY_BROWSER,
       `entry ${entryId} is protected with ClearKey and this browser has no EME for it (requestMediaKeySystemAccess is missing or refuses org.w3.clearkey), so no player here could decrypt a stored copy; play it online in a browser with EME`,
-      { entryId, keySystems: ['org.w3.clearkey'] });
+      { entryId, keySystems: ['org.w3.clearkey'] },
+    );
   }
   for (const d of entries) {
     const keySystem = keySystemOf(d.scheme);
     const access = typeof d.licenseUrl === 'string' && d.licenseUrl !== '' ? await persistentAccess(keySystem) : null;
     if (access) return { keySystem, access, licenseUrl: d.licenseUrl };
   }
-  throw unsupportedDrm(entryId, [...new Set(systems)],
-    'this browser cannot keep their licences offline (no persistent-license session for them: Chromium without a Widevine CDM, desktop Chrome, or any browser without that key system)');
+  throw unsupportedDrm(
+    entryId,
+    [...new Set(systems)],
+    'this browser cannot keep their licences offline (no persistent-license session for them: Chromium without a Widevine CDM, desktop Chrome, or any browser without that key system)',
+  );
 }
 
 /**

@@ -4,14 +4,7 @@
 // The codes, severities and the shape are generated from crates/engine/src/error.rs; the README's
 // error table says when each code is met.
 
-import {
-  ErrorCode,
-  Severity,
-  STORAGE_CATEGORY,
-  type KalturaError,
-  type KalturaErrorData,
-  type SeverityValue,
-} from './generated/protocol.js';
+import { ErrorCode, Severity, STORAGE_CATEGORY, type KalturaError, type KalturaErrorData, type SeverityValue } from './generated/protocol.js';
 
 export { ErrorCode, Severity, STORAGE_CATEGORY };
 export type { KalturaError, KalturaErrorData, SeverityValue };
@@ -38,12 +31,12 @@ export function isKalturaError(value: unknown): value is KalturaError {
   const v = value as Record<string, unknown>;
   const data = v.data as Record<string, unknown> | null | undefined;
   return (
-    (v.severity === 1 || v.severity === 2) &&
-    v.category === STORAGE_CATEGORY &&
-    typeof v.code === 'number' &&
-    typeof data === 'object' &&
-    data !== null &&
-    typeof data.message === 'string'
+    (v.severity === 1 || v.severity === 2)
+    && v.category === STORAGE_CATEGORY
+    && typeof v.code === 'number'
+    && typeof data === 'object'
+    && data !== null
+    && typeof data.message === 'string'
   );
 }
 

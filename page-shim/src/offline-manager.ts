@@ -151,10 +151,14 @@ type ArgCode = typeof ErrorCode.CANNOT_ADD_ITEM | typeof ErrorCode.ENTRY_DOES_NO
 export function checkEntryId(value: unknown, method: string, code: ArgCode = ErrorCode.ENTRY_DOES_NOT_EXIST): string {
   const id = typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
   // Control characters (Unicode Cc), as the worker refuses them.
-  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ENTRY_ID_LENGTH || /[\u0000-\u001f\u007f-\u009f]/.test(id)) {
-    throw createError(code, `${method} needs an entry id: a non-empty string of at most ${MAX_ENTRY_ID_LENGTH} printable characters (got ${JSON.stringify(value) ?? String(value)}); pass the id used with getMediaConfig`, {
-      method,
-    });
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ENTRY_ID_LENGTH || /\p{Cc}/u.test(id)) {
+    throw createError(
+      code,
+      `${method} needs an entry id: a non-empty string of at most ${MAX_ENTRY_ID_LENGTH} printable characters (got ${JSON.stringify(value) ?? String(value)}); pass the id used with getMediaConfig`,
+      {
+        method,
+      },
+    );
   }
   return id;
 }
@@ -163,7 +167,11 @@ export function checkEntryId(value: unknown, method: string, code: ArgCode = Err
 export function checkDownloadOptions(options: unknown, entryId: string): DownloadOptions {
   if (options === undefined || options === null) return {};
   const bad = (what: string): never => {
-    throw createError(ErrorCode.CANNOT_ADD_ITEM, `download options for entry ${entryId} are invalid: ${what}; see DownloadOptions (language, bitrate, audioLanguages, textLanguages, videoHeight, maxHeight, videoBitrate, thumbnails, codecs, redirectOrigins, concurrency)`, { entryId });
+    throw createError(
+      ErrorCode.CANNOT_ADD_ITEM,
+      `download options for entry ${entryId} are invalid: ${what}; see DownloadOptions (language, bitrate, audioLanguages, textLanguages, videoHeight, maxHeight, videoBitrate, thumbnails, codecs, redirectOrigins, concurrency)`,
+      { entryId },
+    );
   };
   if (typeof options !== 'object') return bad(`expected an object, got ${typeof options}`);
   const o = options as Record<string, unknown>;
@@ -202,7 +210,11 @@ function jsonCopy<T>(value: T, entryId: string): T {
   try {
     return JSON.parse(JSON.stringify(value)) as T;
   } catch (e) {
-    throw createError(ErrorCode.CANNOT_ADD_ITEM, `the media config of entry ${entryId} cannot be stored: it is not JSON-serialisable (${String(e)}); remove circular references and non-JSON values`, { entryId, cause: e });
+    throw createError(
+      ErrorCode.CANNOT_ADD_ITEM,
+      `the media config of entry ${entryId} cannot be stored: it is not JSON-serialisable (${String(e)}); remove circular references and non-JSON values`,
+      { entryId, cause: e },
+    );
   }
 }
 
@@ -260,7 +272,12 @@ export class OfflineManager {
   /** The network came back: wake the worker, which resumes downloads paused for the network. */
   private readonly onOnline = (): void => {
     if (this.destroyed || !this.container) return;
-    this.send('ping', {}).then((r) => { if (r.activeJobs > 0) this.keepAlive.start(); }, () => undefined);
+    this.send('ping', {}).then(
+      (r) => {
+        if (r.activeJobs > 0) this.keepAlive.start();
+      },
+      () => undefined,
+    );
   };
 
   /**
@@ -288,7 +305,11 @@ export class OfflineManager {
           try {
             source.url = resolveUrl(source.url, base);
           } catch (e) {
-            throw createError(ErrorCode.CANNOT_ADD_ITEM, `the DASH URL ${source.url} of entry ${label} is not a valid URL (${String(e)}); pass an absolute http(s) URL`, { entryId: given, cause: e });
+            throw createError(
+              ErrorCode.CANNOT_ADD_ITEM,
+              `the DASH URL ${source.url} of entry ${label} is not a valid URL (${String(e)}); pass an absolute http(s) URL`,
+              { entryId: given, cause: e },
+            );
           }
         }
         entryId = given !== undefined ? checkEntryId(given, 'getMediaConfig', ErrorCode.CANNOT_ADD_ITEM) : deriveEntryId(dash[0].url);
@@ -471,11 +492,16 @@ export class OfflineManager {
       let config: MediaConfig | undefined;
       const stored = await this.send('get', { entryId: id });
       if (this.provider) {
-        if (stored.localLicenseUrl !== undefined || stored.sessions?.length) { // encrypted: clear content is refused by the worker
+        if (stored.localLicenseUrl !== undefined || stored.sessions?.length) {
+          // encrypted: clear content is refused by the worker
           try {
             config = jsonCopy(await getProviderMediaConfig(this.provider, { entryId: id }, this.providerTimeoutMs), id);
           } catch (e) {
-            throw createError(ErrorCode.RENEW_LICENSE_FAILED, `could not get a fresh media config for entry ${id} from the provider (${describe(e)}); try again while online`, { entryId: id, cause: e });
+            throw createError(
+              ErrorCode.RENEW_LICENSE_FAILED,
+              `could not get a fresh media config for entry ${id} from the provider (${describe(e)}); try again while online`,
+              { entryId: id, cause: e },
+            );
           }
         }
       }
@@ -497,13 +523,18 @@ export class OfflineManager {
 
   /** Renews a Widevine/PlayReady entry: new sessions first, then the old ones released. */
   private async renewSessions(id: string, config: MediaConfig, old: PersistentSession[]): Promise<number | null> {
-    let target;
+    let target: Awaited<ReturnType<typeof drmTarget>>;
     try {
       target = await drmTarget(config, id, old[0]?.keySystem); // the init data is that system's
     } catch (e) {
       throw createError(ErrorCode.RENEW_LICENSE_FAILED, `cannot renew the licence of entry ${id}: ${describe(e)}`, { entryId: id, cause: e });
     }
-    if (!target) throw createError(ErrorCode.RENEW_LICENSE_FAILED, `the media config of entry ${id} names no Widevine or PlayReady licence URL (drmData); cannot renew its sessions`, { entryId: id });
+    if (!target)
+      throw createError(
+        ErrorCode.RENEW_LICENSE_FAILED,
+        `the media config of entry ${id} names no Widevine or PlayReady licence URL (drmData); cannot renew its sessions`,
+        { entryId: id },
+      );
     const summary = await this.keepSessions(id, await renewedSessions(target, old, id, this.requestTimeoutMs));
     await releaseSessions(old);
     return summary.expiration;
@@ -583,7 +614,11 @@ export class OfflineManager {
       scriptUrl = resolveUrl(this.serviceWorkerUrl, base);
       scope = this.scope !== undefined ? resolveUrl(this.scope, base) : directoryOf(scriptUrl);
     } catch (e) {
-      throw createError(ErrorCode.STORAGE_NOT_SUPPORTED, `the service worker URL ${this.serviceWorkerUrl} or scope ${String(this.scope)} is not a valid URL (${String(e)}); pass an absolute or page-relative serviceWorkerUrl`, { cause: e });
+      throw createError(
+        ErrorCode.STORAGE_NOT_SUPPORTED,
+        `the service worker URL ${this.serviceWorkerUrl} or scope ${String(this.scope)} is not a valid URL (${String(e)}); pass an absolute or page-relative serviceWorkerUrl`,
+        { cause: e },
+      );
     }
     return ensureRegistration({ container, scriptUrl, scope, timeoutMs: this.requestTimeoutMs });
   }

@@ -21,13 +21,15 @@ export async function persistentAccess(keySystem: string): Promise<MediaKeySyste
   const nav = (globalThis as { navigator?: { requestMediaKeySystemAccess?: RequestAccess } }).navigator;
   if (typeof nav?.requestMediaKeySystemAccess !== 'function') return null;
   try {
-    return await nav.requestMediaKeySystemAccess(keySystem, [{
-      initDataTypes: ['cenc'],
-      videoCapabilities: [{ contentType: 'video/mp4; codecs="avc1.42E01E"' }],
-      audioCapabilities: [{ contentType: 'audio/mp4; codecs="mp4a.40.2"' }],
-      persistentState: 'required',
-      sessionTypes: ['persistent-license'],
-    }]);
+    return await nav.requestMediaKeySystemAccess(keySystem, [
+      {
+        initDataTypes: ['cenc'],
+        videoCapabilities: [{ contentType: 'video/mp4; codecs="avc1.42E01E"' }],
+        audioCapabilities: [{ contentType: 'audio/mp4; codecs="mp4a.40.2"' }],
+        persistentState: 'required',
+        sessionTypes: ['persistent-license'],
+      },
+    ]);
   } catch {
     return null;
   }
@@ -109,9 +111,13 @@ export async function makeSession(
     await session.close();
     return kept;
   };
-  return withTimeout(work().catch((e: unknown) => {
-    throw isKalturaError(e) ? e : fail(`the ${access.keySystem} CDM refused the session (${describe(e)})`);
-  }), timeoutMs, () => fail(`no licence within ${timeoutMs} ms`));
+  return withTimeout(
+    work().catch((e: unknown) => {
+      throw isKalturaError(e) ? e : fail(`the ${access.keySystem} CDM refused the session (${describe(e)})`);
+    }),
+    timeoutMs,
+    () => fail(`no licence within ${timeoutMs} ms`),
+  );
 }
 
 /**
@@ -161,13 +167,17 @@ export async function sessionsForDownload(
   const keySystem = target.access.keySystem;
   const inits = initDataFor(keySystem, protection);
   if (inits.length === 0) {
-    throw createError(ErrorCode.NO_INIT_DATA_FOR_OFFLINE,
+    throw createError(
+      ErrorCode.NO_INIT_DATA_FOR_OFFLINE,
       `entry ${entryId} is protected with ${keySystem} but its manifest gives no init data for it (no cenc:pssh for that system and no cenc:default_KID); it cannot be stored offline`,
-      { entryId, keySystem });
+      { entryId, keySystem },
+    );
   }
-  const fail = (why: string) => createError(ErrorCode.DOWNLOAD_FAILED,
-    `could not get the ${keySystem} licence for entry ${entryId}: ${why}; check the licence server and try again`,
-    { entryId, url: target.licenseUrl });
+  const fail = (why: string) =>
+    createError(ErrorCode.DOWNLOAD_FAILED, `could not get the ${keySystem} licence for entry ${entryId}: ${why}; check the licence server and try again`, {
+      entryId,
+      url: target.licenseUrl,
+    });
   return makeSessions(target, inits, timeoutMs, fail);
 }
 
@@ -175,16 +185,19 @@ export async function sessionsForDownload(
  * New sessions for the init data of `old`, from a (fresh) licence URL. Rejects 9016 and releases
  * what it made when any fails; the old sessions are left to the caller.
  */
-export async function renewedSessions(
-  target: SessionTarget,
-  old: PersistentSession[],
-  entryId: string,
-  timeoutMs: number,
-): Promise<PersistentSession[]> {
-  const fail = (why: string) => createError(ErrorCode.RENEW_LICENSE_FAILED,
-    `could not renew the ${target.access.keySystem} licence of entry ${entryId}: ${why}; the stored licence is kept, try again while online`,
-    { entryId, url: target.licenseUrl });
-  return makeSessions(target, old.map((s) => base64ToBytes(s.initData)), timeoutMs, fail);
+export async function renewedSessions(target: SessionTarget, old: PersistentSession[], entryId: string, timeoutMs: number): Promise<PersistentSession[]> {
+  const fail = (why: string) =>
+    createError(
+      ErrorCode.RENEW_LICENSE_FAILED,
+      `could not renew the ${target.access.keySystem} licence of entry ${entryId}: ${why}; the stored licence is kept, try again while online`,
+      { entryId, url: target.licenseUrl },
+    );
+  return makeSessions(
+    target,
+    old.map((s) => base64ToBytes(s.initData)),
+    timeoutMs,
+    fail,
+  );
 }
 
 /** One session per init data; when any fails, those already made are released. */

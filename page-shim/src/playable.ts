@@ -36,15 +36,15 @@ export function mseType(t: MediaType): string {
  */
 export function playableTypes(types: unknown, probe: TypeProbe | undefined = mediaSource()): MediaType[] | undefined {
   if (!probe || !Array.isArray(types)) return undefined;
-  const listed = types.filter(
-    (t): t is MediaType => typeof t === 'object' && t !== null && typeof t.mimeType === 'string' && typeof t.codecs === 'string',
-  );
-  return listed.filter((t) => {
-    if (t.codecs.trim() === '') return true;
-    try {
-      return probe.isTypeSupported(mseType(t));
-    } catch {
-      return false;
-    }
-  }).map((t) => ({ mimeType: t.mimeType, codecs: t.codecs }));
+  const listed = types.filter((t): t is MediaType => typeof t === 'object' && t !== null && typeof t.mimeType === 'string' && typeof t.codecs === 'string');
+  return listed
+    .filter((t) => {
+      if (t.codecs.trim() === '') return true;
+      try {
+        return probe.isTypeSupported(mseType(t));
+      } catch {
+        return false;
+      }
+    })
+    .map((t) => ({ mimeType: t.mimeType, codecs: t.codecs }));
 }

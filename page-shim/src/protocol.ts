@@ -6,15 +6,7 @@
 // on `port` with `{id, ok: true, result}` or `{id, ok: false, error}`.
 // Worker -> every window: `{kind: "event", type, detail}` on `navigator.serviceWorker`.
 
-import type {
-  Command,
-  CommandResults,
-  Event,
-  KalturaError,
-  PROTOCOL_VERSION,
-  Protection,
-  SelectOptions,
-} from './generated/protocol.js';
+import type { Command, CommandResults, Event, KalturaError, PROTOCOL_VERSION, Protection, SelectOptions } from './generated/protocol.js';
 
 export { COMMAND_TYPES, MAX_ENTRY_ID_LENGTH, PROTOCOL_VERSION } from './generated/protocol.js';
 export type {
@@ -64,9 +56,7 @@ export type RequestMessage<K extends CommandType = CommandType> = {
 } & CommandFields<K>;
 
 /** The worker's single answer on the request's port. */
-export type ReplyMessage<R = unknown> =
-  | { id: number; ok: true; result: R }
-  | { id: number; ok: false; error: KalturaError };
+export type ReplyMessage<R = unknown> = { id: number; ok: true; result: R } | { id: number; ok: false; error: KalturaError };
 
 /** Event details by event type. */
 export type OfflineEventMap = { [E in Event as E['type']]: E['detail'] };

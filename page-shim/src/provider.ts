@@ -36,11 +36,7 @@ function kalturaPlayer(): KalturaPlayerGlobal | undefined {
 }
 
 /** Gets an entry's media config from the Kaltura provider, or rejects with 9012. */
-export async function getProviderMediaConfig(
-  provider: ProviderConfig | undefined,
-  mediaInfo: EntryMediaInfo,
-  timeoutMs: number,
-): Promise<MediaConfig> {
+export async function getProviderMediaConfig(provider: ProviderConfig | undefined, mediaInfo: EntryMediaInfo, timeoutMs: number): Promise<MediaConfig> {
   const { entryId } = mediaInfo;
   const kp = kalturaPlayer();
   const Provider = kp?.providers?.Provider;

@@ -59,16 +59,20 @@ export function waitForActive(reg: ServiceWorkerRegistration, timeoutMs: number)
       else reject(error);
     };
     function check(): void {
-      if (reg.active) return finish(null, reg.active);
+      if (reg.active) {
+        finish(null, reg.active);
+        return;
+      }
       const pending = reg.installing ?? reg.waiting;
       if (!pending) {
-        return finish(
+        finish(
           createError(
             ErrorCode.STORAGE_NOT_SUPPORTED,
-            'the offline service worker failed to install; open the browser\'s service worker console (chrome://serviceworker-internals in Chromium) for the reason, fix it and reload the page',
+            "the offline service worker failed to install; open the browser's service worker console (chrome://serviceworker-internals in Chromium) for the reason, fix it and reload the page",
             { scope: reg.scope },
           ),
         );
+        return;
       }
       if (!watched.includes(pending)) {
         watched.push(pending);

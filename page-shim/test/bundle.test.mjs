@@ -13,7 +13,22 @@ test('the ESM bundle exports the API', async () => {
   assert.equal(mod.ErrorCode.ENTRY_DOES_NOT_EXIST, 9013);
   assert.equal(mod.PROTOCOL_VERSION, 1);
   assert.equal(mod.isKalturaError(mod.createError(9000, 'm')), true);
-  for (const name of ['download', 'pause', 'resume', 'remove', 'pauseAll', 'removeAll', 'getMediaConfig', 'getDownloadedMediaConfig', 'getAllDownloads', 'getExpiration', 'renewLicense', 'addEventListener', 'removeEventListener', 'destroy']) {
+  for (const name of [
+    'download',
+    'pause',
+    'resume',
+    'remove',
+    'pauseAll',
+    'removeAll',
+    'getMediaConfig',
+    'getDownloadedMediaConfig',
+    'getAllDownloads',
+    'getExpiration',
+    'renewLicense',
+    'addEventListener',
+    'removeEventListener',
+    'destroy',
+  ]) {
     assert.equal(typeof mod.OfflineManager.prototype[name], 'function', name);
   }
 });
@@ -22,7 +37,16 @@ test('the declaration entry re-exports the types', () => {
   const dts = readFileSync(new URL('offline-manager.d.ts', dist), 'utf8');
   assert.match(dts, /export \* from '\.\/types\/index\.js'/);
   const index = readFileSync(new URL('types/index.d.ts', dist), 'utf8');
-  for (const name of ['OfflineManager', 'EntrySummary', 'KalturaError', 'OfflineManagerConfig', 'DownloadOptions', 'ProgressDetail', 'StateChangeDetail', 'OfflineEventMap']) {
+  for (const name of [
+    'OfflineManager',
+    'EntrySummary',
+    'KalturaError',
+    'OfflineManagerConfig',
+    'DownloadOptions',
+    'ProgressDetail',
+    'StateChangeDetail',
+    'OfflineEventMap',
+  ]) {
     assert.match(index, new RegExp(`\\b${name}\\b`), name);
   }
 });

@@ -93,7 +93,11 @@ test('a late reply after the timeout is harmless', async () => {
 });
 
 test('a postMessage that throws rejects with 9002', async () => {
-  const t = { postMessage() { throw new Error('DataCloneError'); } };
+  const t = {
+    postMessage() {
+      throw new Error('DataCloneError');
+    },
+  };
   await assert.rejects(sendRequest(t, 'list', {}, 1000), (e) => e.code === 9002 && /DataCloneError/.test(e.data.message));
 });
 

@@ -34,14 +34,23 @@ test('a ClearKey entry is refused with 9009 where the browser has no EME, before
 });
 
 test('a ClearKey entry is refused with 9009 where EME refuses ClearKey', async () => {
-  const { om, downloads } = await withNavigator({ requestMediaKeySystemAccess: async () => { throw new Error('NotSupportedError'); } });
+  const { om, downloads } = await withNavigator({
+    requestMediaKeySystemAccess: async () => {
+      throw new Error('NotSupportedError');
+    },
+  });
   await assert.rejects(om.download('ck'), (e) => e.code === 9009);
   assert.deepEqual(downloads(), []);
 });
 
 test('a ClearKey entry downloads where EME offers ClearKey', async () => {
   const asked = [];
-  const { om, downloads } = await withNavigator({ requestMediaKeySystemAccess: async (keySystem) => { asked.push(keySystem); return {}; } });
+  const { om, downloads } = await withNavigator({
+    requestMediaKeySystemAccess: async (keySystem) => {
+      asked.push(keySystem);
+      return {};
+    },
+  });
   const summary = await om.download('ck');
   assert.equal(summary.state, 'downloading');
   assert.deepEqual(asked, ['org.w3.clearkey']);

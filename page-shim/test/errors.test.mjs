@@ -18,7 +18,10 @@ test('the codes are Playkit category 9 codes', () => {
   assert.equal(ErrorCode.RENEW_LICENSE_FAILED, 9016);
   assert.equal(ErrorCode.REMOVE_FAILED, 9018);
   const values = Object.values(ErrorCode);
-  assert.deepEqual(values, Array.from({ length: 19 }, (_, i) => 9000 + i));
+  assert.deepEqual(
+    values,
+    Array.from({ length: 19 }, (_, i) => 9000 + i),
+  );
 });
 
 test('isKalturaError accepts the worker shape and refuses others', () => {

@@ -13,7 +13,10 @@ test('listeners get {type, payload: {detail}}; functions and handleEvent objects
   em.add('progress', fn); // once only
   em.add('progress', obj);
   em.emit('progress', { entryId: 'a', progress: 5 });
-  assert.deepEqual(got, [['fn', { type: 'progress', payload: { detail: { entryId: 'a', progress: 5 } } }], ['obj', 5]]);
+  assert.deepEqual(got, [
+    ['fn', { type: 'progress', payload: { detail: { entryId: 'a', progress: 5 } } }],
+    ['obj', 5],
+  ]);
   em.remove('progress', fn);
   em.emit('statechange', {});
   em.emit('progress', { progress: 6 });
@@ -29,7 +32,9 @@ test('a throwing listener does not stop the others; its exception is reported', 
   const reported = [];
   globalThis.reportError = (e) => reported.push(e);
   try {
-    em.add('error', () => { throw new Error('listener bug'); });
+    em.add('error', () => {
+      throw new Error('listener bug');
+    });
     em.add('error', (e) => got.push(e.payload.detail.code));
     em.emit('error', { code: 9011 });
   } finally {
@@ -65,7 +70,13 @@ test('keep-alive: a ping in flight when start() is called again does not stop it
 });
 
 test('keep-alive stops after repeated ping failures, and interval 0 disables it', async () => {
-  const ka = new KeepAlive(async () => { throw new Error('timeout'); }, 1e6, 2);
+  const ka = new KeepAlive(
+    async () => {
+      throw new Error('timeout');
+    },
+    1e6,
+    2,
+  );
   ka.start();
   await ka.tick();
   assert.equal(ka.running, true);
@@ -80,8 +91,14 @@ test('keep-alive stops after repeated ping failures, and interval 0 disables it'
 
 test('withTimeout rejects with the given error, or settles like the promise', async () => {
   const err = { code: 9012 };
-  await assert.rejects(withTimeout(new Promise(() => {}), 10, () => err), (e) => e === err);
+  await assert.rejects(
+    withTimeout(new Promise(() => {}), 10, () => err),
+    (e) => e === err,
+  );
   assert.equal(await withTimeout(Promise.resolve(3), 1000, () => err), 3);
-  await assert.rejects(withTimeout(Promise.reject(new Error('x')), 1000, () => err), /x/);
+  await assert.rejects(
+    withTimeout(Promise.reject(new Error('x')), 1000, () => err),
+    /x/,
+  );
   assert.equal(await withTimeout(Promise.resolve(4), 0, () => err), 4);
 });

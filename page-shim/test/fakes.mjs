@@ -36,10 +36,19 @@ export class FakeWorker extends EventTarget {
   summary(e) {
     const c = e.config;
     return {
-      id: e.id, state: e.state, stopReason: e.stopReason ?? null,
-      metadata: c.metadata ?? null, poster: c.poster ?? null, duration: c.duration ?? null,
-      expectedSize: e.expectedSize ?? 0, size: e.size ?? 0, segmentsDone: e.segmentsDone ?? 0, segmentsTotal: e.segmentsTotal ?? 0,
-      progress: e.progress ?? 0, expiration: e.expiration ?? null, error: null,
+      id: e.id,
+      state: e.state,
+      stopReason: e.stopReason ?? null,
+      metadata: c.metadata ?? null,
+      poster: c.poster ?? null,
+      duration: c.duration ?? null,
+      expectedSize: e.expectedSize ?? 0,
+      size: e.size ?? 0,
+      segmentsDone: e.segmentsDone ?? 0,
+      segmentsTotal: e.segmentsTotal ?? 0,
+      progress: e.progress ?? 0,
+      expiration: e.expiration ?? null,
+      error: null,
     };
   }
 
@@ -96,9 +105,13 @@ export class FakeWorker extends EventTarget {
       case 'get': {
         const e = this.entry(m.entryId);
         const local = `${this.scope}__offline__/${encodeURIComponent(e.id)}`;
-        return { ...this.summary(e), config: e.config, localManifestUrl: `${local}/manifest.mpd`,
+        return {
+          ...this.summary(e),
+          config: e.config,
+          localManifestUrl: `${local}/manifest.mpd`,
           ...(e.protected && !e.sessions?.length ? { localLicenseUrl: `${local}/license` } : {}),
-          ...(e.sessions?.length ? { sessions: e.sessions } : {}) };
+          ...(e.sessions?.length ? { sessions: e.sessions } : {}),
+        };
       }
       case 'protection': {
         const e = this.entry(m.entryId);

@@ -28,8 +28,21 @@ afterEach(() => {
 
 function completedEntry(w, id, extra = {}) {
   w.entries.set(id, {
-    id, state: 'completed', progress: 100, size: 5000, expectedSize: 5000, segmentsDone: 4, segmentsTotal: 4,
-    config: { id, sources: { dash: [{ id: 'src1', url: DASH, mimetype: 'application/dash+xml' }], hls: [{ url: 'h' }], progressive: [] }, duration: 60, poster: 'p.jpg', metadata: { name: 'Clip' }, plugins: {} },
+    id,
+    state: 'completed',
+    progress: 100,
+    size: 5000,
+    expectedSize: 5000,
+    segmentsDone: 4,
+    segmentsTotal: 4,
+    config: {
+      id,
+      sources: { dash: [{ id: 'src1', url: DASH, mimetype: 'application/dash+xml' }], hls: [{ url: 'h' }], progressive: [] },
+      duration: 60,
+      poster: 'p.jpg',
+      metadata: { name: 'Clip' },
+      plugins: {},
+    },
     ...extra,
   });
 }
@@ -56,10 +69,20 @@ test('download works without getMediaConfig in this page and sends the protocol 
   assert.equal(typeof req.id, 'number');
 });
 
-test('download asks the browser to keep the origin\'s storage from eviction', async () => {
+test("download asks the browser to keep the origin's storage from eviction", async () => {
   const had = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
   let asked = 0;
-  Object.defineProperty(globalThis, 'navigator', { value: { storage: { persist: async () => { asked++; return true; } } }, configurable: true });
+  Object.defineProperty(globalThis, 'navigator', {
+    value: {
+      storage: {
+        persist: async () => {
+          asked++;
+          return true;
+        },
+      },
+    },
+    configurable: true,
+  });
   try {
     const { om, container } = make();
     const w = await worker(container);
@@ -96,13 +119,21 @@ test('getMediaConfig({entryId, ks}) asks the Kaltura provider with the provider 
     VERSION: '3.17.95',
     providers: {
       Provider: class {
-        constructor(options, version) { calls.push({ options, version }); }
+        constructor(options, version) {
+          calls.push({ options, version });
+        }
         getMediaConfig(info) {
           calls.push({ info });
           return Promise.resolve({
             session: { isAnonymous: true, partnerId: 1234, ks: 'KS' },
             sources: { dash: [{ id: '0_abc_911', url: DASH, mimetype: 'application/dash+xml' }], hls: [], progressive: [] },
-            id: '0_abc', duration: 60, type: 'Vod', poster: 'p', metadata: { name: 'Clip' }, plugins: {}, fn() {},
+            id: '0_abc',
+            duration: 60,
+            type: 'Vod',
+            poster: 'p',
+            metadata: { name: 'Clip' },
+            plugins: {},
+            fn() {},
           });
         }
       },
@@ -122,7 +153,16 @@ test('getMediaConfig({entryId, ks}) asks the Kaltura provider with the provider 
 });
 
 test('the provider hanging rejects 9012 after providerTimeoutMs and dispatches an error event', async () => {
-  globalThis.KalturaPlayer = { VERSION: 'x', providers: { Provider: class { getMediaConfig() { return new Promise(() => {}); } } } };
+  globalThis.KalturaPlayer = {
+    VERSION: 'x',
+    providers: {
+      Provider: class {
+        getMediaConfig() {
+          return new Promise(() => {});
+        }
+      },
+    },
+  };
   const { om, container, events } = make({ provider: { partnerId: 1 }, providerTimeoutMs: 30 });
   const w = await worker(container);
   await assert.rejects(om.getMediaConfig({ entryId: '0_x' }), (e) => {
@@ -141,8 +181,19 @@ test('the provider hanging rejects 9012 after providerTimeoutMs and dispatches a
 test('the provider failing, or missing, or unconfigured rejects 9012 with what to do', async () => {
   const { om } = make({ provider: { partnerId: 1 } });
   await assert.rejects(om.getMediaConfig({ entryId: '0_x' }), (e) => e.code === 9012 && /load the Kaltura Player script/.test(e.data.message));
-  globalThis.KalturaPlayer = { providers: { Provider: class { getMediaConfig() { return Promise.reject({ severity: 2, category: 12, code: 12005, data: 'bad' }); } } } };
-  await assert.rejects(om.getMediaConfig({ entryId: '0_x' }), (e) => e.code === 9012 && e.data.cause.code === 12005 && /check the entry id/.test(e.data.message));
+  globalThis.KalturaPlayer = {
+    providers: {
+      Provider: class {
+        getMediaConfig() {
+          return Promise.reject({ severity: 2, category: 12, code: 12005, data: 'bad' });
+        }
+      },
+    },
+  };
+  await assert.rejects(
+    om.getMediaConfig({ entryId: '0_x' }),
+    (e) => e.code === 9012 && e.data.cause.code === 12005 && /check the entry id/.test(e.data.message),
+  );
   const bare = make().om;
   await assert.rejects(bare.getMediaConfig({ entryId: '0_x' }), (e) => e.code === 9012 && /no provider config/.test(e.data.message));
 });
@@ -150,7 +201,10 @@ test('the provider failing, or missing, or unconfigured rejects 9012 with what t
 test('a config without DASH rejects 9009 and is not sent', async () => {
   const { om, container } = make();
   const w = await worker(container);
-  await assert.rejects(om.getMediaConfig({ entryId: 'h', sources: { hls: [{ url: 'a.m3u8' }], dash: [] } }), (e) => e.code === 9009 && /only DASH can be stored offline/.test(e.data.message) && /1 HLS/.test(e.data.message));
+  await assert.rejects(
+    om.getMediaConfig({ entryId: 'h', sources: { hls: [{ url: 'a.m3u8' }], dash: [] } }),
+    (e) => e.code === 9009 && /only DASH can be stored offline/.test(e.data.message) && /1 HLS/.test(e.data.message),
+  );
   assert.equal(sent(w, 'prepare').length, 0);
 });
 
@@ -218,7 +272,10 @@ test('getDownloadedMediaConfig: a paused download plays with its state and progr
     return true;
   });
   await assert.rejects(om.getDownloadedMediaConfig('nope'), (e) => e.code === 9013 && e.data.entryId === 'nope');
-  assert.deepEqual(events.map((e) => e.payload.detail.code), [9003, 9013]);
+  assert.deepEqual(
+    events.map((e) => e.payload.detail.code),
+    [9003, 9013],
+  );
 });
 
 test('getAllDownloads, pause, resume, remove, pauseAll, removeAll resolve to documented values', async () => {
@@ -227,7 +284,18 @@ test('getAllDownloads, pause, resume, remove, pauseAll, removeAll resolve to doc
   completedEntry(w, 'a');
   completedEntry(w, 'b', { state: 'downloading', progress: 10 });
   const all = await om.getAllDownloads();
-  assert.deepEqual(all[0], { id: 'a', metadata: { name: 'Clip' }, poster: 'p.jpg', expectedSize: 5000, size: 5000, expiration: null, duration: 60, state: 'completed', progress: 100, stopReason: null });
+  assert.deepEqual(all[0], {
+    id: 'a',
+    metadata: { name: 'Clip' },
+    poster: 'p.jpg',
+    expectedSize: 5000,
+    size: 5000,
+    expiration: null,
+    duration: 60,
+    state: 'completed',
+    progress: 100,
+    stopReason: null,
+  });
   assert.equal((await om.pause('b')).state, 'paused');
   assert.equal((await om.resume('b')).state, 'downloading');
   assert.deepEqual(await om.pauseAll(), { entryIds: ['b'] });
@@ -251,10 +319,16 @@ test('an encrypted entry renews its licence, plays with the local licence URL, a
   const future = Date.now() + 3600e3;
   completedEntry(w, 'drm', { expiration: future, protected: true, renewTo: future + 1000 });
   const dash = w.entries.get('drm').config.sources.dash[0];
-  dash.drmData = [{ scheme: 'drm.clearkey', licenseUrl: 'https://lic.example/ck' }, { scheme: 'com.widevine.alpha', licenseUrl: 'https://lic.example/wv' }];
+  dash.drmData = [
+    { scheme: 'drm.clearkey', licenseUrl: 'https://lic.example/ck' },
+    { scheme: 'com.widevine.alpha', licenseUrl: 'https://lic.example/wv' },
+  ];
   assert.equal(await om.getExpiration('drm'), future);
   assert.equal(await om.renewLicense('drm'), future + 1000);
-  assert.deepEqual(sent(w, 'renew').map((r) => r.entryId), ['drm']);
+  assert.deepEqual(
+    sent(w, 'renew').map((r) => r.entryId),
+    ['drm'],
+  );
   const played = await om.getDownloadedMediaConfig('drm');
   // ClearKey is answered by the worker at localLicenseUrl (for the player's drm config); the
   // Kaltura Player refuses a ClearKey drmData (7007), so only the other systems stay.
@@ -266,15 +340,32 @@ test('an encrypted entry renews its licence, plays with the local licence URL, a
 
 test('renewLicense with a provider asks it for a fresh config and hands it to the worker; a provider failure is 9016', async () => {
   const fresh = { sources: { dash: [{ url: DASH, drmData: [{ licenseUrl: 'https://lic.example/ck?token=new' }] }] } };
-  let asked = [];
-  globalThis.KalturaPlayer = { VERSION: '3.17.95', providers: { Provider: class { getMediaConfig(info) { asked.push(info); return Promise.resolve(fresh); } } } };
+  const asked = [];
+  globalThis.KalturaPlayer = {
+    VERSION: '3.17.95',
+    providers: {
+      Provider: class {
+        getMediaConfig(info) {
+          asked.push(info);
+          return Promise.resolve(fresh);
+        }
+      },
+    },
+  };
   const { om, container } = make({ provider: { partnerId: 1234 } });
   const w = await worker(container);
   completedEntry(w, 'drm', { expiration: 1e12, protected: true, renewTo: 2e12 });
   assert.equal(await om.renewLicense('drm'), 2e12);
-  assert.deepEqual(asked.map((i) => i.entryId), ['drm']);
+  assert.deepEqual(
+    asked.map((i) => i.entryId),
+    ['drm'],
+  );
   assert.deepEqual(sent(w, 'renew')[0].config, fresh);
-  globalThis.KalturaPlayer.providers.Provider = class { getMediaConfig() { return Promise.reject(new Error('offline')); } };
+  globalThis.KalturaPlayer.providers.Provider = class {
+    getMediaConfig() {
+      return Promise.reject(new Error('offline'));
+    }
+  };
   await assert.rejects(om.renewLicense('drm'), (e) => e.code === 9016 && /fresh media config/.test(e.data.message));
   assert.equal(sent(w, 'renew').length, 1, 'the worker was not asked without a fresh config');
 });
@@ -282,7 +373,11 @@ test('renewLicense with a provider asks it for a fresh config and hands it to th
 test('Widevine-only content is refused with 9009 before the worker is asked to download', async () => {
   const { om, container } = make();
   const w = await worker(container);
-  w.entries.set('wv', { id: 'wv', state: 'prepared', config: { sources: { dash: [{ url: DASH, drmData: [{ scheme: 'com.widevine.alpha', licenseUrl: 'https://lic/wv' }] }] } } });
+  w.entries.set('wv', {
+    id: 'wv',
+    state: 'prepared',
+    config: { sources: { dash: [{ url: DASH, drmData: [{ scheme: 'com.widevine.alpha', licenseUrl: 'https://lic/wv' }] }] } },
+  });
   await assert.rejects(om.download('wv'), (e) => e.code === 9009 && /com\.widevine\.alpha.*cannot keep their licences offline/.test(e.data.message));
   assert.deepEqual(sent(w, 'download'), []);
 });
@@ -296,7 +391,10 @@ test('worker broadcasts reach listeners as {type, payload: {detail}}; junk is ig
   w.broadcast('error', { severity: 2, category: 9, code: 9011, data: { message: 'disk full', entryId: 'a' } });
   w.broadcast('bogus', {});
   container.dispatchEvent(new MessageEvent('message', { data: 'hello' }));
-  assert.deepEqual(events.map((e) => e.type), ['progress', 'statechange', 'error']);
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ['progress', 'statechange', 'error'],
+  );
   assert.deepEqual(events[0], { type: 'progress', payload: { detail: progress } });
   assert.equal(events[0].payload.detail.progress, 50);
   const off = (e) => events.push(e);

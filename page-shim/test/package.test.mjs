@@ -13,9 +13,25 @@ import { fileURLToPath } from 'node:url';
 const SHIM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(path.join(SHIM, 'package.json'), 'utf8'));
 
-const TYPES = ['channel', 'drm', 'errors', 'events', 'generated/protocol', 'global', 'index', 'keep-alive',
-  'media-config', 'offline-manager', 'persistent-sessions', 'playable', 'protocol', 'provider', 'registration',
-  'timeout', 'url'];
+const TYPES = [
+  'channel',
+  'drm',
+  'errors',
+  'events',
+  'generated/protocol',
+  'global',
+  'index',
+  'keep-alive',
+  'media-config',
+  'offline-manager',
+  'persistent-sessions',
+  'playable',
+  'protocol',
+  'provider',
+  'registration',
+  'timeout',
+  'url',
+];
 const EXPECTED = [
   'README.md',
   'dist/kaltura-offline-manager.js',
@@ -30,7 +46,12 @@ const EXPECTED = [
 let packed;
 function pack() {
   if (!packed) {
-    const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: SHIM, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
+    const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: SHIM,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, npm_config_update_notifier: 'false' },
+    });
     [packed] = JSON.parse(out);
   }
   return packed;
@@ -71,7 +92,7 @@ test('the package version is stamped into the worker and both shim bundles', () 
   const sw = readFileSync(path.join(dist, 'offline-manager-sw.js'), 'utf8');
   assert.match(sw, new RegExp(`const OM_VERSION = '${pkg.version.replace(/\./g, '\\.')}';`));
   assert.match(sw, /const OM_WASM_CACHE = 'offline-manager-wasm-[0-9a-f]{16}';/, 'the wasm cache is named after the wasm hash');
-  assert.match(sw, /const OM_PROTOCOL = Number\('\d+'\);/);
+  assert.match(sw, /^const OM_PROTOCOL_VERSION = \d+;$/m, 'the generated constants are part of the worker script');
   for (const f of ['offline-manager-sw.js', 'offline-manager.js', 'kaltura-offline-manager.js']) {
     const text = readFileSync(path.join(dist, f), 'utf8');
     assert.doesNotMatch(text, /__OM_[A-Z_]+__/, `${f} has an unstamped placeholder`);

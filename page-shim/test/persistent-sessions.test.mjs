@@ -28,7 +28,12 @@ class FakeCdm {
     return {
       keySystem,
       async createMediaKeys() {
-        return { createSession: (type) => { assert.equal(type, 'persistent-license'); return new FakeSession(cdm); } };
+        return {
+          createSession: (type) => {
+            assert.equal(type, 'persistent-license');
+            return new FakeSession(cdm);
+          },
+        };
       },
     };
   }
@@ -62,7 +67,9 @@ class FakeSession extends EventTarget {
     return true;
   }
 
-  async remove() { this.cdm.stored.delete(this.sessionId); }
+  async remove() {
+    this.cdm.stored.delete(this.sessionId);
+  }
 
   async close() {}
 }
@@ -98,15 +105,23 @@ afterEach(() => {
   delete globalThis.navigator;
 });
 
-async function setup(protection = [{ scheme: 'urn:mpeg:dash:mp4protection:2011', value: 'cenc', defaultKid: KID, pssh: null, licenseUrl: null },
-  { scheme: WV_UUID, value: null, defaultKid: null, pssh: PSSH, licenseUrl: null }]) {
+async function setup(
+  protection = [
+    { scheme: 'urn:mpeg:dash:mp4protection:2011', value: 'cenc', defaultKid: KID, pssh: null, licenseUrl: null },
+    { scheme: WV_UUID, value: null, defaultKid: null, pssh: PSSH, licenseUrl: null },
+  ],
+) {
   const container = new FakeContainer();
   const om = new OfflineManager({ serviceWorkerUrl: SW, serviceWorkerContainer: container, keepAliveMs: 0 });
   managers.push(om);
   while (!container.worker) await new Promise((r) => setTimeout(r, 1));
   const w = container.worker;
-  w.entries.set('wv', { id: 'wv', state: 'prepared', protection,
-    config: { id: 'wv', sources: { dash: [{ url: DASH, drmData: [{ scheme: 'com.widevine.alpha', licenseUrl: WV_URL }] }] } } });
+  w.entries.set('wv', {
+    id: 'wv',
+    state: 'prepared',
+    protection,
+    config: { id: 'wv', sources: { dash: [{ url: DASH, drmData: [{ scheme: 'com.widevine.alpha', licenseUrl: WV_URL }] }] } },
+  });
   return { om, w, types: () => w.requests.map((r) => r.type).filter((t) => t !== 'ping') };
 }
 
@@ -131,14 +146,19 @@ test('where the CDM keeps persistent licences, a Widevine download makes its ses
 });
 
 test('a manifest without a Widevine pssh gets a session from a pssh naming its default KID', () => {
-  const [init] = initDataFor('com.widevine.alpha', [{ scheme: 'urn:mpeg:dash:mp4protection:2011', value: 'cenc', defaultKid: KID, pssh: null, licenseUrl: null }]);
+  const [init] = initDataFor('com.widevine.alpha', [
+    { scheme: 'urn:mpeg:dash:mp4protection:2011', value: 'cenc', defaultKid: KID, pssh: null, licenseUrl: null },
+  ]);
   const box = Buffer.from(init);
   assert.equal(box.readUInt32BE(0), box.length);
   assert.equal(box.subarray(4, 8).toString(), 'pssh');
   assert.equal(box.subarray(12, 28).toString('hex'), 'edef8ba979d64acea3c827dcd51d21ed');
   assert.equal(box.subarray(32).toString('hex'), `1210${KID.replace(/-/g, '')}`);
-  assert.deepEqual(initDataFor('com.microsoft.playready', [{ scheme: 'urn:mpeg:dash:mp4protection:2011', value: 'cenc', defaultKid: KID, pssh: null, licenseUrl: null }]), [],
-    'PlayReady needs its pssh (a PlayReady header) from the manifest');
+  assert.deepEqual(
+    initDataFor('com.microsoft.playready', [{ scheme: 'urn:mpeg:dash:mp4protection:2011', value: 'cenc', defaultKid: KID, pssh: null, licenseUrl: null }]),
+    [],
+    'PlayReady needs its pssh (a PlayReady header) from the manifest',
+  );
 });
 
 test('content whose manifest gives no init data for the key system is refused with 9007 before the download', async () => {
@@ -161,26 +181,36 @@ test('renewLicense makes new sessions from the stored init data and releases the
   w.entries.get('wv').state = 'completed';
   licenceServer.expiration = 5e12;
   assert.equal(await om.renewLicense('wv'), 5e12);
-  assert.deepEqual(w.entries.get('wv').sessions.map((s) => s.sessionId), ['wv-session-2']);
+  assert.deepEqual(
+    w.entries.get('wv').sessions.map((s) => s.sessionId),
+    ['wv-session-2'],
+  );
   assert.deepEqual([...cdm.stored.keys()], ['wv-session-2'], 'the old licence is released from the CDM');
   assert.ok(!w.requests.some((r) => r.type === 'renew'), 'the worker cannot renew CDM sessions');
 
   licenceServer.status = 500;
   await assert.rejects(om.renewLicense('wv'), (e) => e.code === 9016 && /stored licence is kept/.test(e.data.message));
-  assert.deepEqual(w.entries.get('wv').sessions.map((s) => s.sessionId), ['wv-session-2']);
+  assert.deepEqual(
+    w.entries.get('wv').sessions.map((s) => s.sessionId),
+    ['wv-session-2'],
+  );
   assert.deepEqual([...cdm.stored.keys()], ['wv-session-2']);
   assert.equal(await om.getExpiration('wv'), 5e12);
 });
 
-test('remove and removeAll release the entries\' sessions from the CDM', async () => {
+test("remove and removeAll release the entries' sessions from the CDM", async () => {
   const { om, w } = await setup();
   await om.download('wv');
   assert.equal(cdm.stored.size, 1);
   assert.deepEqual(await om.remove('wv'), { entryId: 'wv' });
   assert.equal(cdm.stored.size, 0);
 
-  w.entries.set('wv2', { id: 'wv2', state: 'prepared', protection: [{ scheme: WV_UUID, value: null, defaultKid: null, pssh: PSSH, licenseUrl: null }],
-    config: { sources: { dash: [{ url: DASH, drmData: [{ scheme: 'com.widevine.alpha', licenseUrl: WV_URL }] }] } } });
+  w.entries.set('wv2', {
+    id: 'wv2',
+    state: 'prepared',
+    protection: [{ scheme: WV_UUID, value: null, defaultKid: null, pssh: PSSH, licenseUrl: null }],
+    config: { sources: { dash: [{ url: DASH, drmData: [{ scheme: 'com.widevine.alpha', licenseUrl: WV_URL }] }] } },
+  });
   await om.download('wv2');
   assert.equal(cdm.stored.size, 1);
   assert.deepEqual(await om.removeAll(), { entryIds: ['wv2'] });
@@ -212,8 +242,14 @@ test('renewal stays with the key system of the stored sessions when the config o
   await om.download('wv');
   w.entries.get('wv').config.sources.dash[0].drmData.unshift({ scheme: 'com.microsoft.playready', licenseUrl: 'https://udrm.example/playready' });
   await om.renewLicense('wv');
-  assert.deepEqual(w.entries.get('wv').sessions.map((s) => s.keySystem), ['com.widevine.alpha']);
-  assert.deepEqual(licenceServer.posts.map((p) => p.url), [WV_URL, WV_URL]);
+  assert.deepEqual(
+    w.entries.get('wv').sessions.map((s) => s.keySystem),
+    ['com.widevine.alpha'],
+  );
+  assert.deepEqual(
+    licenceServer.posts.map((p) => p.url),
+    [WV_URL, WV_URL],
+  );
 });
 
 test('with an MSE probe, the sessions come from the protection of the tracks the playable options select', async () => {
@@ -224,8 +260,11 @@ test('with an MSE probe, the sessions come from the protection of the tracks the
     const { om, w, types } = await setup();
     w.entries.get('wv').mediaTypes = [avc, lvc];
     await om.download('wv');
-    assert.deepEqual(types(), ['get', 'protection', 'protection', 'keepSessions', 'download'],
-      'a probe that rules a type out changes the selection: its protection is asked for again');
+    assert.deepEqual(
+      types(),
+      ['get', 'protection', 'protection', 'keepSessions', 'download'],
+      'a probe that rules a type out changes the selection: its protection is asked for again',
+    );
     assert.deepEqual(w.entries.get('wv').plannedWith, { playable: [avc] });
     assert.deepEqual(w.requests.find((r) => r.type === 'download').options, { playable: [avc] });
 

@@ -24,7 +24,13 @@ afterEach(() => {
 /** An MSE stand-in that plays `supported` (type strings) and records what it was asked. */
 function fakeMse(supported) {
   const asked = [];
-  return { asked, isTypeSupported: (type) => { asked.push(type); return supported.includes(type); } };
+  return {
+    asked,
+    isTypeSupported: (type) => {
+      asked.push(type);
+      return supported.includes(type);
+    },
+  };
 }
 
 async function setup(entry = {}) {
@@ -74,7 +80,13 @@ test('a type without codecs is kept unasked (MSE refuses a bare MIME type), and 
   assert.equal(mseType(BARE), 'audio/mp4');
   assert.equal(mseType(LVC), 'video/mp4; codecs="lvc1"');
   const asked = [];
-  const probe = { isTypeSupported: (t) => { asked.push(t); if (t.includes('lvc1')) throw new TypeError('bad type'); return t !== 'audio/mp4'; } };
+  const probe = {
+    isTypeSupported: (t) => {
+      asked.push(t);
+      if (t.includes('lvc1')) throw new TypeError('bad type');
+      return t !== 'audio/mp4';
+    },
+  };
   assert.deepEqual(playableTypes([AVC, LVC, BARE, { mimeType: 1 }], probe), [AVC, BARE]);
   assert.deepEqual(asked, ['video/mp4; codecs="avc1.64001f"', 'video/mp4; codecs="lvc1"']);
   assert.equal(playableTypes(undefined, probe), undefined, 'an answer without mediaTypes sends no playable option');

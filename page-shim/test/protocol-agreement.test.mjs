@@ -21,16 +21,29 @@ before(() => {
 
 /** The worker's verdict on each request, in order. */
 function judge(requests) {
-  const out = execFileSync(CHECK, { input: requests.map((r) => JSON.stringify(r)).join('\n') + '\n' });
-  return out.toString().trim().split('\n').map((l) => JSON.parse(l));
+  const out = execFileSync(CHECK, { input: `${requests.map((r) => JSON.stringify(r)).join('\n')}\n` });
+  return out
+    .toString()
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 }
 
 const entryId = '0_abc';
 const config = { sources: { dash: [{ url: 'https://cdn.example/m.mpd' }] } };
 const options = {
-  language: 'en', bitrate: 800000, audioLanguages: ['en'], textLanguages: ['fr'], videoHeight: 720, maxHeight: 1080,
-  videoBitrate: 800000, thumbnails: false, codecs: ['avc1', 'mp4a'], redirectOrigins: ['https://cdn2.example'],
-  concurrency: 4, playable: [{ mimeType: 'video/mp4', codecs: 'avc1.64001f' }],
+  language: 'en',
+  bitrate: 800000,
+  audioLanguages: ['en'],
+  textLanguages: ['fr'],
+  videoHeight: 720,
+  maxHeight: 1080,
+  videoBitrate: 800000,
+  thumbnails: false,
+  codecs: ['avc1', 'mp4a'],
+  redirectOrigins: ['https://cdn2.example'],
+  concurrency: 4,
+  playable: [{ mimeType: 'video/mp4', codecs: 'avc1.64001f' }],
 };
 const sessions = [{ keySystem: 'com.widevine.alpha', sessionId: 's1', initDataType: 'cenc', initData: 'AAAA', expiration: null }];
 
@@ -55,7 +68,7 @@ test('every command the shim builds, with all its fields, passes the worker vali
   assert.deepEqual(Object.keys(FULL).sort(), [...COMMAND_TYPES].sort(), 'one sample per command type');
   const requests = COMMAND_TYPES.map((type, i) => buildRequest(type, FULL[type], i + 1));
   const verdicts = judge(requests);
-  requests.forEach((r, i) => assert.deepEqual(verdicts[i], { ok: true }, `${r.type}: ${verdicts[i].message}`));
+  for (const [i, r] of requests.entries()) assert.deepEqual(verdicts[i], { ok: true }, `${r.type}: ${verdicts[i].message}`);
 });
 
 test('the worker refuses what the shim never sends: unknown types, unknown fields, other versions', () => {

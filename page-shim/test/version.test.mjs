@@ -8,14 +8,23 @@ import { OfflineManager } from '../build/offline-manager.js';
 import { PROTOCOL_VERSION } from '../build/protocol.js';
 
 function target(answer) {
-  return { postMessage(message, transfer) { answer(message, transfer[0]); } };
+  return {
+    postMessage(message, transfer) {
+      answer(message, transfer[0]);
+    },
+  };
 }
 
 test('a refusal from a worker of another protocol is a 9002 naming both versions', async () => {
-  const t = target((m, port) => port.postMessage({
-    id: m.id, ok: false, v: PROTOCOL_VERSION + 1, workerVersion: '9.9.9',
-    error: { severity: 2, category: 9, code: 9002, data: { message: 'whatever the worker says' } },
-  }));
+  const t = target((m, port) =>
+    port.postMessage({
+      id: m.id,
+      ok: false,
+      v: PROTOCOL_VERSION + 1,
+      workerVersion: '9.9.9',
+      error: { severity: 2, category: 9, code: 9002, data: { message: 'whatever the worker says' } },
+    }),
+  );
   await assert.rejects(sendRequest(t, 'list', {}, 1000), (e) => {
     assert.equal(e.category, 9);
     assert.equal(e.code, 9002);

@@ -1,5 +1,8 @@
+// @ts-check
 // Offline Manager service worker bootstrap (classic script, appended to the wasm-bindgen
-// `no-modules` glue that defines `wasm_bindgen`).
+// `no-modules` glue that defines `wasm_bindgen`, and to generated/constants.js, which defines
+// OM_PROTOCOL_VERSION, OM_LAYOUT and OM_ERROR_CODE from the Rust crate: scripts/build.sh).
+// `tsc -p sw/js` type-checks it (globals.d.ts declares what comes from elsewhere).
 //
 // Every listener is added here, during the script's first evaluation: listeners added later are
 // ignored (Chromium records at install that the worker has no fetch handler) and a message that
@@ -16,28 +19,38 @@
 //   against); `scope` defaults to the registration's scope.
 // Either way the bootstrap answers only its own fetches (`{scope}__offline__/...`) and its own
 // messages (`{v, id, type}`); every other event is left to the app's listeners.
-/* global wasm_bindgen */
 'use strict';
 
+/** `self`, typed as the service worker global scope it is (lib.webworker types it as any worker's). */
+const omSelf = /** @type {ServiceWorkerGlobalScope & typeof globalThis} */ (self);
 const OM_VERSION = '__OM_VERSION__'; // the npm package version (page-shim/package.json)
-const OM_PROTOCOL = Number('__OM_PROTOCOL__'); // PROTOCOL_VERSION of crates/engine/src/protocol.rs
 const OM_WASM_CACHE = 'offline-manager-wasm-__OM_WASM_HASH__'; // tied to the wasm's content
 const OM_CONFIG = self.OFFLINE_MANAGER && typeof self.OFFLINE_MANAGER === 'object' ? self.OFFLINE_MANAGER : null;
 const OM_EMBEDDED = OM_CONFIG !== null;
 const OM_SKIP_WAITING = OM_EMBEDDED ? OM_CONFIG.skipWaiting === true : true;
 const OM_CLAIM = OM_EMBEDDED ? OM_CONFIG.claim === true : true;
-const OM_WASM_URL = new URL((OM_CONFIG && OM_CONFIG.wasmUrl) || 'offline-manager-sw_bg.wasm', self.location.href).href;
-const OM_SCOPE = OM_CONFIG && OM_CONFIG.scope ? new URL(OM_CONFIG.scope, self.location.href).href : self.registration.scope;
-const OM_PREFIX = OM_SCOPE + '__offline__/';
+const OM_WASM_URL = new URL(OM_CONFIG?.wasmUrl || 'offline-manager-sw_bg.wasm', self.location.href).href;
+const OM_SCOPE = OM_CONFIG?.scope ? new URL(OM_CONFIG.scope, self.location.href).href : omSelf.registration.scope;
+const OM_PREFIX = `${OM_SCOPE}${OM_LAYOUT.offlinePrefix}/`;
+/** The fields of a segment record in IndexedDB (crates/engine/src/layout.rs). */
+const OM_RECORD = OM_LAYOUT.segmentRecord;
 if (!OM_EMBEDDED && !/offline-manager-sw[^/]*\.js$/.test(self.location.pathname)) {
-  console.warn('[offline-manager] imported into ' + self.location.href + ' without self.OFFLINE_MANAGER: acting as the '
-    + 'standalone worker (skipWaiting, clients.claim); set self.OFFLINE_MANAGER = {} before importScripts to leave them to your worker');
+  console.warn(
+    `[offline-manager] imported into ${self.location.href} without self.OFFLINE_MANAGER: acting as the standalone worker (skipWaiting, clients.claim); `
+      + 'set self.OFFLINE_MANAGER = {} before importScripts to leave them to your worker',
+  );
 }
-if (!OM_SCOPE.startsWith(self.registration.scope)) {
-  console.error('[offline-manager] scope ' + OM_SCOPE + ' lies outside the registration scope ' + self.registration.scope + ': stored media cannot be served');
+if (!OM_SCOPE.startsWith(omSelf.registration.scope)) {
+  console.error(`[offline-manager] scope ${OM_SCOPE} lies outside the registration scope ${omSelf.registration.scope}: stored media cannot be served`);
 }
 /** Read by the app's worker code if it wants it (e.g. to log which package it runs). */
-self.OFFLINE_MANAGER_INFO = Object.freeze({ version: OM_VERSION, protocol: OM_PROTOCOL, scope: OM_SCOPE, wasmUrl: OM_WASM_URL, embedded: OM_EMBEDDED });
+self.OFFLINE_MANAGER_INFO = Object.freeze({
+  version: OM_VERSION,
+  protocol: OM_PROTOCOL_VERSION,
+  scope: OM_SCOPE,
+  wasmUrl: OM_WASM_URL,
+  embedded: OM_EMBEDDED,
+});
 
 // The wasm lives in Cache Storage so the worker can start with the network gone.
 async function omCacheWasm() {
@@ -45,28 +58,38 @@ async function omCacheWasm() {
   const hit = await cache.match(OM_WASM_URL);
   if (hit) return hit;
   const response = await fetch(OM_WASM_URL, { cache: 'no-cache' });
-  if (!response.ok) throw new Error('could not fetch ' + OM_WASM_URL + ': HTTP ' + response.status);
+  if (!response.ok) throw new Error(`could not fetch ${OM_WASM_URL}: HTTP ${response.status}`);
   await cache.put(OM_WASM_URL, response.clone());
   return response;
 }
 
 // Instantiating the wasm and opening the database are separate steps: a cold worker's first
 // segment request needs only the first (see omReadSegment).
+/** @type {Promise<unknown> | null} */
 let omModule = null;
 function omLoad() {
   if (!omModule) {
     omModule = omCacheWasm().then((response) => wasm_bindgen({ module_or_path: response }));
-    omModule.catch(() => { omModule = null; }); // let the next event try again
+    omModule.catch(() => {
+      omModule = null;
+    }); // let the next event try again
   }
   return omModule;
 }
 
+/** @type {Promise<void> | null} */
 let omReady = null;
 let omBooted = false;
 function omStart() {
   if (!omReady) {
-    omReady = omLoad().then(() => wasm_bindgen.boot(OM_SCOPE)).then(() => { omBooted = true; });
-    omReady.catch(() => { omReady = null; });
+    omReady = omLoad()
+      .then(() => wasm_bindgen.boot(OM_SCOPE))
+      .then(() => {
+        omBooted = true;
+      });
+    omReady.catch(() => {
+      omReady = null;
+    });
   }
   return omReady;
 }
@@ -74,15 +97,25 @@ function omStart() {
 // Cold start: while the wasm instantiates, read the requested segment's records here, so the
 // first answer waits for the slower of the two instead of both in turn. Resolves with the
 // records, or null to leave the request to the worker's usual path (no database yet, an odd URL).
+/**
+ * @param {string} rest the request's path below the scope: `__offline__/{entry}/{track}/{index}`
+ * @returns {Promise<Record<string, unknown>[] | null>}
+ */
 function omReadSegment(rest) {
   const parts = rest.split(/[?#]/)[0].split('/');
   const index = Number(parts[3]);
   if (parts.length !== 4 || !parts[2] || !Number.isInteger(index) || index < 0) return Promise.resolve(null);
+  /** @type {string} */
   let entry;
-  try { entry = decodeURIComponent(parts[1]); } catch (e) { return Promise.resolve(null); }
+  try {
+    entry = decodeURIComponent(parts[1]);
+  } catch {
+    return Promise.resolve(null);
+  }
   return new Promise((resolve) => {
-    const open = indexedDB.open('offline-manager');
-    open.onupgradeneeded = () => open.transaction.abort(); // no database yet: the worker makes it
+    const open = indexedDB.open(OM_LAYOUT.database);
+    // No database yet: the worker makes it. (An upgradeneeded event always has its transaction.)
+    open.onupgradeneeded = () => /** @type {IDBTransaction} */ (open.transaction).abort();
     open.onerror = () => resolve(null);
     open.onblocked = () => resolve(null);
     open.onsuccess = () => {
@@ -90,10 +123,16 @@ function omReadSegment(rest) {
       db.onversionchange = () => db.close();
       try {
         const range = IDBKeyRange.bound([entry, parts[2], index], [entry, parts[2], index, []]);
-        const req = db.transaction('segments').objectStore('segments').getAll(range);
-        req.onsuccess = () => { db.close(); resolve(req.result); };
-        req.onerror = () => { db.close(); resolve(null); };
-      } catch (e) {
+        const req = db.transaction(OM_LAYOUT.stores.segments).objectStore(OM_LAYOUT.stores.segments).getAll(range);
+        req.onsuccess = () => {
+          db.close();
+          resolve(req.result);
+        };
+        req.onerror = () => {
+          db.close();
+          resolve(null);
+        };
+      } catch {
         db.close();
         resolve(null);
       }
@@ -104,46 +143,69 @@ function omReadSegment(rest) {
 // The commonest cold request, a whole segment stored in one record without a Range header, is
 // answered here without waiting for the wasm; anything else (ranges, chunks, a missing segment)
 // goes to the worker's serve module.
+/**
+ * @param {Record<string, unknown>[] | null} records
+ * @param {Request} request
+ * @returns {Response | null}
+ */
 function omWholeSegment(records, request) {
-  if (!records || records.length !== 1 || request.headers.has('Range')) return null;
+  if (records?.length !== 1 || request.headers.has('Range')) return null;
   const r = records[0];
-  if ((r.chunks || 1) !== 1) return null;
+  if ((r[OM_RECORD.chunks] || 1) !== 1) return null;
   // Blob records, or ArrayBuffer records where IndexedDB refuses Blobs (WebKit private sessions).
-  const body = r.blob instanceof Blob ? r.blob : r.bytes instanceof ArrayBuffer ? new Blob([r.bytes]) : null;
+  const blob = r[OM_RECORD.blob];
+  const bytes = r[OM_RECORD.bytes];
+  const body = blob instanceof Blob ? blob : bytes instanceof ArrayBuffer ? new Blob([bytes]) : null;
   if (!body) return null;
-  return new Response(body, {status: 200, headers: {
-    'Content-Type': r.type || 'application/octet-stream',
-    'Content-Length': String(body.size),
-    'Accept-Ranges': 'bytes',
-  }});
+  return new Response(body, {
+    status: 200,
+    headers: {
+      'Content-Type': /** @type {string} */ (r[OM_RECORD.type] || 'application/octet-stream'),
+      'Content-Length': String(body.size),
+      'Accept-Ranges': 'bytes',
+    },
+  });
 }
 
 let omWoken = false;
+/**
+ * @param {boolean} force resume even if an earlier event already did
+ * @returns {Promise<unknown>}
+ */
 function omWake(force) {
   if (omWoken && !force) return Promise.resolve();
   omWoken = true;
-  return omStart().then(() => wasm_bindgen.wake()).catch((e) => console.error('[offline-manager] resume failed', e));
+  return omStart()
+    .then(() => wasm_bindgen.wake())
+    .catch((e) => console.error('[offline-manager] resume failed', e));
 }
 
+/**
+ * A KalturaError-shaped error (severity CRITICAL, category STORAGE) for a reply.
+ * @param {number} code
+ * @param {string} message
+ */
 function omError(code, message) {
   return { severity: 2, category: 9, code, data: { message } };
 }
 
-self.addEventListener('install', (event) => {
-  event.waitUntil(omCacheWasm().then(() => (OM_SKIP_WAITING ? self.skipWaiting() : undefined)));
+omSelf.addEventListener('install', (event) => {
+  event.waitUntil(omCacheWasm().then(() => (OM_SKIP_WAITING ? omSelf.skipWaiting() : undefined)));
 });
 
-self.addEventListener('activate', (event) => {
-  event.waitUntil((async () => {
-    for (const name of await caches.keys()) {
-      if (name.startsWith('offline-manager-wasm-') && name !== OM_WASM_CACHE) await caches.delete(name);
-    }
-    if (OM_CLAIM) await self.clients.claim();
-    await omWake(true);
-  })());
+omSelf.addEventListener('activate', (event) => {
+  event.waitUntil(
+    (async () => {
+      for (const name of await caches.keys()) {
+        if (name.startsWith('offline-manager-wasm-') && name !== OM_WASM_CACHE) await caches.delete(name);
+      }
+      if (OM_CLAIM) await omSelf.clients.claim();
+      await omWake(true);
+    })(),
+  );
 });
 
-self.addEventListener('fetch', (event) => {
+omSelf.addEventListener('fetch', (event) => {
   const url = event.request.url;
   if (!url.startsWith(OM_PREFIX)) {
     event.waitUntil(omWake(false));
@@ -153,58 +215,78 @@ self.addEventListener('fetch', (event) => {
   event.stopImmediatePropagation();
   const rest = url.slice(OM_SCOPE.length);
   const usual = () => omStart().then(() => wasm_bindgen.handle_fetch(rest, event.request));
+  /** @type {Promise<Response>} */
   let answer;
   if (omBooted) {
     answer = usual();
   } else {
     const loading = omLoad();
-    answer = omReadSegment(rest).then((records) =>
-      omWholeSegment(records, event.request)
-      || loading.then(() => (records && wasm_bindgen.handle_fetch_from_records(rest, event.request, records)) || usual()));
+    answer = omReadSegment(rest).then(
+      (records) =>
+        omWholeSegment(records, event.request)
+        || loading.then(() => (records && wasm_bindgen.handle_fetch_from_records(rest, event.request, records)) || usual()),
+    );
   }
-  event.respondWith(
-    answer.catch((e) => new Response('9001: the offline worker could not read IndexedDB: ' + e, { status: 500 })),
-  );
+  event.respondWith(answer.catch((e) => new Response(`${OM_ERROR_CODE.INDEXED_DB_ERROR}: the offline worker could not read IndexedDB: ${e}`, { status: 500 })));
   event.waitUntil(omWake(false));
 });
 
 // The network came back while the worker runs: resume downloads paused for the network (a
 // stopped worker is woken by the pages instead, which ping it on their own 'online' event).
-self.addEventListener('online', () => { omWake(true); });
+omSelf.addEventListener('online', () => {
+  omWake(true);
+});
 
-/** A message of the page shim's protocol (any version): `{v, id, type}`. Others are the app's. */
+/**
+ * A message of the page shim's protocol (any version): `{v, id, type}`. Others are the app's.
+ * @param {any} data whatever was posted
+ * @returns {boolean}
+ */
 function omIsRequest(data) {
-  return data !== null && typeof data === 'object' && typeof data.v === 'number'
-    && typeof data.id === 'number' && typeof data.type === 'string';
+  return data !== null && typeof data === 'object' && typeof data.v === 'number' && typeof data.id === 'number' && typeof data.type === 'string';
 }
 
 // Every reply goes out with the worker's protocol and package versions (`v`, `workerVersion`):
 // the shim compares `v` with its own and names both versions when they differ. The wasm returns
 // its reply (it posts nothing when given no port), and the reply is sent from here.
-self.addEventListener('message', (event) => {
+omSelf.addEventListener('message', (event) => {
   const data = event.data;
   if (!omIsRequest(data)) return; // the app's message (Workbox's SKIP_WAITING, ...): not ours
-  const port = event.ports && event.ports[0] ? event.ports[0] : null;
+  const port = event.ports?.[0] || null;
   const id = data.id;
-  const reply = (body) => { if (port) port.postMessage(Object.assign({ id, v: OM_PROTOCOL, workerVersion: OM_VERSION }, body)); };
-  if (data.v !== OM_PROTOCOL) {
+  /** @param {object} body */
+  const reply = (body) => {
+    if (port) port.postMessage(Object.assign({ id, v: OM_PROTOCOL_VERSION, workerVersion: OM_VERSION }, body));
+  };
+  if (data.v !== OM_PROTOCOL_VERSION) {
     // Answered here, without the wasm: a page shim of another release (new page, old worker
     // still in control, or the reverse).
-    reply({ ok: false, error: omError(9002, 'the page speaks offline-manager protocol ' + data.v + ' but this service worker (package '
-      + OM_VERSION + ') speaks protocol ' + OM_PROTOCOL + '; reload the page (close the app\'s other tabs) so page and worker '
-      + 'come from the same release, and serve the page shim and offline-manager-sw.js from one package version') });
+    reply({
+      ok: false,
+      error: omError(
+        OM_ERROR_CODE.OPERATION_ABORTED,
+        `the page speaks offline-manager protocol ${data.v} but this service worker (package ${OM_VERSION}) speaks protocol ${OM_PROTOCOL_VERSION}; `
+          + "reload the page (close the app's other tabs) so page and worker come from the same release, "
+          + 'and serve the page shim and offline-manager-sw.js from one package version',
+      ),
+    });
     event.waitUntil(omWake(false));
     return;
   }
   event.waitUntil(
     omStart()
       .then(() => wasm_bindgen.handle_message(data, undefined))
-      .then((answer) => reply(answer && typeof answer === 'object' ? answer
-        : { ok: false, error: omError(9001, 'the offline worker sent an unreadable reply; reload the page') }))
+      .then((answer) =>
+        reply(
+          answer && typeof answer === 'object'
+            ? answer
+            : { ok: false, error: omError(OM_ERROR_CODE.INDEXED_DB_ERROR, 'the offline worker sent an unreadable reply; reload the page') },
+        ),
+      )
       .then(() => omWake(true))
       .catch((e) => {
         console.error('[offline-manager] message failed', e);
-        reply({ ok: false, error: omError(9001, 'the offline worker failed: ' + e + '; reload the page') });
+        reply({ ok: false, error: omError(OM_ERROR_CODE.INDEXED_DB_ERROR, `the offline worker failed: ${e}; reload the page`) });
       }),
   );
 });

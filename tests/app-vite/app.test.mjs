@@ -40,14 +40,26 @@ before(async () => {
   work = mkdtempSync(path.join(ROOT, 'target', 'app-vite-'));
   const app = path.join(work, 'app');
   for (const f of ['package.json', 'index.html', 'vite.config.js', 'src', 'public']) cpSync(path.join(APP_SRC, f), path.join(app, f), {recursive: true});
-  execFileSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', work], {cwd: path.join(ROOT, 'page-shim'), env: NPM_ENV, stdio: ['ignore', 'ignore', 'inherit']});
+  execFileSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', work], {
+    cwd: path.join(ROOT, 'page-shim'),
+    env: NPM_ENV,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'));
-  execFileSync('npm', ['install', '--offline', '--ignore-scripts', '--no-package-lock', path.join(work, tarball)], {cwd: app, env: NPM_ENV, stdio: ['ignore', 'ignore', 'inherit']});
+  execFileSync('npm', ['install', '--offline', '--ignore-scripts', '--no-package-lock', path.join(work, tarball)], {
+    cwd: app,
+    env: NPM_ENV,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   assert.ok(existsSync(path.join(app, 'node_modules/@offline-manager/web/dist/offline-manager-sw.js')), 'the tarball did not install');
   builds = {};
   for (const version of ['1', '2']) {
     const outDir = path.join(work, `dist-v${version}`);
-    execFileSync(process.execPath, [VITE, 'build'], {cwd: app, env: {...process.env, APP_VERSION: version, OUT_DIR: outDir}, stdio: ['ignore', 'ignore', 'inherit']});
+    execFileSync(process.execPath, [VITE, 'build'], {
+      cwd: app,
+      env: {...process.env, APP_VERSION: version, OUT_DIR: outDir},
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     builds[version] = outDir;
   }
   media = await startMediaServer({contentDir: CONTENT_DIR, segmentDelayMs: 120});
@@ -66,7 +78,11 @@ async function startStatic(state) {
     let rel = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     if (rel.endsWith('/')) rel += 'index.html';
     const file = path.join(state.root, path.normalize(rel));
-    if (!file.startsWith(state.root + path.sep)) { res.writeHead(400); res.end(); return; }
+    if (!file.startsWith(state.root + path.sep)) {
+      res.writeHead(400);
+      res.end();
+      return;
+    }
     try {
       let body = await readFile(file);
       if (state.patch) body = state.patch(rel, body);
@@ -80,7 +96,11 @@ async function startStatic(state) {
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   return Object.assign(state, {
     url: `http://127.0.0.1:${server.address().port}`,
-    stop: () => new Promise((resolve) => { server.close(resolve); server.closeAllConnections(); }),
+    stop: () =>
+      new Promise((resolve) => {
+        server.close(resolve);
+        server.closeAllConnections();
+      }),
   });
 }
 
@@ -90,28 +110,45 @@ async function openApp(app) {
   const page = await context.newPage();
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(String(e)));
-  page.on('console', (m) => { if (process.env.E2E_VERBOSE) console.log('[page]', m.type(), m.text()); });
-  context.on('serviceworker', (w) => w.on('console', (m) => { if (process.env.E2E_VERBOSE) console.log('[sw]', m.type(), m.text()); }));
+  page.on('console', (m) => {
+    if (process.env.E2E_VERBOSE) console.log('[page]', m.type(), m.text());
+  });
+  context.on('serviceworker', (w) =>
+    w.on('console', (m) => {
+      if (process.env.E2E_VERBOSE) console.log('[sw]', m.type(), m.text());
+    }),
+  );
   await page.goto(`${app.url}/`);
   await page.waitForFunction(() => window.om && navigator.serviceWorker.controller, null, {timeout: 20000});
   return {context, page, pageErrors};
 }
 
-const waitState = (page, entryId, state, timeout = 60000) => page.waitForFunction(
-  ([id, s]) => window.events.some((e) => e.type === 'statechange' && e.detail.entryId === id && e.detail.state === s),
-  [entryId, state], {timeout, polling: 50});
+const waitState = (page, entryId, state, timeout = 60000) =>
+  page.waitForFunction(([id, s]) => window.events.some((e) => e.type === 'statechange' && e.detail.entryId === id && e.detail.state === s), [entryId, state], {
+    timeout,
+    polling: 50,
+  });
 
 const plainConfig = (entryId, form) => ({entryId, sources: {dash: [{url: `${media.url}/content/${form}/manifest.mpd`}]}, metadata: {name: entryId}});
 
 /** In the page: every stored record of `entryId`, grouped by (track, index). */
 function readSegments(page, entryId) {
   return page.evaluate(async (id) => {
-    const req = (r) => new Promise((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
+    const req = (r) =>
+      new Promise((resolve, reject) => {
+        r.onsuccess = () => resolve(r.result);
+        r.onerror = () => reject(r.error);
+      });
     const db = await req(indexedDB.open('offline-manager'));
     try {
-      const records = await req(db.transaction('segments').objectStore('segments').getAll(IDBKeyRange.bound([id], [id, []])));
+      const records = await req(
+        db
+          .transaction('segments')
+          .objectStore('segments')
+          .getAll(IDBKeyRange.bound([id], [id, []])),
+      );
       const groups = {};
-      for (const r of records) (groups[`${r.track}/${r.index}`] ??= []).push({chunk: r.chunk, size: (r.blob ?? r.bytes)?.size ?? (r.bytes?.byteLength)});
+      for (const r of records) (groups[`${r.track}/${r.index}`] ??= []).push({chunk: r.chunk, size: (r.blob ?? r.bytes)?.size ?? r.bytes?.byteLength});
       return groups;
     } finally {
       db.close();
@@ -126,13 +163,14 @@ test('inside a Workbox worker: the app loads from its precache offline, and a do
     // Our worker answers its own messages, with its versions; the app's own handler answers its own.
     const replies = await page.evaluate(async () => {
       const worker = navigator.serviceWorker.controller;
-      const ask = (msg, ms = 400) => new Promise((resolve) => {
-        const ch = new MessageChannel();
-        const got = [];
-        ch.port1.onmessage = (e) => got.push(e.data);
-        worker.postMessage(msg, [ch.port2]);
-        setTimeout(() => resolve(got), ms);
-      });
+      const ask = (msg, ms = 400) =>
+        new Promise((resolve) => {
+          const ch = new MessageChannel();
+          const got = [];
+          ch.port1.onmessage = (e) => got.push(e.data);
+          worker.postMessage(msg, [ch.port2]);
+          setTimeout(() => resolve(got), ms);
+        });
       return {ping: await ask({v: 1, id: 7, type: 'ping'}), app: await ask({type: 'app-hello'}), shim: window.PACKAGE_VERSION};
     });
     assert.equal(replies.ping.length, 1, JSON.stringify(replies.ping));
@@ -165,7 +203,13 @@ test('inside a Workbox worker: the app loads from its precache offline, and a do
     const offline = await page.evaluate(async () => {
       const config = await window.om.getDownloadedMediaConfig('vite-1');
       const manifest = await fetch(config.sources.dash[0].url);
-      return {state: config.state, url: config.sources.dash[0].url, isLocal: config.sources.dash[0].isLocal, status: manifest.status, text: await manifest.text()};
+      return {
+        state: config.state,
+        url: config.sources.dash[0].url,
+        isLocal: config.sources.dash[0].isLocal,
+        status: manifest.status,
+        text: await manifest.text(),
+      };
     });
     assert.equal(offline.state, 'completed');
     assert.equal(offline.isLocal, true);
@@ -176,14 +220,17 @@ test('inside a Workbox worker: the app loads from its precache offline, and a do
     const groups = await readSegments(page, 'vite-1');
     const keys = Object.keys(groups);
     assert.ok(keys.length >= 10, `only ${keys.length} segments stored`);
-    const served = await page.evaluate(async (list) => {
-      const out = [];
-      for (const [key, size] of list) {
-        const r = await fetch(`/__offline__/vite-1/${key}`);
-        out.push({key, status: r.status, bytes: (await r.arrayBuffer()).byteLength, size});
-      }
-      return out;
-    }, keys.map((k) => [k, groups[k].reduce((n, c) => n + c.size, 0)]));
+    const served = await page.evaluate(
+      async (list) => {
+        const out = [];
+        for (const [key, size] of list) {
+          const r = await fetch(`/__offline__/vite-1/${key}`);
+          out.push({key, status: r.status, bytes: (await r.arrayBuffer()).byteLength, size});
+        }
+        return out;
+      },
+      keys.map((k) => [k, groups[k].reduce((n, c) => n + c.size, 0)]),
+    );
     for (const s of served) {
       assert.equal(s.status, 200, JSON.stringify(s));
       assert.equal(s.bytes, s.size, JSON.stringify(s));
@@ -207,11 +254,16 @@ test('a new build of the app worker takes over while a download runs: the downlo
   try {
     await page.evaluate((c) => window.om.getMediaConfig(c), plainConfig('update-1', 'many'));
     await page.evaluate(() => window.om.download('update-1', {bitrate: 400000, concurrency: 2}));
-    await page.waitForFunction(() => window.events.some((e) => e.type === 'progress' && e.detail.entryId === 'update-1' && e.detail.segmentsDone >= 6), null, {timeout: 30000, polling: 20});
+    await page.waitForFunction(() => window.events.some((e) => e.type === 'progress' && e.detail.entryId === 'update-1' && e.detail.segmentsDone >= 6), null, {
+      timeout: 30000,
+      polling: 20,
+    });
 
     app.root = builds['2']; // the app ships a new build
     const before = await page.evaluate(() => window.controllerChanges);
-    await page.evaluate(async () => { await (await navigator.serviceWorker.getRegistration('/')).update(); });
+    await page.evaluate(async () => {
+      await (await navigator.serviceWorker.getRegistration('/')).update();
+    });
     await page.waitForFunction((n) => window.controllerChanges > n, before, {timeout: 30000});
     const midway = await page.evaluate(() => {
       const last = window.events.filter((e) => e.type === 'progress' && e.detail.entryId === 'update-1').pop();
@@ -220,7 +272,10 @@ test('a new build of the app worker takes over while a download runs: the downlo
     assert.ok(midway && midway.segmentsDone < midway.segmentsTotal, `the update came after the download: ${JSON.stringify(midway)}`);
     // The new worker's precache answers: index.html of build 2 names build 2's bundle.
     const v2Bundle = readdirSync(path.join(builds['2'], 'assets')).find((f) => f.endsWith('.js'));
-    assert.notEqual(v2Bundle, readdirSync(path.join(builds['1'], 'assets')).find((f) => f.endsWith('.js')));
+    assert.notEqual(
+      v2Bundle,
+      readdirSync(path.join(builds['1'], 'assets')).find((f) => f.endsWith('.js')),
+    );
     assert.ok((await page.evaluate(() => fetch('/').then((r) => r.text()))).includes(v2Bundle), 'the new worker controls the page');
 
     await waitState(page, 'update-1', 'completed', 120000);
@@ -232,7 +287,10 @@ test('a new build of the app worker takes over while a download runs: the downlo
       assert.equal(new Set(numbers).size, numbers.length, `segment ${key} stored twice: ${numbers}`);
     }
     const list = await page.evaluate(() => window.om.getAllDownloads());
-    assert.deepEqual(list.map((d) => [d.id, d.state]), [['update-1', 'completed']]);
+    assert.deepEqual(
+      list.map((d) => [d.id, d.state]),
+      [['update-1', 'completed']],
+    );
     assert.deepEqual(await page.evaluate(() => window.events.filter((e) => e.type === 'error')), []);
     assert.deepEqual(pageErrors, []);
     // Reloaded, the page runs build 2 and still has the title.
@@ -249,7 +307,8 @@ test('a page shim and a worker of different protocol versions meet with a 9002 n
   // The worker of "another release": the same build with its protocol constant changed.
   const app = await startStatic({
     root: builds['1'],
-    patch: (rel, body) => (rel === '/offline-manager-sw.js' ? Buffer.from(body.toString().replace("const OM_PROTOCOL = Number('1');", "const OM_PROTOCOL = Number('2');")) : body),
+    patch: (rel, body) =>
+      rel === '/offline-manager-sw.js' ? Buffer.from(body.toString().replace('const OM_PROTOCOL_VERSION = 1;', 'const OM_PROTOCOL_VERSION = 2;')) : body,
   });
   const {context, page} = await openApp(app);
   try {

@@ -62,8 +62,7 @@ export function templateMpd(media) {
  * stored segments [{local, url, size, type, track, index}] (read from IndexedDB).
  */
 export async function storeEntry(page, {entryId, mpdUrl, options}) {
-  await page.evaluate(({entryId, mpdUrl, options}) => window.bench.download(entryId, mpdUrl, options),
-    {entryId, mpdUrl, options});
+  await page.evaluate(({entryId, mpdUrl, options}) => window.bench.download(entryId, mpdUrl, options), {entryId, mpdUrl, options});
   const segments = await page.evaluate((entryId) => window.bench.storedSegments(entryId), entryId);
   if (segments.length === 0) throw new Error(`entry ${entryId} has no stored segments`);
   return segments;

@@ -36,8 +36,10 @@ export async function run() {
 
     const plain = await openPage(env.context, `${plainOrigin.url}/bench/peer.html`);
     await plain.evaluate(() => window.bench.registerWorker('/bench/idb-sw.js'));
-    await plain.evaluate((items) => window.bench.idbStore(items),
-      media.map((s, i) => ({key: `/bench/idb/${i}`, url: s.url, type: s.type})));
+    await plain.evaluate(
+      (items) => window.bench.idbStore(items),
+      media.map((s, i) => ({key: `/bench/idb/${i}`, url: s.url, type: s.type})),
+    );
 
     const stop = await workerStopper(env.context, ours);
     const oursTimes = [];
@@ -52,8 +54,7 @@ export async function run() {
     }
     console.error(`coldstart: ours ${oursTimes.map((t) => t.toFixed(1)).join(' ')}`);
     console.error(`coldstart: plain ${plainTimes.map((t) => t.toFixed(1)).join(' ')}`);
-    const r = row('worker cold start → segment', 'ms', median(oursTimes), 'plain JS IndexedDB worker',
-      median(plainTimes), '≤ 30 ms and ratio ≤ 1.5');
+    const r = row('worker cold start → segment', 'ms', median(oursTimes), 'plain JS IndexedDB worker', median(plainTimes), '≤ 30 ms and ratio ≤ 1.5');
     r.met = r.ours <= 30 && r.ratio <= 1.5;
     return [r];
   } finally {

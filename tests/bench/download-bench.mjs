@@ -61,8 +61,7 @@ const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function ensureContent(log) {
-  const out = execFileSync('bash', [path.join(HERE, 'make-big-content.sh')],
-    {env: {...process.env, BENCH_CONTENT_DIR: CONTENT_DIR}, encoding: 'utf8'});
+  const out = execFileSync('bash', [path.join(HERE, 'make-big-content.sh')], {env: {...process.env, BENCH_CONTENT_DIR: CONTENT_DIR}, encoding: 'utf8'});
   log(out.trim());
 }
 
@@ -117,8 +116,11 @@ function shakaTrial(app, url, reps) {
 function loopTrial(app, url, items, concurrency, memory = false) {
   return trial(app, async ({page, sampler}) => {
     await page.evaluate(() => window.bench.loop.prepare());
-    const {result, ...mem} = await withMemory(sampler, () => page.evaluate(
-      ({u, i, c, b}) => window.bench.loop.run(u, i, c, b), {u: url, i: items, c: concurrency, b: BATCH}), memory);
+    const {result, ...mem} = await withMemory(
+      sampler,
+      () => page.evaluate(({u, i, c, b}) => window.bench.loop.run(u, i, c, b), {u: url, i: items, c: concurrency, b: BATCH}),
+      memory,
+    );
     return {...result, ...mem};
   });
 }
@@ -135,7 +137,10 @@ function describe(name, r) {
   if (r.segments !== undefined) extra.push(`${r.segments} segments`);
   if (r.transactions !== undefined) extra.push(`${r.transactions} transactions`);
   if (r.rssGrowth != null) {
-    const who = r.rssByProcess.slice(0, 3).map((g) => `${g.role} +${round(g.growth / MB, 0)}`).join(', ');
+    const who = r.rssByProcess
+      .slice(0, 3)
+      .map((g) => `${g.role} +${round(g.growth / MB, 0)}`)
+      .join(', ');
     extra.push(`RSS +${round(r.rssGrowth / MB)} MB (base ${round(r.rssBase / MB)} MB; at the peak: ${who})`);
   }
   return `  ${name.padEnd(14)} ${String(r.bytes).padStart(11)} B in ${round(r.ms / 1000, 2)} s = ${round(mbps(r))} MB/s  ${extra.join(', ')}`;
@@ -169,8 +174,10 @@ export async function run(opts = {}) {
       const ours = await oursTrial(app, url200);
       if (!sel) {
         sel = selectionOf(ours);
-        log(`  ours selected ${sel.reps.join(', ')}: ${sel.segments} segments (segmentsTotal ${ours.segmentsTotal}), ` +
-          `${ours.bytes} bytes (expectedSize ${ours.expectedSize}, records ${ours.storedRecordBytes})`);
+        log(
+          `  ours selected ${sel.reps.join(', ')}: ${sel.segments} segments (segmentsTotal ${ours.segmentsTotal}), `
+            + `${ours.bytes} bytes (expectedSize ${ours.expectedSize}, records ${ours.storedRecordBytes})`,
+        );
       }
       log(describe(`ours #${i + 1}`, ours));
       const shaka = await shakaTrial(app, url200, sel.reps);
@@ -179,9 +186,17 @@ export async function run(opts = {}) {
       log(describe(`shaka #${i + 1}`, shaka));
       const loop = await loopTrial(app, url200, sel.items, CONCURRENCY);
       log(describe(`loop #${i + 1}`, loop));
-      checkBytes(log, `trial ${i + 1}`, sel.bytes, [['ours', ours], ['shaka', shaka], ['loop', loop]]);
+      checkBytes(log, `trial ${i + 1}`, sel.bytes, [
+        ['ours', ours],
+        ['shaka', shaka],
+        ['loop', loop],
+      ]);
       if (shaka.segmentBytes !== shaka.bytes) log(`  !! shaka's segment responses carried ${shaka.segmentBytes} bytes, its stored size is ${shaka.bytes}`);
-      for (const [k, r] of [['ours', ours], ['shaka', shaka], ['loop', loop]]) {
+      for (const [k, r] of [
+        ['ours', ours],
+        ['shaka', shaka],
+        ['loop', loop],
+      ]) {
         report.runs[k].push({ms: r.ms, bytes: r.bytes, mbps: mbps(r)});
       }
     }
@@ -190,7 +205,12 @@ export async function run(opts = {}) {
 
     if (sweep) {
       log(`concurrency: ours (download option \`concurrency\`) and the loop at ${SWEEP.join('/')} in flight, batch ${BATCH}, ${runs} trials each:`);
-      const byC = new Map(SWEEP.flatMap((c) => [[`ours ${c}`, []], [`loop ${c}`, []]]));
+      const byC = new Map(
+        SWEEP.flatMap((c) => [
+          [`ours ${c}`, []],
+          [`loop ${c}`, []],
+        ]),
+      );
       for (let i = 0; i < runs; i++) {
         for (const c of i % 2 ? [...SWEEP].reverse() : SWEEP) {
           const o = await oursTrial(app, url200, false, {concurrency: c});
@@ -214,20 +234,32 @@ export async function run(opts = {}) {
       const loop = await loopTrial(app, url1g, selectionOf(ours).items, CONCURRENCY, true);
       log(describe('loop 1 GB', loop));
       checkBytes(log, '1 GB', ours.bytes, [['loop', loop]]);
-      mem = {ours: ours.rssGrowth / MB, loop: loop.rssGrowth / MB, bytes: ours.bytes,
-        oursMbps: mbps(ours), loopMbps: mbps(loop), oursByProcess: ours.rssByProcess, loopByProcess: loop.rssByProcess};
+      mem = {
+        ours: ours.rssGrowth / MB,
+        loop: loop.rssGrowth / MB,
+        bytes: ours.bytes,
+        oursMbps: mbps(ours),
+        loopMbps: mbps(loop),
+        oursByProcess: ours.rssByProcess,
+        loopByProcess: loop.rssByProcess,
+      };
       report.memory = mem;
     }
 
     const rows = [
-      row('download throughput vs shaka Storage', 'MB/s', med.ours,
-        `shaka.offline.Storage ${shakaVersion}`, med.shaka, '≥ 1.5× shaka', (r) => r >= 1.5),
-      row('download throughput vs plain fetch→IndexedDB loop', 'MB/s', med.ours,
-        `fetch→blob→IndexedDB loop (${CONCURRENCY} in flight, ${BATCH} puts/tx)`, med.loop, '≥ 0.9× loop', (r) => r >= 0.9),
+      row('download throughput vs shaka Storage', 'MB/s', med.ours, `shaka.offline.Storage ${shakaVersion}`, med.shaka, '≥ 1.5× shaka', (r) => r >= 1.5),
+      row(
+        'download throughput vs plain fetch→IndexedDB loop',
+        'MB/s',
+        med.ours,
+        `fetch→blob→IndexedDB loop (${CONCURRENCY} in flight, ${BATCH} puts/tx)`,
+        med.loop,
+        '≥ 0.9× loop',
+        (r) => r >= 0.9,
+      ),
     ];
     if (mem) {
-      rows.push(row('browser peak RSS growth, 1 GB download', 'MB', mem.ours, 'fetch→blob→IndexedDB loop', mem.loop,
-        '< 100 MB', () => mem.ours < 100));
+      rows.push(row('browser peak RSS growth, 1 GB download', 'MB', mem.ours, 'fetch→blob→IndexedDB loop', mem.loop, '< 100 MB', () => mem.ours < 100));
     }
     report.rows = rows;
     report.seconds = (Date.now() - started) / 1000;
@@ -243,8 +275,16 @@ export async function run(opts = {}) {
 
 function row(name, unit, ours, peerName, peer, goal, test) {
   const ratio = peer > 0 ? ours / peer : null;
-  return {name, unit, ours: round(ours), peer_name: peerName, peer: round(peer), ratio: ratio === null ? null : round(ratio, 2),
-    goal, met: Boolean(test(ratio))};
+  return {
+    name,
+    unit,
+    ours: round(ours),
+    peer_name: peerName,
+    peer: round(peer),
+    ratio: ratio === null ? null : round(ratio, 2),
+    goal,
+    met: Boolean(test(ratio)),
+  };
 }
 
 /** The rows as a text table. */
@@ -252,7 +292,11 @@ export function formatTable(rows) {
   const head = ['metric', 'unit', 'ours', 'peer', 'peer value', 'ratio', 'goal', 'met'];
   const body = rows.map((r) => [r.name, r.unit, String(r.ours), r.peer_name, String(r.peer), String(r.ratio), r.goal, r.met ? 'yes' : 'NO']);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (cells) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 

@@ -17,20 +17,20 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import {fileURLToPath} from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '../..');
 export const BENCH_MPD_DIR = path.join(REPO, 'target/bench/mpd');
 
 /** Expected media segment counts, for a sanity check by the caller. */
-export const EXPECTED_SEGMENTS = { 'timeline-3h.mpd': 27000, 'duration-50k.mpd': 100000 };
+export const EXPECTED_SEGMENTS = {'timeline-3h.mpd': 27000, 'duration-50k.mpd': 100000};
 
 const VIDEO = [
-  { id: 'v400', bandwidth: 400000, width: 640, height: 360 },
-  { id: 'v1000', bandwidth: 1000000, width: 960, height: 540 },
-  { id: 'v2500', bandwidth: 2500000, width: 1280, height: 720 },
-  { id: 'v5000', bandwidth: 5000000, width: 1920, height: 1080 },
+  {id: 'v400', bandwidth: 400000, width: 640, height: 360},
+  {id: 'v1000', bandwidth: 1000000, width: 960, height: 540},
+  {id: 'v2500', bandwidth: 2500000, width: 1280, height: 720},
+  {id: 'v5000', bandwidth: 5000000, width: 1920, height: 1080},
 ];
 
 function videoTimeline() {
@@ -51,7 +51,7 @@ function audioTimeline() {
   }
   const s = [];
   let t = 0;
-  for (let i = 0; i < frames.length;) {
+  for (let i = 0; i < frames.length; ) {
     let j = i;
     while (j + 1 < frames.length && frames[j + 1] === frames[i]) j++;
     const d = frames[i] * 1024;
@@ -100,7 +100,7 @@ function timelineMpd() {
   out.push('    </AdaptationSet>');
   out.push('  </Period>');
   out.push('</MPD>');
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 function durationMpd() {
@@ -125,8 +125,8 @@ function durationMpd() {
 
 /** Writes both files into `dir` and returns their paths. */
 export function makeBigMpds(dir = BENCH_MPD_DIR) {
-  fs.mkdirSync(dir, { recursive: true });
-  const files = { 'timeline-3h.mpd': timelineMpd(), 'duration-50k.mpd': durationMpd() };
+  fs.mkdirSync(dir, {recursive: true});
+  const files = {'timeline-3h.mpd': timelineMpd(), 'duration-50k.mpd': durationMpd()};
   const paths = [];
   for (const [name, text] of Object.entries(files)) {
     const p = path.join(dir, name);

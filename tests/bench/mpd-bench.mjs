@@ -34,13 +34,13 @@
 // Goal: shaka's median / ours >= 5, for native and for wasm.
 
 import {loadShakaBuild, manifestPlayerInterface} from '../shaka-diff/shaka-load.mjs';
-import { execFileSync } from 'node:child_process';
+import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { performance } from 'node:perf_hooks';
-import { makeBigMpds, EXPECTED_SEGMENTS } from './make-big-mpds.mjs';
+import {createRequire} from 'node:module';
+import {fileURLToPath, pathToFileURL} from 'node:url';
+import {performance} from 'node:perf_hooks';
+import {makeBigMpds, EXPECTED_SEGMENTS} from './make-big-mpds.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '../..');
@@ -54,19 +54,28 @@ const NATIVE_EXE = path.join(TARGET, 'native/examples/plan_bench');
 
 function sh(cmd, argv) {
   console.error(`$ ${[path.relative(REPO, cmd) || cmd, ...argv].join(' ')}`);
-  execFileSync(cmd, argv, { cwd: REPO, stdio: ['ignore', 2, 2] }); // build output on stderr
+  execFileSync(cmd, argv, {cwd: REPO, stdio: ['ignore', 2, 2]}); // build output on stderr
 }
 
 function build() {
   sh('cargo', ['build', '--profile', 'native', '-q', '-p', 'mpd', '--example', 'plan_bench']);
   sh('cargo', ['build', '--release', '-q', '--target', 'wasm32-unknown-unknown', '-p', 'mpd-wasm']);
-  fs.mkdirSync(WASM_OUT, { recursive: true });
-  sh('wasm-bindgen', ['--target', 'nodejs', '--no-typescript', '--out-dir', WASM_OUT,
-    path.join(TARGET, 'wasm32-unknown-unknown/release/mpd_wasm.wasm')]);
+  fs.mkdirSync(WASM_OUT, {recursive: true});
+  sh('wasm-bindgen', ['--target', 'nodejs', '--no-typescript', '--out-dir', WASM_OUT, path.join(TARGET, 'wasm32-unknown-unknown/release/mpd_wasm.wasm')]);
   const bg = path.join(WASM_OUT, 'mpd_wasm_bg.wasm');
-  sh(path.join(REPO, 'node_modules/.bin/wasm-opt'), ['-Oz', '--strip-debug',
-    '--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext',
-    '--enable-reference-types', '--enable-multivalue', '--enable-mutable-globals', bg, '-o', bg]);
+  sh(path.join(REPO, 'node_modules/.bin/wasm-opt'), [
+    '-Oz',
+    '--strip-debug',
+    '--enable-bulk-memory',
+    '--enable-nontrapping-float-to-int',
+    '--enable-sign-ext',
+    '--enable-reference-types',
+    '--enable-multivalue',
+    '--enable-mutable-globals',
+    bg,
+    '-o',
+    bg,
+  ]);
   // The glue is CommonJS; the repo's package.json says "type": "module".
   fs.writeFileSync(path.join(WASM_OUT, 'package.json'), '{"type": "commonjs"}\n');
 }
@@ -77,7 +86,7 @@ function median(xs) {
   return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
-async function time(fn, { runs, warmup }) {
+async function time(fn, {runs, warmup}) {
   let count = null;
   for (let i = 0; i < warmup; i++) count = await fn();
   const times = [];
@@ -86,14 +95,17 @@ async function time(fn, { runs, warmup }) {
     count = await fn();
     times.push(performance.now() - t0);
   }
-  return { median_ms: median(times), min_ms: Math.min(...times), runs, segments: count };
+  return {median_ms: median(times), min_ms: Math.min(...times), runs, segments: count};
 }
 
 // ------------------------------------------------------------------------------ rust-native
 
-function benchNative(files, { runs, warmup }) {
-  const out = execFileSync(NATIVE_EXE, ['--runs', String(runs), '--warmup', String(warmup), ...files],
-    { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+function benchNative(files, {runs, warmup}) {
+  const out = execFileSync(NATIVE_EXE, ['--runs', String(runs), '--warmup', String(warmup), ...files], {
+    cwd: REPO,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const byFile = new Map();
   for (const line of out.split('\n').filter(Boolean)) {
     const r = JSON.parse(line);
@@ -150,7 +162,7 @@ async function shakaOnce(shaka, uri) {
       const n = index.getNumReferences();
       for (let i = 0; i < n; i++) {
         const ref = index.get(first + i);
-        if (ref && ref.getUris().length) count++;
+        if (ref?.getUris().length) count++;
       }
     }
     return count;
@@ -177,24 +189,25 @@ function fmtMs(x) {
 }
 
 function table(rows) {
-  const head = ['file', 'rust-native ms', 'rust-wasm ms', 'shaka ms', 'shaka/native',
-    'shaka/wasm', `goal >=${GOAL}x met?`, 'segments (native/wasm/shaka)'];
+  const head = ['file', 'rust-native ms', 'rust-wasm ms', 'shaka ms', 'shaka/native', 'shaka/wasm', `goal >=${GOAL}x met?`, 'segments (native/wasm/shaka)'];
   const body = rows.map((r) => [
-    r.file, fmtMs(r.native.median_ms), fmtMs(r.wasm.median_ms), fmtMs(r.shaka.median_ms),
-    `${r.shaka_over_native.toFixed(1)}x`, `${r.shaka_over_wasm.toFixed(1)}x`,
-    r.goal_native && r.goal_wasm ? 'yes (both)' : r.goal_native ? 'native only'
-      : r.goal_wasm ? 'wasm only' : 'NO',
+    r.file,
+    fmtMs(r.native.median_ms),
+    fmtMs(r.wasm.median_ms),
+    fmtMs(r.shaka.median_ms),
+    `${r.shaka_over_native.toFixed(1)}x`,
+    `${r.shaka_over_wasm.toFixed(1)}x`,
+    r.goal_native && r.goal_wasm ? 'yes (both)' : r.goal_native ? 'native only' : r.goal_wasm ? 'wasm only' : 'NO',
     `${r.native.segments}/${r.wasm.segments}/${r.shaka.segments}${r.segments_match ? '' : '  MISMATCH'}`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
-  return [line(head), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...body.map(line)]
-    .join('\n');
+  const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
 }
 
 /** Builds (when asked), runs the three implementations on both files; returns the detailed rows. */
-async function measure({ build: doBuild, runs, warmup }) {
-  const counts = { runs, warmup };
+async function measure({build: doBuild, runs, warmup}) {
+  const counts = {runs, warmup};
   if (doBuild) build();
   const files = makeBigMpds();
   console.error(`runs: ${warmup} warm-up + ${runs} timed per file and implementation (median)`);
@@ -218,7 +231,7 @@ async function measure({ build: doBuild, runs, warmup }) {
     const counts = [n.segments, w.segments, s.segments];
     return {
       file: path.relative(REPO, f),
-      native: { median_ms: n.median_ms, min_ms: n.min_ms, runs: n.runs, segments: n.segments },
+      native: {median_ms: n.median_ms, min_ms: n.min_ms, runs: n.runs, segments: n.segments},
       wasm: w,
       shaka: s,
       expected_segments: expected,
@@ -230,24 +243,35 @@ async function measure({ build: doBuild, runs, warmup }) {
     };
   });
 
-  return { rows, shakaVersion: shaka.Player.version };
+  return {rows, shakaVersion: shaka.Player.version};
 }
 
 /** For tests/bench/scoreboard.mjs: rows {name, unit, ours, peer_name, peer, ratio, goal, met}. */
 export async function run(opts = {}) {
   const built = fs.existsSync(NATIVE_EXE) && fs.existsSync(path.join(WASM_OUT, 'mpd_wasm.js'));
-  const { rows, shakaVersion } = await measure({ build: !opts.noBuild || !built, runs: 11, warmup: 3 });
+  const {rows, shakaVersion} = await measure({build: !opts.noBuild || !built, runs: 11, warmup: 3});
   const out = [];
   for (const r of rows) {
-    for (const [impl, ours] of [['native', r.native], ['wasm', r.wasm]]) {
+    for (const [impl, ours] of [
+      ['native', r.native],
+      ['wasm', r.wasm],
+    ]) {
       const ratio = ours.median_ms / r.shaka.median_ms;
       out.push({
-        name: `parse+plan ${path.basename(r.file)}, ${impl}`, unit: 'ms', ours: ours.median_ms,
-        peer_name: `shaka-player ${shakaVersion} DashParser`, peer: r.shaka.median_ms, ratio,
+        name: `parse+plan ${path.basename(r.file)}, ${impl}`,
+        unit: 'ms',
+        ours: ours.median_ms,
+        peer_name: `shaka-player ${shakaVersion} DashParser`,
+        peer: r.shaka.median_ms,
+        ratio,
         goal: `≥ ${GOAL}× faster (ratio ≤ ${(1 / GOAL).toFixed(2)})`,
         met: ratio <= 1 / GOAL && r.segments_match,
-        ...(r.segments_match ? {} : { error: `segment counts differ: native ${r.native.segments}, ` +
-          `wasm ${r.wasm.segments}, shaka ${r.shaka.segments}, expected ${r.expected_segments}` }),
+        ...(r.segments_match
+          ? {}
+          : {
+              error:
+                `segment counts differ: native ${r.native.segments}, ` + `wasm ${r.wasm.segments}, shaka ${r.shaka.segments}, expected ${r.expected_segments}`,
+            }),
       });
     }
   }
@@ -263,12 +287,14 @@ async function main() {
   };
   const runs = Math.max(5, opt('--runs', 11));
   const warmup = Math.max(1, opt('--warmup', 3));
-  const { rows, shakaVersion } = await measure({ build: !args.includes('--no-build'), runs, warmup });
+  const {rows, shakaVersion} = await measure({build: !args.includes('--no-build'), runs, warmup});
   console.log(table(rows));
   const mismatches = rows.filter((r) => !r.segments_match);
   for (const r of mismatches) {
-    console.log(`\n!!! SEGMENT COUNT MISMATCH on ${r.file}: rust-native ${r.native.segments}, ` +
-      `rust-wasm ${r.wasm.segments}, shaka ${r.shaka.segments}, expected ${r.expected_segments} !!!`);
+    console.log(
+      `\n!!! SEGMENT COUNT MISMATCH on ${r.file}: rust-native ${r.native.segments}, `
+        + `rust-wasm ${r.wasm.segments}, shaka ${r.shaka.segments}, expected ${r.expected_segments} !!!`,
+    );
   }
   const report = {
     date: new Date().toISOString(),
@@ -279,8 +305,8 @@ async function main() {
     goal: `shaka median / ours >= ${GOAL}`,
     rows,
   };
-  fs.mkdirSync(path.dirname(LATEST), { recursive: true });
-  fs.writeFileSync(LATEST, JSON.stringify(report, null, 2) + '\n');
+  fs.mkdirSync(path.dirname(LATEST), {recursive: true});
+  fs.writeFileSync(LATEST, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`\nwritten ${path.relative(REPO, LATEST)}; total ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   if (mismatches.length) process.exitCode = 1;
 }

@@ -87,14 +87,18 @@ export function startRssSampler(root, intervalMs = 100) {
   };
   const timer = setInterval(sample, intervalMs);
   const roles = new Map();
-  const roleTimer = setInterval(() => { for (const pid of top.byPid.keys()) if (!roles.has(pid)) roles.set(pid, roleOf(pid)); }, 1000);
+  const roleTimer = setInterval(() => {
+    for (const pid of top.byPid.keys()) if (!roles.has(pid)) roles.set(pid, roleOf(pid));
+  }, 1000);
   return {
     stop() {
       clearInterval(timer);
       clearInterval(roleTimer);
       sample();
-      const growth = [...top.byPid].map(([pid, rss]) => ({pid, role: roles.get(pid) ?? roleOf(pid), growth: rss - (first.byPid.get(pid) ?? 0)}))
-        .filter((g) => g.growth > 1 << 20).sort((a, b) => b.growth - a.growth);
+      const growth = [...top.byPid]
+        .map(([pid, rss]) => ({pid, role: roles.get(pid) ?? roleOf(pid), growth: rss - (first.byPid.get(pid) ?? 0)}))
+        .filter((g) => g.growth > 1 << 20)
+        .sort((a, b) => b.growth - a.growth);
       return {base: first.total, peak: top.total, growth};
     },
   };

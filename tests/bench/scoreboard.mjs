@@ -24,11 +24,25 @@ const MINUTE = 60_000;
 
 /** The benches, in order; `rows` name what to mark NOT MEASURED when the bench fails. */
 const BENCHES = [
-  {id: 'download', file: 'download-bench.mjs', timeout: 8 * MINUTE, rows: [
-    ['download throughput (1 GB)', 'MB/s'], ['browser memory during a 1 GB download', 'bytes']]},
+  {
+    id: 'download',
+    file: 'download-bench.mjs',
+    timeout: 8 * MINUTE,
+    rows: [
+      ['download throughput (1 GB)', 'MB/s'],
+      ['browser memory during a 1 GB download', 'bytes'],
+    ],
+  },
   {id: 'mpd', file: 'mpd-bench.mjs', timeout: 5 * MINUTE, rows: [['manifest parse + plan', 'ms']]},
-  {id: 'serve', file: 'serve-bench.mjs', timeout: 4 * MINUTE, rows: [
-    ['serve segment p50', 'ms'], ['wasm memory after 1000 served', 'bytes']]},
+  {
+    id: 'serve',
+    file: 'serve-bench.mjs',
+    timeout: 4 * MINUTE,
+    rows: [
+      ['serve segment p50', 'ms'],
+      ['wasm memory after 1000 served', 'bytes'],
+    ],
+  },
   {id: 'start', file: 'start-bench.mjs', timeout: 4 * MINUTE, rows: [['player start offline', 'ms']]},
   {id: 'coldstart', file: 'coldstart-bench.mjs', timeout: 3 * MINUTE, rows: [['worker cold start', 'ms']]},
   {id: 'size', file: 'size-bench.mjs', timeout: MINUTE, rows: [['sizes', 'bytes']]},
@@ -38,11 +52,18 @@ function machine() {
   const cpus = os.cpus();
   let chromium = 'chromium ?';
   try {
-    chromium = execFileSync(process.env.CHROMIUM || '/usr/bin/chromium', ['--version'],
-      {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000}).trim();
-  } catch { /* reported as unknown */ }
-  return `${os.hostname()}: ${cpus.length} × ${cpus[0]?.model?.trim() ?? 'cpu'}, ` +
-    `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, node ${process.version}, ${chromium}`;
+    chromium = execFileSync(process.env.CHROMIUM || '/usr/bin/chromium', ['--version'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 10_000,
+    }).trim();
+  } catch {
+    /* reported as unknown */
+  }
+  return (
+    `${os.hostname()}: ${cpus.length} × ${cpus[0]?.model?.trim() ?? 'cpu'}, `
+    + `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, node ${process.version}, ${chromium}`
+  );
 }
 
 function withTimeout(promise, ms, what) {
@@ -71,8 +92,17 @@ async function runBench(bench, opts) {
   } catch (e) {
     const error = String(e?.stack || e);
     console.error(`== ${bench.id} FAILED after ${((performance.now() - t0) / 1000).toFixed(1)} s:\n${error}`);
-    const rows = bench.rows.map(([name, unit]) => ({name, unit, ours: null, peer_name: null, peer: null,
-      ratio: null, goal: null, met: null, error: String(e?.message || e)}));
+    const rows = bench.rows.map(([name, unit]) => ({
+      name,
+      unit,
+      ours: null,
+      peer_name: null,
+      peer: null,
+      ratio: null,
+      goal: null,
+      met: null,
+      error: String(e?.message || e),
+    }));
     return {rows, failed: true};
   }
 }
@@ -104,11 +134,18 @@ function metText(r) {
 
 function table(rows) {
   const head = ['row', 'ours', 'peer name', 'peer', 'ratio', 'goal', 'met'];
-  const body = rows.map((r) => [r.name, fmt(r.ours, r.unit), r.peer_name ?? '—', fmt(r.peer, r.unit),
-    typeof r.ratio === 'number' ? `${num(r.ratio, 2)}×` : '—', r.goal ?? '—', metText(r)]);
+  const body = rows.map((r) => [
+    r.name,
+    fmt(r.ours, r.unit),
+    r.peer_name ?? '—',
+    fmt(r.peer, r.unit),
+    typeof r.ratio === 'number' ? `${num(r.ratio, 2)}×` : '—',
+    r.goal ?? '—',
+    metText(r),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
-  return [line(head), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...body.map(line)].join('\n');
+  const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
 }
 
 // --------------------------------------------------------------------------------- main
@@ -129,7 +166,7 @@ async function main() {
   const seconds = (performance.now() - t0) / 1000;
   const report = {machine: machine(), date: new Date().toISOString(), seconds: Math.round(seconds), rows};
   fs.mkdirSync(path.dirname(LATEST), {recursive: true});
-  fs.writeFileSync(LATEST, JSON.stringify(report, null, 2) + '\n');
+  fs.writeFileSync(LATEST, `${JSON.stringify(report, null, 2)}\n`);
 
   console.log(`\n${report.machine}\n${report.date}; ratio = ours / peer\n`);
   console.log(table(rows));
@@ -137,12 +174,17 @@ async function main() {
   if (notes.length) console.log('');
   for (const r of notes) console.log(`${r.ours === null ? 'not measured' : 'note'}: ${r.name}: ${r.error}`);
   const missed = rows.filter((r) => r.met === false).length;
-  console.log(`\n${rows.length} rows, ${missed} goals missed, ${rows.filter((r) => r.ours === null).length} not measured; ` +
-    `${seconds.toFixed(0)} s; written ${path.relative(ROOT, LATEST)}`);
+  console.log(
+    `\n${rows.length} rows, ${missed} goals missed, ${rows.filter((r) => r.ours === null).length} not measured; `
+      + `${seconds.toFixed(0)} s; written ${path.relative(ROOT, LATEST)}`,
+  );
   return failures ? 1 : 0;
 }
 
-main().then((code) => process.exit(code), (e) => {
-  console.error(e?.stack || e);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(e?.stack || e);
+    process.exit(1);
+  },
+);

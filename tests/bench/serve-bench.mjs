@@ -43,8 +43,8 @@ export async function run() {
     const ours = await openPage(env.context, `${oursOrigin.url}/bench/ours.html`);
     const mpdUrl = templateMpd(env.media);
     const segments = [
-      ...await storeEntry(ours, {entryId: 'serve-360', mpdUrl, options: {bitrate: 400000}}),
-      ...await storeEntry(ours, {entryId: 'serve-720', mpdUrl, options: {bitrate: 1200000}}),
+      ...(await storeEntry(ours, {entryId: 'serve-360', mpdUrl, options: {bitrate: 400000}})),
+      ...(await storeEntry(ours, {entryId: 'serve-720', mpdUrl, options: {bitrate: 1200000}})),
     ];
     if (segments.some((s) => s.range)) throw new Error('expected whole-file segments (template stream)');
     const bytes = segments.reduce((a, s) => a + s.size, 0);
@@ -52,8 +52,10 @@ export async function run() {
 
     const cache = await openPage(env.context, `${cacheOrigin.url}/bench/peer.html`);
     await cache.evaluate(() => window.bench.registerWorker('/bench/cache-sw.js'));
-    await cache.evaluate((items) => window.bench.cacheStore(items),
-      segments.map((s, i) => ({key: `/bench/seg/${i}`, url: s.url, type: s.type})));
+    await cache.evaluate(
+      (items) => window.bench.cacheStore(items),
+      segments.map((s, i) => ({key: `/bench/seg/${i}`, url: s.url, type: s.type})),
+    );
     const loopback = await openPage(env.context, `${plainOrigin.url}/bench/peer.html`);
 
     const sources = [
@@ -73,7 +75,7 @@ export async function run() {
     for (let r = 0; r < ROUNDS; r++) {
       for (let k = 0; k < sources.length; k++) {
         const s = sources[(r + k) % sources.length];
-        s.times.push(...await serve(s.page, s.urls, r * BATCH, BATCH));
+        s.times.push(...(await serve(s.page, s.urls, r * BATCH, BATCH)));
       }
     }
     served += ROUNDS * BATCH;
@@ -81,8 +83,10 @@ export async function run() {
     const memoryLast = await wasmMemory(ours);
 
     const stat = (s, p) => percentile(s.times, p);
-    console.error(`serve: p50 ours ${median(o.times).toFixed(2)} ms, cache worker ${median(c.times).toFixed(2)} ms, ` +
-      `loopback ${median(l.times).toFixed(2)} ms (${o.times.length} requests each)`);
+    console.error(
+      `serve: p50 ours ${median(o.times).toFixed(2)} ms, cache worker ${median(c.times).toFixed(2)} ms, `
+        + `loopback ${median(l.times).toFixed(2)} ms (${o.times.length} requests each)`,
+    );
     const rows = [
       row('serve segment p50 vs loopback', 'ms', stat(o, 50), 'loopback HTTP server', stat(l, 50), 'ratio ≤ 1.0'),
       row('serve segment p50 vs Cache Storage', 'ms', stat(o, 50), 'Cache Storage worker', stat(c, 50), 'ratio ≤ 1.1'),
@@ -93,7 +97,7 @@ export async function run() {
     rows[1].met = rows[1].ratio <= 1.1;
     const memName = `wasm memory after ${MEMORY_LAST} served`;
     if (memoryFirst === null || memoryLast === null) {
-      rows.push(notMeasured(memName, 'bytes', 'the worker\'s ping reply has no wasmMemoryBytes', 'flat (ratio = 1)'));
+      rows.push(notMeasured(memName, 'bytes', "the worker's ping reply has no wasmMemoryBytes", 'flat (ratio = 1)'));
     } else {
       const m = row(memName, 'bytes', memoryLast, `ours after ${MEMORY_FIRST}`, memoryFirst, 'flat (ratio = 1)');
       m.met = memoryLast <= memoryFirst;

@@ -35,11 +35,7 @@ export async function run() {
   wasmGzip.met = wasmGzip.ours <= 200_000;
   const shim = row('page shim offline-manager.js, gzip', 'bytes', gzip(SHIM), null, null, '≤ 10 KB');
   shim.met = shim.ours <= 10_000;
-  return [
-    row('worker wasm, raw', 'bytes', raw(WASM), SHAKA_NAME, shakaRaw),
-    wasmGzip,
-    shim,
-  ];
+  return [row('worker wasm, raw', 'bytes', raw(WASM), SHAKA_NAME, shakaRaw), wasmGzip, shim];
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {

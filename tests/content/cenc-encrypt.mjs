@@ -68,7 +68,11 @@ export function serialize(boxes, chunks = [], base = {pos: 0}) {
 export const find = (boxes, type) => boxes.find((b) => b.type === type);
 const findPath = (box, types) => types.reduce((b, t) => b && find(b.children, t), box);
 const leaf = (type, ...parts) => ({type, payload: Buffer.concat(parts.map((p) => (Buffer.isBuffer(p) ? p : Buffer.from(p))))});
-const u32 = (n) => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; };
+const u32 = (n) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+};
 const fullBox = (version, flags) => u32(((version << 24) | flags) >>> 0);
 
 /** Init segment: sample entries become encv/enca with sinf; pssh added. Returns track info. */
@@ -85,9 +89,11 @@ function encryptInit(buf, kid) {
       if (format !== 'avc1' && format !== 'mp4a') throw new Error(`cannot encrypt sample entry ${format}`);
       entry.type = format === 'avc1' ? 'encv' : 'enca';
       const tenc = leaf('tenc', fullBox(0, 0), [0, 0, 1, 8], kid);
-      entry.children.push({type: 'sinf', prefix: Buffer.alloc(0), children: [
-        leaf('frma', format), leaf('schm', fullBox(0, 0), 'cenc', u32(0x10000)),
-        {type: 'schi', prefix: Buffer.alloc(0), children: [tenc]}]});
+      entry.children.push({
+        type: 'sinf',
+        prefix: Buffer.alloc(0),
+        children: [leaf('frma', format), leaf('schm', fullBox(0, 0), 'cenc', u32(0x10000)), {type: 'schi', prefix: Buffer.alloc(0), children: [tenc]}],
+      });
       const avcC = format === 'avc1' ? find(entry.children, 'avcC').payload : null;
       tracks.set(trackId, {format, nalLength: avcC ? (avcC[4] & 3) + 1 : 0});
     }
@@ -105,8 +111,14 @@ function encryptSample(data, iv, key, nalLength) {
   } else {
     subsamples = [];
     let clear = 0;
-    const pushClear = (n) => { clear += n; while (clear > 0xffff) { subsamples.push([0xffff, 0]); clear -= 0xffff; } };
-    for (let p = 0; p < data.length;) {
+    const pushClear = (n) => {
+      clear += n;
+      while (clear > 0xffff) {
+        subsamples.push([0xffff, 0]);
+        clear -= 0xffff;
+      }
+    };
+    for (let p = 0; p < data.length; ) {
       const size = data.readUIntBE(p, nalLength);
       const end = p + nalLength + size;
       if (size < 1 || end > data.length) throw new Error('bad NAL unit length');
@@ -133,7 +145,7 @@ export function trafSamples(traf) {
   const tfhd = find(traf.children, 'tfhd').payload;
   const flags = tfhd.readUInt32BE(0) & 0xffffff;
   if (flags & 0x1) throw new Error('tfhd base-data-offset is not supported');
-  let p = 8 + (flags & 0x2 ? 4 : 0) + (flags & 0x8 ? 4 : 0);
+  const p = 8 + (flags & 0x2 ? 4 : 0) + (flags & 0x8 ? 4 : 0);
   const defaultSize = flags & 0x10 ? tfhd.readUInt32BE(p) : null;
   const samples = [];
   for (const trun of traf.children.filter((b) => b.type === 'trun')) {
@@ -183,7 +195,10 @@ function encryptSegment(clear, tracks, key) {
       if (subs) {
         const sub = Buffer.alloc(2 + subs.length * 6);
         sub.writeUInt16BE(subs.length, 0);
-        subs.forEach(([c, e], k) => { sub.writeUInt16BE(c, 2 + k * 6); sub.writeUInt32BE(e, 4 + k * 6); });
+        subs.forEach(([c, e], k) => {
+          sub.writeUInt16BE(c, 2 + k * 6);
+          sub.writeUInt32BE(e, 4 + k * 6);
+        });
         parts.push(sub);
       }
       return Buffer.concat(parts);
@@ -215,7 +230,7 @@ function encryptSegment(clear, tracks, key) {
 }
 
 /** Decrypts a segment from its own senc/saio/trun and checks it equals the clear one. */
-function checkRoundTrip(encrypted, clear, tracks, key, name) {
+function checkRoundTrip(encrypted, clear, key, name) {
   const top = parseBoxes(encrypted);
   const moof = find(top, 'moof');
   const plain = Buffer.from(encrypted);
@@ -247,7 +262,10 @@ function checkRoundTrip(encrypted, clear, tracks, key, name) {
       if (q !== moof.start + sample.offset + sample.size) throw new Error(`${name}: subsamples do not cover sample (track ${trackId})`);
     }
   }
-  const mdat = (buf) => { const b = find(parseBoxes(buf), 'mdat'); return buf.subarray(b.start, b.start + b.size); };
+  const mdat = (buf) => {
+    const b = find(parseBoxes(buf), 'mdat');
+    return buf.subarray(b.start, b.start + b.size);
+  };
   if (!mdat(plain).equals(mdat(clear))) throw new Error(`${name}: decrypted mdat differs from the clear one`);
   if (mdat(encrypted).equals(mdat(clear))) throw new Error(`${name}: mdat not encrypted`);
 }
@@ -257,12 +275,14 @@ function protectMpd(text, kidHex) {
   const kidUuid = kidHex.replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
   if (!text.includes('xmlns:cenc=')) text = text.replace(/<MPD\b/, '<MPD xmlns:cenc="urn:mpeg:cenc:2013"');
   let count = 0;
-  text = text.replace(/([ \t]*)(<AdaptationSet\b[^>]*>)/g, (m, indent, open) => {
+  text = text.replace(/([ \t]*)(<AdaptationSet\b[^>]*>)/g, (_match, indent, open) => {
     count += 1;
     const inner = `${indent}\t`;
-    return `${indent}${open}\n` +
-      `${inner}<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cenc" cenc:default_KID="${kidUuid}"/>\n` +
-      `${inner}<ContentProtection schemeIdUri="urn:uuid:${CLEARKEY_UUID}" value="ClearKey1.0"/>`;
+    return (
+      `${indent}${open}\n`
+      + `${inner}<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cenc" cenc:default_KID="${kidUuid}"/>\n`
+      + `${inner}<ContentProtection schemeIdUri="urn:uuid:${CLEARKEY_UUID}" value="ClearKey1.0"/>`
+    );
   });
   if (count === 0) throw new Error('no AdaptationSet in the MPD');
   return text;
@@ -278,14 +298,15 @@ function main([dir, kidHex, keyHex]) {
   const inits = files.filter((f) => /^init-stream\d+\.m4s$/.test(f));
   if (inits.length === 0) throw new Error(`no init segments in ${dir}`);
   let segments = 0;
-  for (const init of inits) { // each representation: init-streamN.m4s + chunk-streamN-*.m4s
+  for (const init of inits) {
+    // each representation: init-streamN.m4s + chunk-streamN-*.m4s
     const {init: encInit, tracks} = encryptInit(fs.readFileSync(path.join(dir, init)), kid);
     fs.writeFileSync(path.join(dir, init), encInit);
     for (const f of files.filter((n) => n.startsWith(`chunk-stream${init.slice(11, -4)}-`))) {
       const file = path.join(dir, f);
       const clear = fs.readFileSync(file);
       const enc = encryptSegment(clear, tracks, key);
-      checkRoundTrip(enc, clear, tracks, key, f);
+      checkRoundTrip(enc, clear, key, f);
       fs.writeFileSync(file, enc);
       segments += 1;
     }

@@ -22,7 +22,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { pathToFileURL } from 'node:url';
+import {pathToFileURL} from 'node:url';
 
 const DEFAULT_KEY = '000102030405060708090a0b0c0d0e0f';
 const DEFAULT_IV = 'f0e0d0c0b0a090807060504030201000';
@@ -39,7 +39,7 @@ function hex16(name, value) {
 }
 
 function parseArgs(argv) {
-  const out = { key: DEFAULT_KEY, iv: DEFAULT_IV, check: false, dirs: [] };
+  const out = {key: DEFAULT_KEY, iv: DEFAULT_IV, check: false, dirs: []};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--key' || a === '--iv') {
@@ -66,10 +66,11 @@ export function decrypt(key, iv, data) {
 /** The manifest with the sea namespace on MPD and the descriptor opening every AdaptationSet. */
 export function seaManifest(text, ivHex, keyUri) {
   if (text.includes('urn:mpeg:dash:sea:2012')) throw new Error('the manifest already has segment encryption');
-  const cp = `\n<ContentProtection schemeIdUri="urn:mpeg:dash:sea:2012">` +
-    `<sea:SegmentEncryption schemeIdUri="urn:mpeg:dash:sea:aes128-cbc:2013"/>` +
-    `<sea:CryptoPeriod IV="0x${ivHex.toUpperCase()}" keyUriTemplate="${keyUri}"/>` +
-    `</ContentProtection>`;
+  const cp =
+    `\n<ContentProtection schemeIdUri="urn:mpeg:dash:sea:2012">`
+    + `<sea:SegmentEncryption schemeIdUri="urn:mpeg:dash:sea:aes128-cbc:2013"/>`
+    + `<sea:CryptoPeriod IV="0x${ivHex.toUpperCase()}" keyUriTemplate="${keyUri}"/>`
+    + `</ContentProtection>`;
   let sets = 0;
   const withCp = text.replace(/<AdaptationSet\b[^>]*[^/]>/g, (open) => {
     sets++;
@@ -86,8 +87,8 @@ export function seaManifest(text, ivHex, keyUri) {
 }
 
 async function shakaCheck(outDir, srcDir) {
-  const { loadShakaBuild, manifestPlayerInterface, REPO_DIR } = await import('../shaka-diff/shaka-load.mjs');
-  const { shaka, ctx } = loadShakaBuild(path.join(REPO_DIR, 'node_modules/shaka-player/dist/shaka-player.compiled.debug.js'));
+  const {loadShakaBuild, manifestPlayerInterface, REPO_DIR} = await import('../shaka-diff/shaka-load.mjs');
+  const {shaka, ctx} = loadShakaBuild(path.join(REPO_DIR, 'node_modules/shaka-player/dist/shaka-player.compiled.debug.js'));
   // Shaka runs in a vm realm: node's WebCrypto refuses that realm's ArrayBuffers, so bytes are
   // copied into this realm on their way in.
   const here = (b) => Uint8Array.from(ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b));
@@ -95,8 +96,7 @@ async function shakaCheck(outDir, srcDir) {
     getRandomValues: (a) => crypto.getRandomValues(a),
     randomUUID: () => crypto.randomUUID(),
     subtle: {
-      importKey: (format, data, alg, extractable, usages) =>
-        crypto.subtle.importKey(format, here(data), { ...alg }, extractable, [...usages]),
+      importKey: (format, data, alg, extractable, usages) => crypto.subtle.importKey(format, here(data), {...alg}, extractable, [...usages]),
     },
   };
   const config = shaka.util.PlayerConfiguration.createDefault();
@@ -129,13 +129,13 @@ async function shakaCheck(outDir, srcDir) {
     const first = refs[0];
     for (const ref of [first.initSegmentReference, first]) {
       const aes = ref.aesKey;
-      if (!aes || aes.blockCipherMode !== 'CBC' || !aes.iv) {
+      if (aes?.blockCipherMode !== 'CBC' || !aes.iv) {
         throw new Error(`shaka sees no AES-128-CBC key with an IV on ${ref.getUris()[0]}`);
       }
       // What shaka.media.SegmentUtils.aesDecrypt does for CBC (it is not exported): the key
       // fetched by shaka's own fetchKey, the IV shaka parsed from the manifest.
       if (!aes.cryptoKey) await aes.fetchKey();
-      const clear = await crypto.subtle.decrypt({ name: 'AES-CBC', iv: here(aes.iv) }, aes.cryptoKey, here(await fetch(ref)));
+      const clear = await crypto.subtle.decrypt({name: 'AES-CBC', iv: here(aes.iv)}, aes.cryptoKey, here(await fetch(ref)));
       const name = path.basename(new URL(ref.getUris()[0]).pathname);
       const want = fs.readFileSync(path.join(srcDir, name));
       if (!Buffer.from(clear).equals(want)) throw new Error(`shaka decrypted ${name} to other bytes than the source`);
@@ -154,9 +154,9 @@ async function main() {
   const mpdPath = path.join(src, 'manifest.mpd');
   if (!fs.existsSync(mpdPath)) usage(`${mpdPath} does not exist (run bash tests/content/make-content.sh)`);
   if (src === out) usage('OUT_DIR must differ from SRC_DIR');
-  fs.mkdirSync(out, { recursive: true });
+  fs.mkdirSync(out, {recursive: true});
   let segments = 0;
-  for (const entry of fs.readdirSync(src, { withFileTypes: true })) {
+  for (const entry of fs.readdirSync(src, {withFileTypes: true})) {
     if (!entry.isFile() || entry.name === 'manifest.mpd') continue;
     const body = fs.readFileSync(path.join(src, entry.name));
     if (!entry.name.endsWith('.m4s')) {
@@ -179,7 +179,7 @@ async function main() {
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((e) => {
-    console.error(e && e.stack || e);
+    console.error(e?.stack || e);
     process.exit(1);
   });
 }

@@ -28,14 +28,12 @@ export function findSidx(file) {
 function main(mpdPath) {
   const dir = path.dirname(mpdPath);
   let text = fs.readFileSync(mpdPath, 'utf8');
-  text = text.replace(
-    /(<BaseURL>([^<]+)<\/BaseURL>\s*)<SegmentList timescale="(\d+)"[^>]*>[\s\S]*?<\/SegmentList>/g,
-    (_, baseTag, file, timescale) => {
-      const {offset, size} = findSidx(path.join(dir, file));
-      return `${baseTag}<SegmentBase timescale="${timescale}" indexRange="${offset}-${offset + size - 1}">` +
-        `<Initialization range="0-${offset - 1}"/></SegmentBase>`;
-    },
-  );
+  text = text.replace(/(<BaseURL>([^<]+)<\/BaseURL>\s*)<SegmentList timescale="(\d+)"[^>]*>[\s\S]*?<\/SegmentList>/g, (_, baseTag, file, timescale) => {
+    const {offset, size} = findSidx(path.join(dir, file));
+    return (
+      `${baseTag}<SegmentBase timescale="${timescale}" indexRange="${offset}-${offset + size - 1}">` + `<Initialization range="0-${offset - 1}"/></SegmentBase>`
+    );
+  });
   if (!text.includes('<SegmentBase')) throw new Error(`no SegmentList to rewrite in ${mpdPath}`);
   fs.writeFileSync(mpdPath, text);
 }

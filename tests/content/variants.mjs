@@ -38,17 +38,22 @@ export function writeVariants(contentDir) {
   const template = path.join(contentDir, 'template');
   const mpd = fs.readFileSync(path.join(template, 'manifest.mpd'), 'utf8');
   execFileSync('node', [path.join(HERE, 'make-aes128.mjs'), template, path.join(contentDir, 'aes128')], {stdio: 'ignore'});
-  fs.writeFileSync(path.join(template, 'lcevc.mpd'), mpd.replace('</AdaptationSet>',
-    `<Representation id="lvc" mimeType="video/mp4" codecs="lvc1" dependencyId="0" bandwidth="2500000" width="1280" height="720">
+  fs.writeFileSync(
+    path.join(template, 'lcevc.mpd'),
+    mpd.replace(
+      '</AdaptationSet>',
+      `<Representation id="lvc" mimeType="video/mp4" codecs="lvc1" dependencyId="0" bandwidth="2500000" width="1280" height="720">
       <SegmentTemplate timescale="1000000" duration="2000000" initialization="init-stream1.m4s" media="chunk-stream1-$Number%05d$.m4s" startNumber="1"/>
-    </Representation></AdaptationSet>`));
+    </Representation></AdaptationSet>`,
+    ),
+  );
   fs.writeFileSync(path.join(template, 'xlink-period.xml'), templatePeriod(mpd, '0', 1, 6, 0));
   fs.writeFileSync(path.join(template, 'xlink.mpd'), mpdWith('<Period xlink:href="xlink-period.xml" xlink:actuate="onLoad"/>'));
-  fs.writeFileSync(path.join(template, 'two-periods.mpd'),
-    mpdWith(templatePeriod(mpd, 'a', 1, 3, 0) + '\n' + templatePeriod(mpd, 'b', 4, 6, 6)));
+  fs.writeFileSync(path.join(template, 'two-periods.mpd'), mpdWith(`${templatePeriod(mpd, 'a', 1, 3, 0)}\n${templatePeriod(mpd, 'b', 4, 6, 6)}`));
   const encrypted = path.join(contentDir, 'encrypted/manifest.mpd');
   if (fs.existsSync(encrypted)) {
-    const kidOnly = fs.readFileSync(encrypted, 'utf8')
+    const kidOnly = fs
+      .readFileSync(encrypted, 'utf8')
       .replace(/\s*<ContentProtection schemeIdUri="urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e"[^>]*\/>/g, '');
     if (/e2719d58/.test(kidOnly)) throw new Error('variants: the ClearKey ContentProtection of encrypted/manifest.mpd was not removed');
     fs.writeFileSync(path.join(contentDir, 'encrypted/kid-only.mpd'), kidOnly);

@@ -90,8 +90,11 @@ async function withPage(fn, {delayMs = 0} = {}) {
 
 /** In the page: getMediaConfig with a plain config for `form`. */
 function prepare(page, entryId, form = 'template') {
-  return page.evaluate(({entryId, url}) => window.om.getMediaConfig({entryId, sources: {dash: [{url}]}, metadata: {name: entryId}, poster: 'https://example.invalid/p.jpg', duration: 12}),
-    {entryId, url: manifest(form)});
+  return page.evaluate(
+    ({entryId, url}) =>
+      window.om.getMediaConfig({entryId, sources: {dash: [{url}]}, metadata: {name: entryId}, poster: 'https://example.invalid/p.jpg', duration: 12}),
+    {entryId, url: manifest(form)},
+  );
 }
 
 /** In the page: prepare, download, and wait for 'completed'. */
@@ -132,44 +135,50 @@ test('getMediaConfig resolves with the plain config, and the worker keeps it acr
 });
 
 test('download resolves with the entry summary in state downloading', async () => {
-  await withPage(async (page) => {
-    await prepare(page, 'dl-1');
-    const summary = await page.evaluate(() => window.om.download('dl-1', {bitrate: 400000}));
-    assert.equal(summary.state, 'downloading');
-    assert.equal(summary.id ?? summary.entryId, 'dl-1');
-    await page.evaluate(() => window.waitEvent('statechange', 'dl-1', 'completed'));
-  }, {delayMs: 50});
+  await withPage(
+    async (page) => {
+      await prepare(page, 'dl-1');
+      const summary = await page.evaluate(() => window.om.download('dl-1', {bitrate: 400000}));
+      assert.equal(summary.state, 'downloading');
+      assert.equal(summary.id ?? summary.entryId, 'dl-1');
+      await page.evaluate(() => window.waitEvent('statechange', 'dl-1', 'completed'));
+    },
+    {delayMs: 50},
+  );
 });
 
 test('pause stops requests and keeps progress; resume completes the download', async () => {
-  await withPage(async (page) => {
-    await prepare(page, 'pause-1');
-    await page.evaluate(() => window.om.download('pause-1', {bitrate: 400000}));
-    await page.evaluate(() => window.waitEvent('progress', 'pause-1', 1));
-    const paused = await page.evaluate(() => window.om.pause('pause-1'));
-    assert.equal(paused.state, 'paused');
-    assert.equal(paused.stopReason, 'user');
-    await page.evaluate(() => window.waitEvent('statechange', 'pause-1', 'paused'));
-    await sleep(600); // responses of abandoned in-flight requests arrive
-    const requestsAfterSettle = segmentRequests();
-    const [item] = await page.evaluate(() => window.om.getAllDownloads());
-    assert.equal(item.state, 'paused');
-    assert.ok(item.progress > 0 && item.progress < 100, `progress ${item.progress}`);
-    await sleep(1000);
-    assert.equal(segmentRequests(), requestsAfterSettle, 'no segment request while paused');
-    const [later] = await page.evaluate(() => window.om.getAllDownloads());
-    if (process.env.E2E_VERBOSE) console.log('pause', {paused, item, later, requestsAfterSettle, now: segmentRequests()});
-    assert.ok(item.progress >= paused.progress, 'progress at pause kept');
-    assert.equal(later.progress, item.progress, 'progress kept while paused');
-    assert.equal(later.size, item.size);
+  await withPage(
+    async (page) => {
+      await prepare(page, 'pause-1');
+      await page.evaluate(() => window.om.download('pause-1', {bitrate: 400000}));
+      await page.evaluate(() => window.waitEvent('progress', 'pause-1', 1));
+      const paused = await page.evaluate(() => window.om.pause('pause-1'));
+      assert.equal(paused.state, 'paused');
+      assert.equal(paused.stopReason, 'user');
+      await page.evaluate(() => window.waitEvent('statechange', 'pause-1', 'paused'));
+      await sleep(600); // responses of abandoned in-flight requests arrive
+      const requestsAfterSettle = segmentRequests();
+      const [item] = await page.evaluate(() => window.om.getAllDownloads());
+      assert.equal(item.state, 'paused');
+      assert.ok(item.progress > 0 && item.progress < 100, `progress ${item.progress}`);
+      await sleep(1000);
+      assert.equal(segmentRequests(), requestsAfterSettle, 'no segment request while paused');
+      const [later] = await page.evaluate(() => window.om.getAllDownloads());
+      if (process.env.E2E_VERBOSE) console.log('pause', {paused, item, later, requestsAfterSettle, now: segmentRequests()});
+      assert.ok(item.progress >= paused.progress, 'progress at pause kept');
+      assert.equal(later.progress, item.progress, 'progress kept while paused');
+      assert.equal(later.size, item.size);
 
-    const resumed = await page.evaluate(() => window.om.resume('pause-1'));
-    assert.equal(resumed.state, 'downloading');
-    await page.evaluate(() => window.waitEvent('statechange', 'pause-1', 'completed'));
-    const [done] = await page.evaluate(() => window.om.getAllDownloads());
-    assert.equal(done.state, 'completed');
-    assert.equal(done.progress, 100);
-  }, {delayMs: 250});
+      const resumed = await page.evaluate(() => window.om.resume('pause-1'));
+      assert.equal(resumed.state, 'downloading');
+      await page.evaluate(() => window.waitEvent('statechange', 'pause-1', 'completed'));
+      const [done] = await page.evaluate(() => window.om.getAllDownloads());
+      assert.equal(done.state, 'completed');
+      assert.equal(done.progress, 100);
+    },
+    {delayMs: 250},
+  );
 });
 
 test('remove resolves {entryId}, forgets the entry and its local manifest answers 404', async () => {
@@ -184,37 +193,43 @@ test('remove resolves {entryId}, forgets the entry and its local manifest answer
 });
 
 test('remove of a running download cancels it: no more requests, events or records', async () => {
-  await withPage(async (page) => {
-    await prepare(page, 'rm-run');
-    await page.evaluate(() => window.om.download('rm-run', {bitrate: 400000}));
-    await page.evaluate(() => window.waitEvent('progress', 'rm-run', 1));
-    assert.deepEqual(await page.evaluate(() => window.om.remove('rm-run')), {entryId: 'rm-run'});
-    const eventsAtRemove = await page.evaluate(() => window.events.length);
-    await sleep(600);
-    const requestsAfterSettle = segmentRequests();
-    await sleep(1000);
-    assert.equal(segmentRequests(), requestsAfterSettle, 'no segment request after remove');
-    assert.deepEqual(await page.evaluate(() => window.om.getAllDownloads()), []);
-    const late = await page.evaluate((n) => window.events.slice(n).filter((e) => e.detail.entryId === 'rm-run' && e.type !== 'error'), eventsAtRemove);
-    assert.deepEqual(late, [], 'no progress or statechange for a removed entry');
-    assert.equal(await page.evaluate(() => fetch('/__offline__/rm-run/manifest.mpd').then((r) => r.status)), 404);
-  }, {delayMs: 250});
+  await withPage(
+    async (page) => {
+      await prepare(page, 'rm-run');
+      await page.evaluate(() => window.om.download('rm-run', {bitrate: 400000}));
+      await page.evaluate(() => window.waitEvent('progress', 'rm-run', 1));
+      assert.deepEqual(await page.evaluate(() => window.om.remove('rm-run')), {entryId: 'rm-run'});
+      const eventsAtRemove = await page.evaluate(() => window.events.length);
+      await sleep(600);
+      const requestsAfterSettle = segmentRequests();
+      await sleep(1000);
+      assert.equal(segmentRequests(), requestsAfterSettle, 'no segment request after remove');
+      assert.deepEqual(await page.evaluate(() => window.om.getAllDownloads()), []);
+      const late = await page.evaluate((n) => window.events.slice(n).filter((e) => e.detail.entryId === 'rm-run' && e.type !== 'error'), eventsAtRemove);
+      assert.deepEqual(late, [], 'no progress or statechange for a removed entry');
+      assert.equal(await page.evaluate(() => fetch('/__offline__/rm-run/manifest.mpd').then((r) => r.status)), 404);
+    },
+    {delayMs: 250},
+  );
 });
 
 test('pauseAll and removeAll resolve with the entry ids they touched', async () => {
-  await withPage(async (page) => {
-    await prepare(page, 'all-1');
-    await prepare(page, 'all-2', 'timeline');
-    await page.evaluate(() => window.om.download('all-1', {bitrate: 400000}));
-    await page.evaluate(() => window.om.download('all-2', {bitrate: 400000}));
-    const paused = await page.evaluate(() => window.om.pauseAll());
-    assert.deepEqual([...paused.entryIds].sort(), ['all-1', 'all-2']);
-    const states = (await page.evaluate(() => window.om.getAllDownloads())).map((e) => e.state);
-    assert.deepEqual(states, ['paused', 'paused']);
-    const removed = await page.evaluate(() => window.om.removeAll());
-    assert.deepEqual([...removed.entryIds].sort(), ['all-1', 'all-2']);
-    assert.deepEqual(await page.evaluate(() => window.om.getAllDownloads()), []);
-  }, {delayMs: 300});
+  await withPage(
+    async (page) => {
+      await prepare(page, 'all-1');
+      await prepare(page, 'all-2', 'timeline');
+      await page.evaluate(() => window.om.download('all-1', {bitrate: 400000}));
+      await page.evaluate(() => window.om.download('all-2', {bitrate: 400000}));
+      const paused = await page.evaluate(() => window.om.pauseAll());
+      assert.deepEqual([...paused.entryIds].sort(), ['all-1', 'all-2']);
+      const states = (await page.evaluate(() => window.om.getAllDownloads())).map((e) => e.state);
+      assert.deepEqual(states, ['paused', 'paused']);
+      const removed = await page.evaluate(() => window.om.removeAll());
+      assert.deepEqual([...removed.entryIds].sort(), ['all-1', 'all-2']);
+      assert.deepEqual(await page.evaluate(() => window.om.getAllDownloads()), []);
+    },
+    {delayMs: 300},
+  );
 });
 
 test('getDownloadedMediaConfig, getAllDownloads and getExpiration describe a completed entry', async () => {
@@ -259,7 +274,11 @@ test('addEventListener delivers events and a removed listener gets nothing', asy
       const removed = [];
       const keep = (e) => kept.push(e.type ?? e.payload?.detail?.state);
       const drop = () => removed.push(1);
-      for (const t of ['progress', 'statechange', 'error']) { om.addEventListener(t, keep); om.addEventListener(t, drop); om.removeEventListener(t, drop); }
+      for (const t of ['progress', 'statechange', 'error']) {
+        om.addEventListener(t, keep);
+        om.addEventListener(t, drop);
+        om.removeEventListener(t, drop);
+      }
       await om.download('ev-1', {bitrate: 400000});
       await window.waitEvent('statechange', 'ev-1', 'completed');
       await om.pause('never-prepared').catch(() => {});
@@ -283,23 +302,30 @@ test('9013 for download, pause and remove of an entry never prepared', async () 
 });
 
 test('9003 getDownloadedMediaConfig of an entry not downloaded yet; a paused download gives a playable config', async () => {
-  await withPage(async (page) => {
-    await prepare(page, 'e9003');
-    await expectError(page, 9003, 'getDownloadedMediaConfig', 'e9003');
-    await page.evaluate(() => window.om.download('e9003', {bitrate: 400000}));
-    await page.evaluate(() => window.om.pause('e9003'));
-    const config = await page.evaluate(() => window.om.getDownloadedMediaConfig('e9003'));
-    assert.equal(config.state, 'paused');
-    assert.equal(config.sources.dash[0].isLocal, true);
-  }, {delayMs: 300});
+  await withPage(
+    async (page) => {
+      await prepare(page, 'e9003');
+      await expectError(page, 9003, 'getDownloadedMediaConfig', 'e9003');
+      await page.evaluate(() => window.om.download('e9003', {bitrate: 400000}));
+      await page.evaluate(() => window.om.pause('e9003'));
+      const config = await page.evaluate(() => window.om.getDownloadedMediaConfig('e9003'));
+      assert.equal(config.state, 'paused');
+      assert.equal(config.sources.dash[0].isLocal, true);
+    },
+    {delayMs: 300},
+  );
 });
 
 test('9005 for a live manifest, 9010 for a malformed one, 9011 for one that 404s', async () => {
   await withPage(async (page) => {
-    const attemptPlain = (id, url) => page.evaluate(async ({id, url}) => {
-      const get = await window.attempt('getMediaConfig', {entryId: id, sources: {dash: [{url}]}});
-      return get.rejected ? get : window.attempt('download', id, {bitrate: 400000});
-    }, {id, url});
+    const attemptPlain = (id, url) =>
+      page.evaluate(
+        async ({id, url}) => {
+          const get = await window.attempt('getMediaConfig', {entryId: id, sources: {dash: [{url}]}});
+          return get.rejected ? get : window.attempt('download', id, {bitrate: 400000});
+        },
+        {id, url},
+      );
     const check = async (r, code) => {
       assert.ok(r.rejected, `rejects ${code}: ${JSON.stringify(r)}`);
       assert.equal(r.rejected.code, code, JSON.stringify(r.rejected));
@@ -332,14 +358,17 @@ test('9017 download of a completed entry, 9014 pause of it', async () => {
 });
 
 test('9006 download while downloading, 9015 resume of an entry never downloaded', async () => {
-  await withPage(async (page) => {
-    await prepare(page, 'busy-1');
-    await prepare(page, 'prep-1');
-    await page.evaluate(() => window.om.download('busy-1', {bitrate: 400000}));
-    await expectError(page, 9006, 'download', 'busy-1', {bitrate: 400000});
-    await expectError(page, 9015, 'resume', 'prep-1');
-    await page.evaluate(() => window.om.removeAll());
-  }, {delayMs: 300});
+  await withPage(
+    async (page) => {
+      await prepare(page, 'busy-1');
+      await prepare(page, 'prep-1');
+      await page.evaluate(() => window.om.download('busy-1', {bitrate: 400000}));
+      await expectError(page, 9006, 'download', 'busy-1', {bitrate: 400000});
+      await expectError(page, 9015, 'resume', 'prep-1');
+      await page.evaluate(() => window.om.removeAll());
+    },
+    {delayMs: 300},
+  );
 });
 
 test('9002 for a malformed message posted to the worker, which keeps answering', async () => {
@@ -348,12 +377,13 @@ test('9002 for a malformed message posted to the worker, which keeps answering',
     const replies = await page.evaluate(async () => {
       const reg = await navigator.serviceWorker.ready;
       const worker = navigator.serviceWorker.controller ?? reg.active;
-      const ask = (msg) => new Promise((resolve) => {
-        const ch = new MessageChannel();
-        ch.port1.onmessage = (e) => resolve(e.data);
-        setTimeout(() => resolve('no answer'), 5000);
-        worker.postMessage(msg, [ch.port2]);
-      });
+      const ask = (msg) =>
+        new Promise((resolve) => {
+          const ch = new MessageChannel();
+          ch.port1.onmessage = (e) => resolve(e.data);
+          setTimeout(() => resolve('no answer'), 5000);
+          worker.postMessage(msg, [ch.port2]);
+        });
       const bogus = await ask({v: 1, id: 1, type: 'bogus'});
       const list = await ask({v: 1, id: 2, type: 'list'});
       const viaShim = await window.om.getAllDownloads();
@@ -373,47 +403,53 @@ test('9002 for a malformed message posted to the worker, which keeps answering',
 // ---- several tabs and reloads --------------------------------------------------------------
 
 test('a download started in one tab sends progress and statechange to another tab', async () => {
-  await withPage(async (pageA, context) => {
-    await pageA.evaluate(() => window.om.getAllDownloads()); // the worker is registered
-    const pageB = await context.newPage();
-    await pageB.goto(`${servers.app.url}/pages/api.html`);
-    await pageB.evaluate(() => window.setup());
-    await pageB.evaluate(() => window.om.getAllDownloads());
-    await downloadToEnd(pageA, 'tabs-1');
-    const seen = await pageB.evaluate(async () => {
-      const done = await window.waitEvent('statechange', 'tabs-1', 'completed');
-      const progress = window.events.filter((e) => e.type === 'progress' && e.detail.entryId === 'tabs-1').map((e) => e.detail);
-      const states = window.events.filter((e) => e.type === 'statechange').map((e) => e.detail.state);
-      return {done, progress, states};
-    });
-    assert.ok(seen.progress.length > 0, 'tab B got progress events');
-    assert.ok(seen.states.includes('downloading'), JSON.stringify(seen.states));
-    assert.equal(seen.progress.at(-1).segmentsDone, seen.progress.at(-1).segmentsTotal);
-    const listA = await pageA.evaluate(() => window.om.getAllDownloads());
-    const listB = await pageB.evaluate(() => window.om.getAllDownloads());
-    assert.deepEqual(listB, listA);
-    assert.equal(listA[0].state, 'completed');
-  }, {delayMs: 50});
+  await withPage(
+    async (pageA, context) => {
+      await pageA.evaluate(() => window.om.getAllDownloads()); // the worker is registered
+      const pageB = await context.newPage();
+      await pageB.goto(`${servers.app.url}/pages/api.html`);
+      await pageB.evaluate(() => window.setup());
+      await pageB.evaluate(() => window.om.getAllDownloads());
+      await downloadToEnd(pageA, 'tabs-1');
+      const seen = await pageB.evaluate(async () => {
+        const done = await window.waitEvent('statechange', 'tabs-1', 'completed');
+        const progress = window.events.filter((e) => e.type === 'progress' && e.detail.entryId === 'tabs-1').map((e) => e.detail);
+        const states = window.events.filter((e) => e.type === 'statechange').map((e) => e.detail.state);
+        return {done, progress, states};
+      });
+      assert.ok(seen.progress.length > 0, 'tab B got progress events');
+      assert.ok(seen.states.includes('downloading'), JSON.stringify(seen.states));
+      assert.equal(seen.progress.at(-1).segmentsDone, seen.progress.at(-1).segmentsTotal);
+      const listA = await pageA.evaluate(() => window.om.getAllDownloads());
+      const listB = await pageB.evaluate(() => window.om.getAllDownloads());
+      assert.deepEqual(listB, listA);
+      assert.equal(listA[0].state, 'completed');
+    },
+    {delayMs: 50},
+  );
 });
 
 test('a download continues through a page reload and completes for the reloaded page', async () => {
-  await withPage(async (page) => {
-    await prepare(page, 'big-1');
-    const summary = await page.evaluate(() => window.om.download('big-1', {bitrate: 1200000}));
-    assert.equal(summary.state, 'downloading');
-    await page.evaluate(() => window.waitEvent('progress', 'big-1', 1));
-    await page.reload();
-    await page.evaluate(() => window.setup());
-    const [during] = await page.evaluate(() => window.om.getAllDownloads());
-    assert.equal(during.state, 'downloading', 'still downloading after the reload');
-    const last = await page.evaluate(async () => {
-      await window.waitEvent('statechange', 'big-1', 'completed', 30000);
-      return window.events.filter((e) => e.type === 'progress' && e.detail.entryId === 'big-1').at(-1)?.detail;
-    });
-    assert.ok(last, 'the reloaded page got progress events');
-    assert.equal(last.segmentsDone, last.segmentsTotal);
-    assert.equal(last.progress, 100);
-    const [done] = await page.evaluate(() => window.om.getAllDownloads());
-    assert.equal(done.state, 'completed');
-  }, {delayMs: 400});
+  await withPage(
+    async (page) => {
+      await prepare(page, 'big-1');
+      const summary = await page.evaluate(() => window.om.download('big-1', {bitrate: 1200000}));
+      assert.equal(summary.state, 'downloading');
+      await page.evaluate(() => window.waitEvent('progress', 'big-1', 1));
+      await page.reload();
+      await page.evaluate(() => window.setup());
+      const [during] = await page.evaluate(() => window.om.getAllDownloads());
+      assert.equal(during.state, 'downloading', 'still downloading after the reload');
+      const last = await page.evaluate(async () => {
+        await window.waitEvent('statechange', 'big-1', 'completed', 30000);
+        return window.events.filter((e) => e.type === 'progress' && e.detail.entryId === 'big-1').at(-1)?.detail;
+      });
+      assert.ok(last, 'the reloaded page got progress events');
+      assert.equal(last.segmentsDone, last.segmentsTotal);
+      assert.equal(last.progress, 100);
+      const [done] = await page.evaluate(() => window.om.getAllDownloads());
+      assert.equal(done.state, 'completed');
+    },
+    {delayMs: 400},
+  );
 });

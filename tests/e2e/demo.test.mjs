@@ -23,14 +23,25 @@ before(async () => {
   app = await startAppServer({
     root: ROOT,
     actions: {
-      '/__demo/media/stop': async () => { await media?.stop(); media = null; return {media: 'stopped'}; },
-      '/__demo/media/start': async () => { media ??= await startMedia(port); return {media: 'running'}; },
+      '/__demo/media/stop': async () => {
+        await media?.stop();
+        media = null;
+        return {media: 'stopped'};
+      },
+      '/__demo/media/start': async () => {
+        media ??= await startMedia(port);
+        return {media: 'running'};
+      },
       '/__demo/media/status': async () => ({media: media ? 'running' : 'stopped'}),
     },
   });
   browser = await launch();
 });
-after(async () => { await browser?.close(); await app?.stop(); await media?.stop(); });
+after(async () => {
+  await browser?.close();
+  await app?.stop();
+  await media?.stop();
+});
 
 test('the demo shows a download in progress, then plays it offline after the media server is stopped', async () => {
   const context = await browser.newContext({viewport: {width: 1200, height: 900}});
@@ -44,17 +55,24 @@ test('the demo shows a download in progress, then plays it offline after the med
     const row = 'tr[data-entry="0_template"]';
     await page.click(`${row} .download`);
 
-    await page.waitForFunction((r) => {
-      const bar = document.querySelector(`${r} progress`);
-      return bar && bar.value > 5 && bar.value < 95;
-    }, row, {timeout: 30000});
+    await page.waitForFunction(
+      (r) => {
+        const bar = document.querySelector(`${r} progress`);
+        return bar && bar.value > 5 && bar.value < 95;
+      },
+      row,
+      {timeout: 30000},
+    );
     await page.screenshot({path: path.join(SHOTS, 'demo-mid-download.png')});
-    const mid = await page.evaluate((r) => ({
-      state: document.querySelector(`${r} .state`).textContent,
-      progress: document.querySelector(`${r} progress`).value,
-      size: document.querySelector(`${r} .size`).textContent,
-      pauseEnabled: !document.querySelector(`${r} .pause`).disabled,
-    }), row);
+    const mid = await page.evaluate(
+      (r) => ({
+        state: document.querySelector(`${r} .state`).textContent,
+        progress: document.querySelector(`${r} progress`).value,
+        size: document.querySelector(`${r} .size`).textContent,
+        pauseEnabled: !document.querySelector(`${r} .pause`).disabled,
+      }),
+      row,
+    );
     assert.equal(mid.state, 'downloading');
     assert.ok(mid.progress > 5 && mid.progress < 95, `progress ${mid.progress}`);
     assert.match(mid.size, /KB|MB/);
@@ -65,10 +83,14 @@ test('the demo shows a download in progress, then plays it offline after the med
     await page.waitForFunction(() => document.querySelector('#media-state').textContent === 'stopped');
     await context.setOffline(true);
     await page.click(`${row} .play`);
-    await page.waitForFunction(() => {
-      const v = document.querySelector('#player video');
-      return v && v.currentTime > 3;
-    }, null, {timeout: 30000});
+    await page.waitForFunction(
+      () => {
+        const v = document.querySelector('#player video');
+        return v && v.currentTime > 3;
+      },
+      null,
+      {timeout: 30000},
+    );
     await page.screenshot({path: path.join(SHOTS, 'demo-offline-playback.png')});
     const shown = await page.evaluate(() => {
       const v = document.querySelector('#player video');
@@ -80,8 +102,7 @@ test('the demo shows a download in progress, then plays it offline after the med
       const px = ctx.getImageData(0, 0, 64, 36).data;
       const colours = new Set();
       for (let i = 0; i < px.length; i += 4) colours.add(`${px[i] >> 4},${px[i + 1] >> 4},${px[i + 2] >> 4}`);
-      return {colours: colours.size, text: document.querySelector('#player-state').textContent,
-        error: document.querySelector('#error').textContent};
+      return {colours: colours.size, text: document.querySelector('#player-state').textContent, error: document.querySelector('#error').textContent};
     });
     assert.ok(shown.colours > 8, `the video picture has ${shown.colours} colours (blank if 1)`);
     assert.match(shown.text, /Playing 0_template from .*\/__offline__\/0_template\/manifest\.mpd/);

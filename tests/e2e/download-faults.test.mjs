@@ -54,7 +54,11 @@ async function download(page, entryId, form, timeoutMs = 90000) {
 
 /** Asserts a completed entry whose every planned segment is stored with the origin's bytes. */
 async function assertCompleteAndRight(page, entryId, end, summary) {
-  assert.equal(end.state, 'completed', `ended ${JSON.stringify(end)}; errors: ${JSON.stringify(await page.evaluate((id) => window.eventsOf(id, 'error'), entryId))}`);
+  assert.equal(
+    end.state,
+    'completed',
+    `ended ${JSON.stringify(end)}; errors: ${JSON.stringify(await page.evaluate((id) => window.eventsOf(id, 'error'), entryId))}`,
+  );
   assert.equal(summary.state, 'completed');
   const {planned, stored, storedBytes} = await checkStored(page, entryId, CONTENT_DIR);
   assert.equal(stored.length, planned.length);
@@ -158,8 +162,12 @@ function secondMediaRange(mpdPath) {
 test('a byte range cut short by a too small Content-Length is not stored short', async () => {
   await withPage(async (page) => {
     const range = `bytes=${secondMediaRange(path.join(CONTENT_DIR, 'list', 'manifest.mpd'))}`;
-    const rule = proxy.addRule({match: (req) => req.url === '/content/list/manifest-stream0.mp4' && req.headers.range === range,
-      action: 'length', lengthDelta: -2000, times: 2});
+    const rule = proxy.addRule({
+      match: (req) => req.url === '/content/list/manifest-stream0.mp4' && req.headers.range === range,
+      action: 'length',
+      lengthDelta: -2000,
+      times: 2,
+    });
     const {end, summary} = await download(page, 'elistshort', 'list');
     assert.ok(rule.hits >= 1, 'the fault was served');
     await assertRightOrFailed(page, 'elistshort', end, summary);
@@ -174,7 +182,10 @@ for (const form of ['list', 'base']) {
       const rule = proxy.addRule({match: `/content/${form}/manifest-stream`, action: 'ignore-range'});
       const {end, summary} = await download(page, `e200${form}`, form);
       assert.ok(rule.hits > 0, 'Range requests were answered 200');
-      assert.ok(proxy.requestsTo(`/content/${form}/manifest-stream`).every((r) => r.range), 'every segment request asked for a range');
+      assert.ok(
+        proxy.requestsTo(`/content/${form}/manifest-stream`).every((r) => r.range),
+        'every segment request asked for a range',
+      );
       await assertCompleteAndRight(page, `e200${form}`, end, summary);
     });
   });

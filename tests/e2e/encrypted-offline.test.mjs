@@ -28,13 +28,30 @@ before(async () => {
   media = await startMediaServer({contentDir: CONTENT_DIR});
   browser = await launch();
 }, TIMEOUT);
-after(async () => { await browser?.close(); await media?.stop(); await app?.stop(); await lic?.stop(); });
+after(async () => {
+  await browser?.close();
+  await media?.stop();
+  await app?.stop();
+  await lic?.stop();
+});
 
 /** A plain media config for the encrypted stream with its ClearKey licence URL. */
 function encryptedConfig(id, scheme = 'org.w3.clearkey') {
-  return {id, sources: {dash: [{id: `${id}_dash`, url: `${media.url}/content/encrypted/manifest.mpd`,
-    mimetype: 'application/dash+xml', drmData: [{scheme, licenseUrl: lic.licenseUrl}]}]},
-  duration: 12, metadata: {name: 'Encrypted sample'}};
+  return {
+    id,
+    sources: {
+      dash: [
+        {
+          id: `${id}_dash`,
+          url: `${media.url}/content/encrypted/manifest.mpd`,
+          mimetype: 'application/dash+xml',
+          drmData: [{scheme, licenseUrl: lic.licenseUrl}],
+        },
+      ],
+    },
+    duration: 12,
+    metadata: {name: 'Encrypted sample'},
+  };
 }
 
 async function openPage(context, player) {
@@ -75,14 +92,17 @@ test('an encrypted stream plays offline in shaka-player and the Kaltura Player w
     assert.match(config.localLicenseUrl, /__offline__\/enc1\/license$/);
     assert.equal(config.sources.dash[0].drmData, undefined, 'no ClearKey drmData (the Kaltura Player refuses it)');
     const drm = {servers: {'org.w3.clearkey': config.localLicenseUrl}};
-    const shaka = await page.evaluate((a) => window.playShaka(a),
-      {manifestUrl: config.sources.dash[0].url, drm, seconds: 2, timeoutMs: 60_000});
+    const shaka = await page.evaluate((a) => window.playShaka(a), {manifestUrl: config.sources.dash[0].url, drm, seconds: 2, timeoutMs: 60_000});
     assert.deepEqual(shaka.errors, []);
     assert.equal(shaka.keySystem, 'org.w3.clearkey');
     assert.ok(shaka.currentTime > 2, `shaka reached ${shaka.currentTime}`);
 
-    const played = await kaltura.evaluate((a) => window.playKaltura(a),
-      {mediaConfig: config, playback: {options: {html5: {dash: {drm}}}}, seconds: 2, timeoutMs: 60_000});
+    const played = await kaltura.evaluate((a) => window.playKaltura(a), {
+      mediaConfig: config,
+      playback: {options: {html5: {dash: {drm}}}},
+      seconds: 2,
+      timeoutMs: 60_000,
+    });
     assert.deepEqual(played.errors, []);
     assert.ok(played.currentTime > 2, `the Kaltura Player reached ${played.currentTime}`);
   } finally {
@@ -103,10 +123,13 @@ test('an expired licence is refused with 9016; renewLicense gets a new one witho
     assert.equal(expired?.code, 9016);
     assert.match(expired.message, /expired.*renewLicense/);
     // An app that kept the old config: the worker's licence endpoint refuses too.
-    const endpoint = await page.evaluate(async (kids) => {
-      const r = await fetch(`${location.origin}/__offline__/enc2/license`, {method: 'POST', body: JSON.stringify({kids, type: 'temporary'})});
-      return {status: r.status, body: await r.json()};
-    }, [kid.base64url]);
+    const endpoint = await page.evaluate(
+      async (kids) => {
+        const r = await fetch(`${location.origin}/__offline__/enc2/license`, {method: 'POST', body: JSON.stringify({kids, type: 'temporary'})});
+        return {status: r.status, body: await r.json()};
+      },
+      [kid.base64url],
+    );
     assert.equal(endpoint.status, 403);
     assert.equal(endpoint.body.code, 9016);
 
@@ -122,8 +145,12 @@ test('an expired licence is refused with 9016; renewLicense gets a new one witho
 
     await goOffline(context);
     const config = (await page.evaluate(() => window.attempt('getDownloadedMediaConfig', 'enc2'))).resolved;
-    const shaka = await page.evaluate((a) => window.playShaka(a), {manifestUrl: config.sources.dash[0].url,
-      drm: {servers: {'org.w3.clearkey': config.localLicenseUrl}}, seconds: 2, timeoutMs: 60_000});
+    const shaka = await page.evaluate((a) => window.playShaka(a), {
+      manifestUrl: config.sources.dash[0].url,
+      drm: {servers: {'org.w3.clearkey': config.localLicenseUrl}},
+      seconds: 2,
+      timeoutMs: 60_000,
+    });
     assert.deepEqual(shaka.errors, []);
     assert.ok(shaka.currentTime > 2, `shaka reached ${shaka.currentTime} after renewal`);
   } finally {
@@ -149,8 +176,15 @@ test('removing an encrypted entry deletes its licences; Widevine-only content is
       return window.attempt('download', c.id);
     }, wv);
     assert.equal(refused.rejected?.code, 9009);
-    assert.match(refused.rejected.message, /com\.widevine\.alpha and cannot be stored offline here: this browser cannot keep their licences offline \(no persistent-license session/);
-    assert.deepEqual(media.requests.filter((r) => r.url.includes('/content/')), [], 'nothing was fetched');
+    assert.match(
+      refused.rejected.message,
+      /com\.widevine\.alpha and cannot be stored offline here: this browser cannot keep their licences offline \(no persistent-license session/,
+    );
+    assert.deepEqual(
+      media.requests.filter((r) => r.url.includes('/content/')),
+      [],
+      'nothing was fetched',
+    );
   } finally {
     await context.close();
   }
@@ -171,9 +205,17 @@ function installFakeWidevine() {
   const real = navigator.requestMediaKeySystemAccess.bind(navigator);
   const cdm = {stored: {}, next: 0};
   window.fakeCdm = cdm;
-  const b64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  const b64url = (bytes) =>
+    btoa(String.fromCharCode(...bytes))
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_')
+      .replace(/=+$/, '');
   class Session extends EventTarget {
-    constructor() { super(); this.sessionId = ''; this.expiration = NaN; }
+    constructor() {
+      super();
+      this.sessionId = '';
+      this.expiration = NaN;
+    }
     async generateRequest(type, initData) {
       if (type !== 'cenc') throw new TypeError(`init data type ${type}`);
       const box = new Uint8Array(initData);
@@ -195,7 +237,9 @@ function installFakeWidevine() {
       this.sessionId = id;
       return true;
     }
-    async remove() { delete cdm.stored[this.sessionId]; }
+    async remove() {
+      delete cdm.stored[this.sessionId];
+    }
     async close() {}
   }
   navigator.requestMediaKeySystemAccess = async (keySystem, configs) => {
@@ -206,52 +250,54 @@ function installFakeWidevine() {
 }
 
 function widevineConfig(id) {
-  return {id, sources: {dash: [{id: `${id}_dash`, url: `${media.url}/content/encrypted/manifest.mpd`,
-    mimetype: 'application/dash+xml', drmData: [{scheme: 'com.widevine.alpha', licenseUrl: lic.licenseUrl}]}]},
-  duration: 12, metadata: {name: 'Widevine-style sample'}};
+  return {...encryptedConfig(id, 'com.widevine.alpha'), metadata: {name: 'Widevine-style sample'}};
 }
 
-test('with a CDM that keeps persistent licences, Widevine content is stored with a session the worker keeps; renewal and removal reach the CDM', TIMEOUT, async () => {
-  await lic?.stop();
-  lic = await startClearKeyServer({keys: KEYS, durationMs: HOUR});
-  const context = await browser.newContext();
-  await context.addInitScript(installFakeWidevine);
-  try {
-    const page = await context.newPage();
-    await page.goto(`${app.url}/pages/drm-offline.html`);
-    const before = lic.requests.length;
-    assert.equal(await page.evaluate((c) => window.store(c), widevineConfig('wv1')), 'completed');
-    assert.equal(lic.requests.length - before, 1, 'one licence, asked by the page for the session');
-    assert.deepEqual(await page.evaluate(() => window.fakeCdm.stored), {'fake-wv-1': [kid.base64url]});
-    assert.deepEqual(await page.evaluate(() => window.storedLicences('wv1')), [], 'the worker keeps no licence of its own');
+test(
+  'with a CDM that keeps persistent licences, Widevine content is stored with a session the worker keeps; renewal and removal reach the CDM',
+  TIMEOUT,
+  async () => {
+    await lic?.stop();
+    lic = await startClearKeyServer({keys: KEYS, durationMs: HOUR});
+    const context = await browser.newContext();
+    await context.addInitScript(installFakeWidevine);
+    try {
+      const page = await context.newPage();
+      await page.goto(`${app.url}/pages/drm-offline.html`);
+      const before = lic.requests.length;
+      assert.equal(await page.evaluate((c) => window.store(c), widevineConfig('wv1')), 'completed');
+      assert.equal(lic.requests.length - before, 1, 'one licence, asked by the page for the session');
+      assert.deepEqual(await page.evaluate(() => window.fakeCdm.stored), {'fake-wv-1': [kid.base64url]});
+      assert.deepEqual(await page.evaluate(() => window.storedLicences('wv1')), [], 'the worker keeps no licence of its own');
 
-    const played = (await page.evaluate(() => window.attempt('getDownloadedMediaConfig', 'wv1'))).resolved;
-    assert.ok(played, 'the stored entry plays');
-    const [session] = played.persistentSessions;
-    assert.equal(session.sessionId, 'fake-wv-1');
-    assert.equal(session.keySystem, 'com.widevine.alpha');
-    const pssh = Buffer.from(session.initData, 'base64');
-    assert.equal(pssh.subarray(4, 8).toString(), 'pssh');
-    assert.equal(pssh.subarray(34, 50).toString('hex'), kid.hex, 'the pssh names the manifest\'s default KID');
-    assert.equal(played.localLicenseUrl, undefined);
-    assert.deepEqual(played.sources.dash[0].drmData, [{scheme: 'com.widevine.alpha', licenseUrl: lic.licenseUrl}]);
-    const expiration = await page.evaluate(() => window.om.getExpiration('wv1'));
-    assert.ok(expiration > Date.now() + HOUR - 60_000 && expiration <= Date.now() + HOUR, `expiry ${expiration}`);
+      const played = (await page.evaluate(() => window.attempt('getDownloadedMediaConfig', 'wv1'))).resolved;
+      assert.ok(played, 'the stored entry plays');
+      const [session] = played.persistentSessions;
+      assert.equal(session.sessionId, 'fake-wv-1');
+      assert.equal(session.keySystem, 'com.widevine.alpha');
+      const pssh = Buffer.from(session.initData, 'base64');
+      assert.equal(pssh.subarray(4, 8).toString(), 'pssh');
+      assert.equal(pssh.subarray(34, 50).toString('hex'), kid.hex, "the pssh names the manifest's default KID");
+      assert.equal(played.localLicenseUrl, undefined);
+      assert.deepEqual(played.sources.dash[0].drmData, [{scheme: 'com.widevine.alpha', licenseUrl: lic.licenseUrl}]);
+      const expiration = await page.evaluate(() => window.om.getExpiration('wv1'));
+      assert.ok(expiration > Date.now() + HOUR - 60_000 && expiration <= Date.now() + HOUR, `expiry ${expiration}`);
 
-    const renewed = await page.evaluate(() => window.attempt('renewLicense', 'wv1'));
-    assert.ok(renewed.resolved >= expiration, JSON.stringify(renewed));
-    assert.deepEqual(Object.keys(await page.evaluate(() => window.fakeCdm.stored)), ['fake-wv-2'], 'the old session is released');
+      const renewed = await page.evaluate(() => window.attempt('renewLicense', 'wv1'));
+      assert.ok(renewed.resolved >= expiration, JSON.stringify(renewed));
+      assert.deepEqual(Object.keys(await page.evaluate(() => window.fakeCdm.stored)), ['fake-wv-2'], 'the old session is released');
 
-    lic.setRefusing(true);
-    const refused = await page.evaluate(() => window.attempt('renewLicense', 'wv1'));
-    assert.equal(refused.rejected?.code, 9016, JSON.stringify(refused));
-    lic.setRefusing(false);
-    assert.deepEqual(Object.keys(await page.evaluate(() => window.fakeCdm.stored)), ['fake-wv-2'], 'a failed renewal keeps the session');
+      lic.setRefusing(true);
+      const refused = await page.evaluate(() => window.attempt('renewLicense', 'wv1'));
+      assert.equal(refused.rejected?.code, 9016, JSON.stringify(refused));
+      lic.setRefusing(false);
+      assert.deepEqual(Object.keys(await page.evaluate(() => window.fakeCdm.stored)), ['fake-wv-2'], 'a failed renewal keeps the session');
 
-    assert.ok((await page.evaluate(() => window.attempt('remove', 'wv1'))).resolved);
-    assert.deepEqual(await page.evaluate(() => window.fakeCdm.stored), {}, 'removal releases the session from the CDM');
-    assert.equal((await page.evaluate(() => window.attempt('getExpiration', 'wv1'))).rejected?.code, 9013);
-  } finally {
-    await context.close();
-  }
-});
+      assert.ok((await page.evaluate(() => window.attempt('remove', 'wv1'))).resolved);
+      assert.deepEqual(await page.evaluate(() => window.fakeCdm.stored), {}, 'removal releases the session from the CDM');
+      assert.equal((await page.evaluate(() => window.attempt('getExpiration', 'wv1'))).rejected?.code, 9013);
+    } finally {
+      await context.close();
+    }
+  },
+);

@@ -33,13 +33,28 @@ before(async () => {
   lic = await startClearKeyServer({keys: KEYS, durationMs: 3_600_000});
   app = await startAppServer({root: ROOT});
   // An OVP entry for the encrypted stream, passed through the emulator's `entries` option.
-  media = await startMediaServer({contentDir: CONTENT_DIR, entries: {...DEFAULT_ENTRIES,
-    '0_encrypted': {name: 'Encrypted sample', description: 'CENC, ClearKey (ffmpeg + cenc-encrypt.mjs, 12 s)',
-      duration: 12, manifest: 'encrypted/manifest.mpd', drm: []}}});
+  media = await startMediaServer({
+    contentDir: CONTENT_DIR,
+    entries: {
+      ...DEFAULT_ENTRIES,
+      '0_encrypted': {
+        name: 'Encrypted sample',
+        description: 'CENC, ClearKey (ffmpeg + cenc-encrypt.mjs, 12 s)',
+        duration: 12,
+        manifest: 'encrypted/manifest.mpd',
+        drm: [],
+      },
+    },
+  });
   manifestUrl = `${media.url}/content/encrypted/manifest.mpd`;
   browser = await launch();
 }, TIMEOUT);
-after(async () => { await browser?.close(); await media?.stop(); await app?.stop(); await lic?.stop(); });
+after(async () => {
+  await browser?.close();
+  await media?.stop();
+  await app?.stop();
+  await lic?.stop();
+});
 
 /** Runs `fn(page)` on drm.html (?player=kaltura for the Kaltura Player) in a fresh context. */
 async function onPage(player, fn) {
@@ -61,9 +76,20 @@ const kalturaPlayback = () => ({options: {html5: {dash: {drm: clearKeyDrm()}}}})
 
 /** A plain Kaltura media config for the encrypted stream; `dash` fields are added to the source. */
 function mediaConfig(dash = {}) {
-  return {sources: {id: 'encrypted', type: 'Vod', duration: 12, poster: '', metadata: {name: 'Encrypted sample'},
-    dash: [{id: 'encrypted_dash', url: manifestUrl, mimetype: 'application/dash+xml', ...dash}],
-    hls: [], progressive: [], captions: []}, plugins: {}};
+  return {
+    sources: {
+      id: 'encrypted',
+      type: 'Vod',
+      duration: 12,
+      poster: '',
+      metadata: {name: 'Encrypted sample'},
+      dash: [{id: 'encrypted_dash', url: manifestUrl, mimetype: 'application/dash+xml', ...dash}],
+      hls: [],
+      progressive: [],
+      captions: [],
+    },
+    plugins: {},
+  };
 }
 
 function assertGranted() {
@@ -72,7 +98,10 @@ function assertGranted() {
   assert.equal(granted[0].method, 'POST');
   assert.deepEqual(granted[0].kids, [kid.base64url]);
   assert.equal(granted[0].type, 'temporary');
-  assert.ok(media.requests.some((r) => /\/content\/encrypted\/chunk-stream0-/.test(r.url)), 'video segments came from the media server');
+  assert.ok(
+    media.requests.some((r) => /\/content\/encrypted\/chunk-stream0-/.test(r.url)),
+    'video segments came from the media server',
+  );
 }
 
 test('shaka-player plays the encrypted stream online with a ClearKey licence', TIMEOUT, async () => {
@@ -86,7 +115,10 @@ test('shaka-player plays the encrypted stream online with a ClearKey licence', T
 
 test('shaka-player without a licence server fails with a DRM error (the stream is encrypted)', TIMEOUT, async () => {
   const played = await onPage('shaka', (page) => playShaka(page, null));
-  assert.ok(played.errors.some((e) => e.category === DRM_CATEGORY), JSON.stringify(played.errors));
+  assert.ok(
+    played.errors.some((e) => e.category === DRM_CATEGORY),
+    JSON.stringify(played.errors),
+  );
   assert.ok(!(played.currentTime > 2), `played to ${played.currentTime} without a key`);
   assert.equal(lic.requests.length, 0);
 });
@@ -97,7 +129,10 @@ test('shaka-player fails with a DRM error when the licence server refuses', TIME
     return playShaka(page, clearKeyDrm());
   });
   // 6007 LICENSE_REQUEST_FAILED
-  assert.ok(played.errors.some((e) => e.category === DRM_CATEGORY && e.code === 6007), JSON.stringify(played.errors));
+  assert.ok(
+    played.errors.some((e) => e.category === DRM_CATEGORY && e.code === 6007),
+    JSON.stringify(played.errors),
+  );
   assert.ok(!(played.currentTime > 2), `played to ${played.currentTime} without a licence`);
   assert.ok(lic.requests.length >= 1 && lic.requests.every((r) => r.status === 403));
 });
@@ -107,7 +142,10 @@ test('shaka-player fails with a DRM error when the licence server is gone', TIME
   await lic.stop();
   try {
     const played = await onPage('shaka', (page) => playShaka(page, clearKeyDrm()));
-    assert.ok(played.errors.some((e) => e.category === DRM_CATEGORY && e.code === 6007), JSON.stringify(played.errors));
+    assert.ok(
+      played.errors.some((e) => e.category === DRM_CATEGORY && e.code === 6007),
+      JSON.stringify(played.errors),
+    );
     assert.ok(!(played.currentTime > 2), `played to ${played.currentTime} without a licence`);
   } finally {
     lic = await startClearKeyServer({keys: KEYS, durationMs: 3_600_000, port});
@@ -122,18 +160,26 @@ test('Kaltura Player plays it online via setMedia, ClearKey set in playback.opti
 });
 
 test('Kaltura Player plays the OVP entry 0_encrypted (drm: []) via loadMedia with the same config', TIMEOUT, async () => {
-  const played = await onPage('kaltura', (page) => page.evaluate(async ({serviceUrl, playback, timeoutMs}) => {
-    const player = KalturaPlayer.setup({targetId: 'player', provider: {partnerId: 1234, env: {serviceUrl}},
-      playback: {autoplay: true, muted: true, ...playback}});
-    const errors = [];
-    player.addEventListener(player.Event.ERROR, (e) => errors.push(e.payload?.code));
-    await player.loadMedia({entryId: '0_encrypted'}).catch((e) => errors.push(`loadMedia ${JSON.stringify(e)}`));
-    const start = Date.now();
-    while (!(player.currentTime > 2) && errors.length === 0 && Date.now() - start < timeoutMs) await new Promise((r) => setTimeout(r, 200));
-    const result = {currentTime: player.currentTime, errors};
-    player.destroy();
-    return result;
-  }, {serviceUrl: `${media.url}/api_v3`, playback: kalturaPlayback(), timeoutMs: WAIT_MS}));
+  const played = await onPage('kaltura', (page) =>
+    page.evaluate(
+      async ({serviceUrl, playback, timeoutMs}) => {
+        const player = KalturaPlayer.setup({
+          targetId: 'player',
+          provider: {partnerId: 1234, env: {serviceUrl}},
+          playback: {autoplay: true, muted: true, ...playback},
+        });
+        const errors = [];
+        player.addEventListener(player.Event.ERROR, (e) => errors.push(e.payload?.code));
+        await player.loadMedia({entryId: '0_encrypted'}).catch((e) => errors.push(`loadMedia ${JSON.stringify(e)}`));
+        const start = Date.now();
+        while (!(player.currentTime > 2) && errors.length === 0 && Date.now() - start < timeoutMs) await new Promise((r) => setTimeout(r, 200));
+        const result = {currentTime: player.currentTime, errors};
+        player.destroy();
+        return result;
+      },
+      {serviceUrl: `${media.url}/api_v3`, playback: kalturaPlayback(), timeoutMs: WAIT_MS},
+    ),
+  );
   assert.deepEqual(played.errors, []);
   assert.ok(played.currentTime > 2, `currentTime reached ${played.currentTime}`);
   assertGranted();
@@ -144,15 +190,25 @@ test('Kaltura Player fails with a DRM error when the licence server refuses', TI
     lic.setRefusing(true);
     return playKaltura(page, {mediaConfig: mediaConfig(), playback: kalturaPlayback()});
   });
-  assert.ok(played.errors.some((e) => e.category === DRM_CATEGORY && e.code === 6007), JSON.stringify(played.errors));
+  assert.ok(
+    played.errors.some((e) => e.category === DRM_CATEGORY && e.code === 6007),
+    JSON.stringify(played.errors),
+  );
   assert.ok(!(played.currentTime > 2), `played to ${played.currentTime} without a licence`);
   assert.ok(lic.requests.length >= 1 && lic.requests.every((r) => r.status === 403));
 });
 
 test('Kaltura Player 3.17.95 refuses a source whose drmData is ClearKey (7007, no engine)', TIMEOUT, async () => {
-  const played = await onPage('kaltura', (page) => playKaltura(page, {
-    mediaConfig: mediaConfig({drmData: [{licenseUrl: lic.licenseUrl, scheme: 'org.w3.clearkey'}]}),
-    playback: kalturaPlayback()}));
-  assert.deepEqual(played.errors.map((e) => e.code), [7007], JSON.stringify(played.errors));
+  const played = await onPage('kaltura', (page) =>
+    playKaltura(page, {
+      mediaConfig: mediaConfig({drmData: [{licenseUrl: lic.licenseUrl, scheme: 'org.w3.clearkey'}]}),
+      playback: kalturaPlayback(),
+    }),
+  );
+  assert.deepEqual(
+    played.errors.map((e) => e.code),
+    [7007],
+    JSON.stringify(played.errors),
+  );
   assert.equal(lic.requests.length, 0);
 });

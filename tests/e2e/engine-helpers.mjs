@@ -25,8 +25,10 @@ export async function openEnginePage(browser, app, options = {}) {
 
 /** In the page: getMediaConfig for a plain config with one DASH source, then download. */
 export async function startDownload(page, entryId, manifestUrl, options = {bitrate: 400000}) {
-  await page.evaluate(({entryId, url}) => window.om.getMediaConfig({entryId, sources: {dash: [{url}]}, metadata: {name: entryId}}),
-    {entryId, url: manifestUrl});
+  await page.evaluate(({entryId, url}) => window.om.getMediaConfig({entryId, sources: {dash: [{url}]}, metadata: {name: entryId}}), {
+    entryId,
+    url: manifestUrl,
+  });
   return page.evaluate(({entryId, options}) => window.om.download(entryId, options), {entryId, options});
 }
 
@@ -51,7 +53,7 @@ export function plannedItems(plan) {
   const items = [];
   for (const t of plan.tracks) {
     if (t.init && !t.initFrom) items.push({track: t.key, index: 0, url: t.init.url, range: t.init.range ?? null});
-    t.segments.forEach((s, k) => items.push({track: t.key, index: k + 1, url: s.url, range: s.range ?? null}));
+    for (const [k, s] of t.segments.entries()) items.push({track: t.key, index: k + 1, url: s.url, range: s.range ?? null});
   }
   return items;
 }
@@ -86,7 +88,11 @@ export async function checkStored(page, entryId, contentDir, {complete = true} =
     seen.add(key);
     const plan = plannedByKey.get(key);
     assert.ok(plan, `${key} is in the plan`);
-    assert.deepEqual(item.chunks, item.chunks.map((_, i) => i), `${key} chunks are 0..n-1`);
+    assert.deepEqual(
+      item.chunks,
+      item.chunks.map((_, i) => i),
+      `${key} chunks are 0..n-1`,
+    );
     assert.equal(item.recordSize, item.blobSize, `${key} record sizes add up to its bytes`);
     const source = sourceOf(item);
     const expectRange = plan.range ?? (item.sources.length > 1 ? [0, item.blobSize - 1] : null);
@@ -117,13 +123,20 @@ export async function startContentWorld(write) {
   const media = await startMediaServer({contentDir: dir});
   const proxy = await startFaultProxy({target: media.url});
   const browser = await launch();
-  return {dir, app, media, proxy, browser, async stop() {
-    await browser.close();
-    await proxy.stop();
-    await media.stop();
-    await app.stop();
-    fs.rmSync(dir, {recursive: true, force: true});
-  }};
+  return {
+    dir,
+    app,
+    media,
+    proxy,
+    browser,
+    async stop() {
+      await browser.close();
+      await proxy.stop();
+      await media.stop();
+      await app.stop();
+      fs.rmSync(dir, {recursive: true, force: true});
+    },
+  };
 }
 
 /**
@@ -134,11 +147,16 @@ export async function startProxiedServers() {
   const servers = await startServers();
   const browser = await launch();
   const proxy = await startFaultProxy({target: () => servers.media.url});
-  return {servers, browser, proxy, async stop() {
-    await browser.close();
-    await proxy.stop();
-    await servers.stop();
-  }};
+  return {
+    servers,
+    browser,
+    proxy,
+    async stop() {
+      await browser.close();
+      await proxy.stop();
+      await servers.stop();
+    },
+  };
 }
 
 /** A static SegmentTemplate MPD of `segments` 2 s segments (init.m4s, seg-1.m4s, ...), for random-byte content. */

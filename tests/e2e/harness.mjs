@@ -12,8 +12,13 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const CONTENT_DIR = process.env.CONTENT_DIR || path.join(ROOT, 'tests/.content');
 
 const FLAGS = [
-  '--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
   '--autoplay-policy=no-user-gesture-required',
 ];
 
@@ -29,7 +34,10 @@ export async function startServers() {
       await this.media.stop();
       this.media = await startMediaServer({contentDir: CONTENT_DIR, port: this.media.port});
     },
-    async stop() { await this.app.stop(); await this.media.stop(); },
+    async stop() {
+      await this.app.stop();
+      await this.media.stop();
+    },
   };
 }
 
@@ -49,7 +57,9 @@ export async function openPage(browser, app, pagePath) {
   const context = await browser.newContext();
   const page = await context.newPage();
   const log = [];
-  page.on('console', (m) => { if (process.env.E2E_VERBOSE) console.log('[page]', m.type(), m.text()); });
+  page.on('console', (m) => {
+    if (process.env.E2E_VERBOSE) console.log('[page]', m.type(), m.text());
+  });
   page.on('pageerror', (e) => log.push({pageError: String(e)}));
   page.on('response', (r) => log.push({url: r.url(), status: r.status(), fromServiceWorker: r.fromServiceWorker()}));
   page.on('requestfailed', (r) => log.push({url: r.url(), failed: r.failure()?.errorText ?? 'failed'}));

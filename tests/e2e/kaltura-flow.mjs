@@ -9,48 +9,62 @@ import assert from 'node:assert/strict';
  * wait for completion. Returns the events seen, the config, the start summary and getAllDownloads().
  */
 export function downloadThroughProvider(page, {provider, mediaInfo, options}) {
-  return page.evaluate(async ({provider, mediaInfo, options}) => {
-    const entryId = String(mediaInfo.entryId);
-    const om = new KalturaPlayer.OfflineManager({provider});
-    window.om = om;
-    const seen = {progress: [], states: [], errors: []};
-    om.addEventListener('progress', (e) => seen.progress.push(e.payload.detail));
-    om.addEventListener('error', (e) => seen.errors.push(e.payload.detail ?? e.payload));
-    const completed = new Promise((resolve, reject) => {
-      om.addEventListener('statechange', (e) => {
-        seen.states.push(e.payload.detail);
-        if (e.payload.detail.entryId !== entryId) return;
-        if (e.payload.detail.state === 'completed') resolve();
-        if (e.payload.detail.state === 'failed') reject(new Error('download failed: ' + JSON.stringify(e.payload.detail)));
+  return page.evaluate(
+    async ({provider, mediaInfo, options}) => {
+      const entryId = String(mediaInfo.entryId);
+      const om = new KalturaPlayer.OfflineManager({provider});
+      window.om = om;
+      const seen = {progress: [], states: [], errors: []};
+      om.addEventListener('progress', (e) => seen.progress.push(e.payload.detail));
+      om.addEventListener('error', (e) => seen.errors.push(e.payload.detail ?? e.payload));
+      const completed = new Promise((resolve, reject) => {
+        om.addEventListener('statechange', (e) => {
+          seen.states.push(e.payload.detail);
+          if (e.payload.detail.entryId !== entryId) return;
+          if (e.payload.detail.state === 'completed') resolve();
+          if (e.payload.detail.state === 'failed') reject(new Error(`download failed: ${JSON.stringify(e.payload.detail)}`));
+        });
       });
-    });
-    const fail = (step) => (e) => { throw new Error(`${step}: ${JSON.stringify(e)}`); };
-    const config = await om.getMediaConfig(mediaInfo).catch(fail('getMediaConfig'));
-    seen.config = {id: config.sources.id, type: config.sources.type, duration: config.sources.duration,
-      dash: config.sources.dash, session: config.session, metadata: config.sources.metadata};
-    seen.started = await om.download(entryId, options).catch(fail('download'));
-    await completed;
-    seen.all = await om.getAllDownloads();
-    return seen;
-  }, {provider, mediaInfo, options});
+      const fail = (step) => (e) => {
+        throw new Error(`${step}: ${JSON.stringify(e)}`);
+      };
+      const config = await om.getMediaConfig(mediaInfo).catch(fail('getMediaConfig'));
+      seen.config = {
+        id: config.sources.id,
+        type: config.sources.type,
+        duration: config.sources.duration,
+        dash: config.sources.dash,
+        session: config.session,
+        metadata: config.sources.metadata,
+      };
+      seen.started = await om.download(entryId, options).catch(fail('download'));
+      await completed;
+      seen.all = await om.getAllDownloads();
+      return seen;
+    },
+    {provider, mediaInfo, options},
+  );
 }
 
 /** In the page: play the stored entry with KalturaPlayer.setup({provider}) until currentTime > seconds. */
 export function playStoredEntry(page, {entryId, provider, seconds}) {
-  return page.evaluate(async ({entryId, provider, seconds}) => {
-    const config = await window.om.getDownloadedMediaConfig(entryId);
-    const player = KalturaPlayer.setup({targetId: 'player', provider, playback: {autoplay: true, muted: true}});
-    const errors = [];
-    player.addEventListener(player.Event.ERROR, (e) => errors.push(JSON.stringify(e.payload ?? e)));
-    player.setMedia(config);
-    const start = Date.now();
-    while (player.currentTime <= seconds && errors.length === 0 && Date.now() - start < 30000) {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    const result = {source: config.sources.dash[0], poster: config.sources.poster, currentTime: player.currentTime, errors};
-    player.destroy();
-    return result;
-  }, {entryId, provider, seconds});
+  return page.evaluate(
+    async ({entryId, provider, seconds}) => {
+      const config = await window.om.getDownloadedMediaConfig(entryId);
+      const player = KalturaPlayer.setup({targetId: 'player', provider, playback: {autoplay: true, muted: true}});
+      const errors = [];
+      player.addEventListener(player.Event.ERROR, (e) => errors.push(JSON.stringify(e.payload ?? e)));
+      player.setMedia(config);
+      const start = Date.now();
+      while (player.currentTime <= seconds && errors.length === 0 && Date.now() - start < 30000) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const result = {source: config.sources.dash[0], poster: config.sources.poster, currentTime: player.currentTime, errors};
+      player.destroy();
+      return result;
+    },
+    {entryId, provider, seconds},
+  );
 }
 
 /** The download completed in the page: progress reached it, every segment is stored. */

@@ -10,8 +10,14 @@ import {downloadThroughProvider, playStoredEntry, assertCompleted, assertPlayedF
 const PARTNER_ID = 1234;
 let servers;
 let browser;
-before(async () => { servers = await startServers(); browser = await launch(); });
-after(async () => { await browser?.close(); await servers?.stop(); });
+before(async () => {
+  servers = await startServers();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await servers?.stop();
+});
 
 const FORMS = [
   ['0_template', 'SegmentTemplate $Number$'],
@@ -35,7 +41,11 @@ for (const [entryId, form] of FORMS) {
       const played = await playStoredEntry(page, {entryId, provider: {partnerId: PARTNER_ID}, seconds: 3});
       assertPlayedFromWorker(played, log, servers.app.url);
       assert.ok(played.poster.startsWith(`${servers.app.url}/__offline__/`), `poster ${played.poster} is stored`);
-      assert.deepEqual(log.filter((r) => r.failed || r.pageError), [], 'nothing failed while offline');
+      assert.deepEqual(
+        log.filter((r) => r.failed || r.pageError),
+        [],
+        'nothing failed while offline',
+      );
     } finally {
       await context.close();
       await servers.restartMedia();

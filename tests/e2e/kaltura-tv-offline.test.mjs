@@ -12,14 +12,24 @@ const PARTNER_ID = 3009;
 
 let servers;
 let browser;
-before(async () => { servers = await startServers(); browser = await launch(); });
-after(async () => { await browser?.close(); await servers?.stop(); });
+before(async () => {
+  servers = await startServers();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await servers?.stop();
+});
 
 /** The OTT provider config, and the mediaInfo fields beyond entryId that it takes as they are. */
 const provider = (media) => ({partnerId: PARTNER_ID, env: {serviceUrl: `${media.url}/ott/api_v3`}});
 const mediaInfo = (assetId) => ({
-  entryId: assetId, mediaType: 'media', contextType: 'PLAYBACK', protocol: 'http',
-  assetReferenceType: 'media', formats: ['DASH_Main'],
+  entryId: assetId,
+  mediaType: 'media',
+  contextType: 'PLAYBACK',
+  protocol: 'http',
+  assetReferenceType: 'media',
+  formats: ['DASH_Main'],
 });
 
 const FORMS = [
@@ -33,15 +43,20 @@ for (const [assetId, form] of FORMS) {
     const {context, page, log} = await openPage(browser, servers.app, '/pages/kaltura-tv.html');
     try {
       const seen = await downloadThroughProvider(page, {
-        provider: provider(servers.media), mediaInfo: mediaInfo(assetId), options: {bitrate: 400000},
+        provider: provider(servers.media),
+        mediaInfo: mediaInfo(assetId),
+        options: {bitrate: 400000},
       });
       if (process.env.E2E_VERBOSE) console.log(JSON.stringify(seen.config, null, 1));
       const multi = log.filter((r) => r.url?.endsWith('/ott/api_v3/service/multirequest'));
       assert.equal(multi.length, 1, 'the OTT provider sent one multirequest to the OTT service URL');
       assert.equal(multi[0].status, 200);
       const source = seen.config.dash[0];
-      assert.match(source.url, new RegExp(`/ott/api_v3/service/assetFile/action/playManifest/.*/assetId/${assetId}/`),
-        'the config comes from the OTT provider');
+      assert.match(
+        source.url,
+        new RegExp(`/ott/api_v3/service/assetFile/action/playManifest/.*/assetId/${assetId}/`),
+        'the config comes from the OTT provider',
+      );
       assert.equal(source.mimetype, 'application/dash+xml');
       assert.equal(String(seen.config.id), assetId);
       assert.equal(seen.config.type, 'Vod');

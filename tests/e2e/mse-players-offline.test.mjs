@@ -8,24 +8,35 @@ import {startServers, launch, openPage} from './harness.mjs';
 
 let servers;
 let browser;
-before(async () => { servers = await startServers(); browser = await launch(); });
-after(async () => { await browser?.close(); await servers?.stop(); });
+before(async () => {
+  servers = await startServers();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await servers?.stop();
+});
 
 /** In the page: store `manifestUrl` under `entryId` with a plain config; resolves on completion. */
 function downloadPlain(page, entryId, manifestUrl) {
-  return page.evaluate(async ({entryId, manifestUrl}) => {
-    const om = new window.OfflineManager();
-    window.om = om;
-    const done = new Promise((resolve, reject) => om.addEventListener('statechange', (e) => {
-      const d = e.payload.detail;
-      if (d.entryId === entryId && d.state === 'completed') resolve();
-      if (d.entryId === entryId && d.state === 'failed') reject(new Error(JSON.stringify(d)));
-    }));
-    await om.getMediaConfig({entryId, sources: {dash: [{url: manifestUrl}]}, metadata: {name: entryId}});
-    await om.download(entryId, {bitrate: 400000});
-    await done;
-    return (await om.getDownloadedMediaConfig(entryId)).sources.dash[0].url;
-  }, {entryId, manifestUrl});
+  return page.evaluate(
+    async ({entryId, manifestUrl}) => {
+      const om = new window.OfflineManager();
+      window.om = om;
+      const done = new Promise((resolve, reject) =>
+        om.addEventListener('statechange', (e) => {
+          const d = e.payload.detail;
+          if (d.entryId === entryId && d.state === 'completed') resolve();
+          if (d.entryId === entryId && d.state === 'failed') reject(new Error(JSON.stringify(d)));
+        }),
+      );
+      await om.getMediaConfig({entryId, sources: {dash: [{url: manifestUrl}]}, metadata: {name: entryId}});
+      await om.download(entryId, {bitrate: 400000});
+      await done;
+      return (await om.getDownloadedMediaConfig(entryId)).sources.dash[0].url;
+    },
+    {entryId, manifestUrl},
+  );
 }
 
 /** In the page: play `url` with `which` player until currentTime passes `seconds` (tests/pages/play.js). */

@@ -34,7 +34,6 @@ const BIG_MPD = `<?xml version="1.0"?>
   </Period>
 </MPD>`;
 
-
 let world;
 let dir;
 let app;
@@ -62,7 +61,10 @@ test('a segment over 8 MiB is stored in 8 MiB chunks and served whole, ranges ac
     const {stored} = await checkStored(page, 'big', dir);
     const media1 = stored.find((i) => i.index === 1);
     assert.deepEqual(media1.chunks, [0, 1], 'two chunks');
-    assert.ok(media1.sources.every((s) => s.range[1] - s.range[0] + 1 <= 8 * MiB), JSON.stringify(media1.sources));
+    assert.ok(
+      media1.sources.every((s) => s.range[1] - s.range[0] + 1 <= 8 * MiB),
+      JSON.stringify(media1.sources),
+    );
 
     const origin = fs.readFileSync(path.join(dir, 'big/video.mp4')).subarray(INIT, INIT + BIG);
     const served = await page.evaluate(async () => {
@@ -70,8 +72,13 @@ test('a segment over 8 MiB is stored in 8 MiB chunks and served whole, ranges ac
       const whole = new Uint8Array(await (await fetch(url)).arrayBuffer());
       const cut = 8 * 1024 * 1024;
       const r = await fetch(url, {headers: {Range: `bytes=${cut - 10}-${cut + 9}`}});
-      return {whole: Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', whole)), (b) => b.toString(16).padStart(2, '0')).join(''),
-        length: whole.length, status: r.status, contentRange: r.headers.get('Content-Range'), part: Array.from(new Uint8Array(await r.arrayBuffer()))};
+      return {
+        whole: Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', whole)), (b) => b.toString(16).padStart(2, '0')).join(''),
+        length: whole.length,
+        status: r.status,
+        contentRange: r.headers.get('Content-Range'),
+        part: Array.from(new Uint8Array(await r.arrayBuffer())),
+      };
     });
     assert.equal(served.length, BIG);
     assert.equal(served.whole, sha256(origin), 'served whole, byte for byte');
@@ -132,13 +139,21 @@ test('a stopped worker answers its first requests right: a whole segment, a rang
     const coldFetch = async (rel, headers = {}) => {
       await cdp.send('ServiceWorker.enable');
       await cdp.send('ServiceWorker.stopAllWorkers');
-      return page.evaluate(async ({rel, headers}) => {
-        const r = await fetch(`${location.origin}/__offline__/cold/${rel}`, {headers});
-        const bytes = new Uint8Array(await r.arrayBuffer());
-        const hex = (b) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, '0')).join('');
-        return {status: r.status, length: bytes.length, sha: hex(await crypto.subtle.digest('SHA-256', bytes)),
-          type: r.headers.get('Content-Type'), contentRange: r.headers.get('Content-Range')};
-      }, {rel, headers});
+      return page.evaluate(
+        async ({rel, headers}) => {
+          const r = await fetch(`${location.origin}/__offline__/cold/${rel}`, {headers});
+          const bytes = new Uint8Array(await r.arrayBuffer());
+          const hex = (b) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, '0')).join('');
+          return {
+            status: r.status,
+            length: bytes.length,
+            sha: hex(await crypto.subtle.digest('SHA-256', bytes)),
+            type: r.headers.get('Content-Type'),
+            contentRange: r.headers.get('Content-Range'),
+          };
+        },
+        {rel, headers},
+      );
     };
     const init = await coldFetch('p0a0r0/0');
     assert.deepEqual([init.status, init.length, init.sha], [200, INIT, sha256(file.subarray(0, INIT))]);
@@ -155,8 +170,7 @@ test('a stopped worker answers its first requests right: a whole segment, a rang
 
 test('a segment redirected to another origin fails with 9011 naming it, unless the app allowed that origin', {timeout: 120_000}, async () => {
   // The proxy is the manifest's origin; the media server behind it is another origin.
-  const rule = proxy.addRule({match: '/content/small/seg-3.m4s', action: 'redirect',
-    location: (req) => `${media.url}${req.url}`});
+  const rule = proxy.addRule({match: '/content/small/seg-3.m4s', action: 'redirect', location: (req) => `${media.url}${req.url}`});
   const {context, page} = await openEnginePage(browser, app);
   try {
     await startDownload(page, 'away', `${proxy.url}/content/small/manifest.mpd`, {});

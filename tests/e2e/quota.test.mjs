@@ -54,7 +54,9 @@ before(async () => {
 });
 after(() => world?.stop());
 
-test('a download over the quota pauses with reason quota, keeps only whole segments, and resumes to completion once there is room', {timeout: 180_000}, async () => {
+test('a download over the quota pauses with reason quota, keeps only whole segments, and resumes to completion once there is room', {
+  timeout: 180_000,
+}, async () => {
   const {context, page} = await openEnginePage(browser, app);
   try {
     const cdp = await context.newCDPSession(page);

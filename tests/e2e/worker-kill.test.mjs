@@ -43,7 +43,10 @@ test('a download stopped by at least 10 worker kills completes with every segmen
     const started = await startDownload(page, 'killed', `${proxy.url}/content/many/manifest.mpd`);
     assert.equal(started.state, 'downloading');
 
-    const completed = () => page.evaluate(() => window.events.some((e) => e.type === 'statechange' && e.detail.entryId === 'killed' && ['completed', 'failed'].includes(e.detail.state)));
+    const completed = () =>
+      page.evaluate(() =>
+        window.events.some((e) => e.type === 'statechange' && e.detail.entryId === 'killed' && ['completed', 'failed'].includes(e.detail.state)),
+      );
     const t0 = Date.now();
     let kills = 0;
     const killTimes = [];
@@ -59,7 +62,11 @@ test('a download stopped by at least 10 worker kills completes with every segmen
     console.log(`worker-kill: ${kills} kills in ${seconds} s (at ${killTimes.join(', ')} s); ${proxy.requestsTo('/content/many/').length} requests`);
 
     const end = await page.evaluate(() => window.waitState('killed', ['completed', 'failed'], 1000));
-    assert.equal(end.state, 'completed', `ended ${JSON.stringify(end)}; errors ${JSON.stringify(await page.evaluate(() => window.eventsOf('killed', 'error')))}`);
+    assert.equal(
+      end.state,
+      'completed',
+      `ended ${JSON.stringify(end)}; errors ${JSON.stringify(await page.evaluate(() => window.eventsOf('killed', 'error')))}`,
+    );
     assert.ok(kills >= MIN_KILLS, `only ${kills} kills before the download ended: slow it down`);
 
     const summary = await summaryOf(page, 'killed');

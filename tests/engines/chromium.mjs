@@ -22,8 +22,12 @@ export async function open({quotaBytes} = {}) {
       return {
         cdp,
         evaluate: (fn, arg) => page.evaluate(fn, arg),
-        goto: async (u) => { await page.goto(u); },
-        reload: async () => { await page.reload(); },
+        goto: async (u) => {
+          await page.goto(u);
+        },
+        reload: async () => {
+          await page.reload();
+        },
         setOffline: (offline) => context.setOffline(offline),
         close: () => context.close(),
       };

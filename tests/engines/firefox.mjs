@@ -46,7 +46,8 @@ function chromeSetOffline(userContext, offline) {
     },
   });
   const before = state.ids.size;
-  if (offline) state.ids.add(id); else state.ids.delete(id);
+  if (offline) state.ids.add(id);
+  else state.ids.delete(id);
   if (!before && state.ids.size) Services.obs.addObserver(state.observer, 'http-on-before-connect');
   if (before && !state.ids.size) Services.obs.removeObserver(state.observer, 'http-on-before-connect');
   Services.io.offline = state.ids.size > 0;
@@ -60,8 +61,11 @@ function chromeSetOffline(userContext, offline) {
 async function chromeStopWorkers(userContext) {
   const {UserContextManager} = ChromeUtils.importESModule('chrome://remote/content/shared/UserContextManager.sys.mjs');
   const id = UserContextManager.getInternalIdById(userContext);
-  const workerThreads = async () => (await ChromeUtils.requestProcInfo()).children
-    .flatMap((p) => p.threads).filter((t) => t.name === 'DOM Worker').map((t) => t.tid);
+  const workerThreads = async () =>
+    (await ChromeUtils.requestProcInfo()).children
+      .flatMap((p) => p.threads)
+      .filter((t) => t.name === 'DOM Worker')
+      .map((t) => t.tid);
   const before = await workerThreads();
   const swm = Cc['@mozilla.org/serviceworkers/manager;1'].getService(Ci.nsIServiceWorkerManager);
   const registrations = swm.getAllRegistrations();
@@ -71,7 +75,10 @@ async function chromeStopWorkers(userContext) {
     if (reg.principal.originAttributes.userContextId !== id) continue;
     for (const worker of [reg.installingWorker, reg.waitingWorker, reg.activeWorker]) {
       // A running worker has a lifetime deadline; terminating it clears it.
-      if (worker?.lifetimeDeadline > 0) { worker.terminateWorker(); stopped += 1; }
+      if (worker?.lifetimeDeadline > 0) {
+        worker.terminateWorker();
+        stopped += 1;
+      }
     }
   }
   const deadline = Date.now() + 10_000;
@@ -123,8 +130,12 @@ export async function open({quotaBytes} = {}) {
       return {
         userContext: context.id,
         evaluate: (fn, arg) => page.evaluate(fn, arg),
-        goto: async (u) => { await page.goto(u); },
-        reload: async () => { await page.reload(); },
+        goto: async (u) => {
+          await page.goto(u);
+        },
+        reload: async () => {
+          await page.reload();
+        },
         setOffline,
         // The offline flag is browser-wide: a closed context must not keep the browser offline.
         close: async () => {

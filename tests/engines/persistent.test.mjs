@@ -19,15 +19,22 @@ import {startMediaServer} from '../server/media-server.mjs';
 import {startFaultProxy} from '../server/fault-proxy.mjs';
 
 const {launchPersistent} = await import(`./${ENGINE}.mjs`);
-const SKIP = !launchPersistent && `${ENGINE}'s driver keeps storage itself (its suite runs there); a driverless persistent profile is needed only where every driver session is private (WebKit)`;
+const SKIP =
+  !launchPersistent
+  && `${ENGINE}'s driver keeps storage itself (its suite runs there); a driverless persistent profile is needed only where every driver session is private (WebKit)`;
 
 test('a download interrupted by killing the browser resumes on the same profile, completes and plays offline', {timeout: 300_000, skip: SKIP}, async () => {
   const reports = [];
   let onStored = async () => ({});
-  const app = await startAppServer({root: ROOT, actions: {'/report': async (body) => {
-    reports.push(body);
-    return body?.phase === 'stored' ? onStored(body) : {};
-  }}});
+  const app = await startAppServer({
+    root: ROOT,
+    actions: {
+      '/report': async (body) => {
+        reports.push(body);
+        return body?.phase === 'stored' ? onStored(body) : {};
+      },
+    },
+  });
   let media = await startMediaServer({contentDir: CONTENT_DIR});
   const proxy = await startFaultProxy({target: () => media.url});
   const profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'om-profile-'));

@@ -42,57 +42,68 @@ async function startAndWait(page, id, percent) {
 
 for (const player of ['shaka', 'dashjs']) {
   test(`${player}: a title plays from 10 % of its download past 20 s, and every segment is fetched and stored once`, T, async () => {
-    await withPage(async (page) => {
-      const id = `pwd-${player}`;
-      const config = await startAndWait(page, id, 10);
-      assert.equal(config.state, 'downloading');
-      assert.ok(config.progress >= 10 && config.progress < 100, `progress ${config.progress}`);
-      const played = await play(page, player, config.sources.dash[0].url, 20, {limitMs: 60_000});
-      assert.deepEqual(played.errors, [], `${player}: no error`);
-      assert.equal(played.videoError, null);
-      assert.ok(played.currentTime > 20, `${player}: currentTime reached ${played.currentTime}`);
-      const end = await waitEnd(page, id);
-      assert.equal(end.state, 'completed', JSON.stringify(end));
-      assert.deepEqual(fetchedTwice(), [], 'no segment reached the media server twice');
-      await checkStored(page, id, CONTENT_DIR);
-    }, {delayMs: SLOW_MS});
+    await withPage(
+      async (page) => {
+        const id = `pwd-${player}`;
+        const config = await startAndWait(page, id, 10);
+        assert.equal(config.state, 'downloading');
+        assert.ok(config.progress >= 10 && config.progress < 100, `progress ${config.progress}`);
+        const played = await play(page, player, config.sources.dash[0].url, 20, {limitMs: 60_000});
+        assert.deepEqual(played.errors, [], `${player}: no error`);
+        assert.equal(played.videoError, null);
+        assert.ok(played.currentTime > 20, `${player}: currentTime reached ${played.currentTime}`);
+        const end = await waitEnd(page, id);
+        assert.equal(end.state, 'completed', JSON.stringify(end));
+        assert.deepEqual(fetchedTwice(), [], 'no segment reached the media server twice');
+        await checkStored(page, id, CONTENT_DIR);
+      },
+      {delayMs: SLOW_MS},
+    );
   });
 }
 
 test('offline, a half-downloaded title plays to the end of what is stored, then fails with an error, not a hang', T, async () => {
-  await withPage(async (page) => {
-    const id = 'pwd-offline';
-    await startAndWait(page, id, 40);
-    await page.evaluate((id) => window.om.pause(id), id);
-    const config = await page.evaluate((id) => window.om.getDownloadedMediaConfig(id), id);
-    assert.equal(config.state, 'paused');
-    const storedSeconds = (60 * config.progress) / 100;
-    await goOffline(page);
-    try {
-      for (const player of ['shaka', 'dashjs']) {
-        const started = Date.now();
-        const played = await play(page, player, config.sources.dash[0].url, 59, {limitMs: 90_000, keepPlaying: true});
-        const took = Date.now() - started;
-        assert.ok(played.errors.length > 0 || played.videoError, `${player}: the player reported the missing segments (${played.currentTime} s)`);
-        assert.ok(played.currentTime > storedSeconds - 5 && played.currentTime < 59,
-          `${player}: played to the end of what is stored (${played.currentTime} s of about ${storedSeconds} s stored)`);
-        assert.ok(took < 90_000, `${player}: it stopped in ${took} ms, not a hang`);
+  await withPage(
+    async (page) => {
+      const id = 'pwd-offline';
+      await startAndWait(page, id, 40);
+      await page.evaluate((id) => window.om.pause(id), id);
+      const config = await page.evaluate((id) => window.om.getDownloadedMediaConfig(id), id);
+      assert.equal(config.state, 'paused');
+      const storedSeconds = (60 * config.progress) / 100;
+      await goOffline(page);
+      try {
+        for (const player of ['shaka', 'dashjs']) {
+          const started = Date.now();
+          const played = await play(page, player, config.sources.dash[0].url, 59, {limitMs: 90_000, keepPlaying: true});
+          const took = Date.now() - started;
+          assert.ok(played.errors.length > 0 || played.videoError, `${player}: the player reported the missing segments (${played.currentTime} s)`);
+          assert.ok(
+            played.currentTime > storedSeconds - 5 && played.currentTime < 59,
+            `${player}: played to the end of what is stored (${played.currentTime} s of about ${storedSeconds} s stored)`,
+          );
+          assert.ok(took < 90_000, `${player}: it stopped in ${took} ms, not a hang`);
+        }
+      } finally {
+        await goOnline(page);
       }
-    } finally {
-      await goOnline(page);
-    }
-  }, {delayMs: 200});
+    },
+    {delayMs: 200},
+  );
 });
 
 test('a seek ahead of the download plays', T, async () => {
-  await withPage(async (page) => {
-    const id = 'pwd-seek';
-    const config = await startAndWait(page, id, 10);
-    assert.equal(config.state, 'downloading');
-    const played = await play(page, 'shaka', config.sources.dash[0].url, 48, {seekTo: 45, limitMs: 40_000});
-    assert.deepEqual(played.errors, []);
-    assert.ok(played.currentTime > 48, `currentTime reached ${played.currentTime}`);
-    assert.equal((await waitEnd(page, id)).state, 'completed');
-    assert.deepEqual(fetchedTwice(), [], 'no segment reached the media server twice');
-  }, {delayMs: SLOW_MS});
+  await withPage(
+    async (page) => {
+      const id = 'pwd-seek';
+      const config = await startAndWait(page, id, 10);
+      assert.equal(config.state, 'downloading');
+      const played = await play(page, 'shaka', config.sources.dash[0].url, 48, {seekTo: 45, limitMs: 40_000});
+      assert.deepEqual(played.errors, []);
+      assert.ok(played.currentTime > 48, `currentTime reached ${played.currentTime}`);
+      assert.equal((await waitEnd(page, id)).state, 'completed');
+      assert.deepEqual(fetchedTwice(), [], 'no segment reached the media server twice');
+    },
+    {delayMs: SLOW_MS},
+  );
 });

@@ -26,7 +26,10 @@ writeVariants(CONTENT_DIR);
 const {engine, proxy, features, withPage, playOffline, waitEnd} = await startWorld();
 const T = {timeout: 180_000};
 
-test('a WebM SegmentBase stream indexed by Cues, with a P0Y0M0DT… duration, is stored cluster by cluster and plays offline', {...T, skip: !features.webm && 'this engine\'s MSE plays neither VP9 nor Opus in WebM'}, async () => {
+test('a WebM SegmentBase stream indexed by Cues, with a P0Y0M0DT… duration, is stored cluster by cluster and plays offline', {
+  ...T,
+  skip: !features.webm && "this engine's MSE plays neither VP9 nor Opus in WebM",
+}, async () => {
   await withPage(async (page) => {
     await startDownload(page, 'webm', `${proxy.url}/content/webm/manifest.mpd`, {});
     const end = await waitEnd(page, 'webm');
@@ -35,7 +38,7 @@ test('a WebM SegmentBase stream indexed by Cues, with a P0Y0M0DT… duration, is
     const video = entry.plan.tracks.find((t) => t.segments.some((s) => /video\.webm$/.test(s.url)));
     assert.ok(video, 'the VP9 track is planned');
     assert.equal(video.segments.length, 4, 'one segment per 2 s cluster of the 8 s video');
-    video.segments.forEach((s, i) => i && assert.equal(s.range[0], video.segments[i - 1].range[1] + 1, 'clusters follow one another'));
+    for (const [i, s] of video.segments.entries()) if (i) assert.equal(s.range[0], video.segments[i - 1].range[1] + 1, 'clusters follow one another');
     assert.ok(stored.length >= 1 + 4 + 1 + 4, `${stored.length} segments stored`);
     await playOffline(page, 'webm', {seconds: 3});
   });
@@ -56,7 +59,12 @@ test('an AES-128 (DASH segment encryption) stream is stored decrypted, its key f
     }
     const keyFetches = proxy.requests.filter((r) => r.url.endsWith('/aes128/key.bin')).length;
     assert.ok(keyFetches >= 1 && keyFetches <= entry.plan.tracks.length, `${keyFetches} key fetches for ${entry.plan.tracks.length} tracks`);
-    const local = await page.evaluate(() => window.om.getDownloadedMediaConfig('aes').then((c) => fetch(c.sources.dash[0].url)).then((r) => r.text()));
+    const local = await page.evaluate(() =>
+      window.om
+        .getDownloadedMediaConfig('aes')
+        .then((c) => fetch(c.sources.dash[0].url))
+        .then((r) => r.text()),
+    );
     assert.doesNotMatch(local, /<sea:|"urn:mpeg:dash:sea:2012"/, 'the local manifest names no segment encryption');
     await playOffline(page, 'aes', {seconds: 3});
   });
@@ -69,20 +77,38 @@ test('an enhancement layer the browser cannot decode (lvc1 over an avc1 base) is
     await startDownload(page, 'lcevc', `${proxy.url}/content/template/lcevc.mpd`, {});
     const end = await waitEnd(page, 'lcevc');
     assert.equal(end.state, 'completed', JSON.stringify(end));
-    const local = await page.evaluate(() => window.om.getDownloadedMediaConfig('lcevc').then((c) => fetch(c.sources.dash[0].url)).then((r) => r.text()));
+    const local = await page.evaluate(() =>
+      window.om
+        .getDownloadedMediaConfig('lcevc')
+        .then((c) => fetch(c.sources.dash[0].url))
+        .then((r) => r.text()),
+    );
     assert.doesNotMatch(local, /lvc1/, 'the enhancement layer is not stored');
     assert.match(local, /avc1/, 'a playable video track is');
     await playOffline(page, 'lcevc', {seconds: 3});
   });
 });
 
-test('ClearKey content whose manifest names only cenc:default_KID plays offline with no DRM configuration in the player', {...T, skip: !features.clearKey && 'this engine has no EME ClearKey'}, async () => {
+test('ClearKey content whose manifest names only cenc:default_KID plays offline with no DRM configuration in the player', {
+  ...T,
+  skip: !features.clearKey && 'this engine has no EME ClearKey',
+}, async () => {
   prepareEncryptedContent();
   const lic = await startClearKeyServer({keys: KEYS});
   try {
     await withPage(async (page) => {
-      await page.evaluate((c) => window.om.getMediaConfig(c), {id: 'kid-only', sources: {dash: [{url: `${proxy.url}/content/encrypted/kid-only.mpd`,
-        mimetype: 'application/dash+xml', drmData: [{scheme: 'org.w3.clearkey', licenseUrl: lic.licenseUrl}]}]}});
+      await page.evaluate((c) => window.om.getMediaConfig(c), {
+        id: 'kid-only',
+        sources: {
+          dash: [
+            {
+              url: `${proxy.url}/content/encrypted/kid-only.mpd`,
+              mimetype: 'application/dash+xml',
+              drmData: [{scheme: 'org.w3.clearkey', licenseUrl: lic.licenseUrl}],
+            },
+          ],
+        },
+      });
       await page.evaluate(() => window.om.download('kid-only'));
       assert.equal((await waitEnd(page, 'kid-only')).state, 'completed');
       await lic.stop();
@@ -98,9 +124,17 @@ test('a Period given by xlink (actuate onLoad) is fetched at download time and t
     await startDownload(page, 'xlink', `${proxy.url}/content/template/xlink.mpd`);
     const end = await waitEnd(page, 'xlink');
     assert.equal(end.state, 'completed', JSON.stringify(end));
-    assert.ok(proxy.requests.some((r) => r.url.endsWith('/template/xlink-period.xml')), 'the xlink document was fetched');
+    assert.ok(
+      proxy.requests.some((r) => r.url.endsWith('/template/xlink-period.xml')),
+      'the xlink document was fetched',
+    );
     await checkStored(page, 'xlink', CONTENT_DIR);
-    const local = await page.evaluate(() => window.om.getDownloadedMediaConfig('xlink').then((c) => fetch(c.sources.dash[0].url)).then((r) => r.text()));
+    const local = await page.evaluate(() =>
+      window.om
+        .getDownloadedMediaConfig('xlink')
+        .then((c) => fetch(c.sources.dash[0].url))
+        .then((r) => r.text()),
+    );
     assert.doesNotMatch(local, /xlink:href/, 'the local manifest has the Period itself');
     await playOffline(page, 'xlink', {seconds: 3});
   });
@@ -118,7 +152,7 @@ test('an init segment shared by the Periods of a title is stored once and the ti
     assert.equal(tracks.length, 4, 'video and audio in each of the two Periods');
     const inits = stored.filter((s) => s.index === 0);
     assert.equal(inits.length, 2, `one stored init per distinct file, not per Period: ${inits.map((s) => s.track)}`);
-    assert.equal(tracks.filter((t) => t.initFrom).length, 2, 'the second Period refers to the first one\'s inits');
+    assert.equal(tracks.filter((t) => t.initFrom).length, 2, "the second Period refers to the first one's inits");
     if (!engine.can.multiPeriod) {
       t.skip(`stored once (checked); not played: ${engine.why.multiPeriod}`);
       return;

@@ -61,7 +61,9 @@ function stopProcess(child, signal = 'SIGTERM') {
 /** With E2E_VERBOSE, a child's output is echoed, prefixed. */
 function childOutput(child) {
   if (!process.env.E2E_VERBOSE) return;
-  const echo = (d) => { for (const line of String(d).split('\n')) if (line) console.log('[webkit]', line); };
+  const echo = (d) => {
+    for (const line of String(d).split('\n')) if (line) console.log('[webkit]', line);
+  };
   child.stdout.on('data', echo);
   child.stderr.on('data', echo);
 }
@@ -80,7 +82,9 @@ async function startXvfb() {
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  xvfb.stderr.on('data', (d) => { stderr += d; });
+  xvfb.stderr.on('data', (d) => {
+    stderr += d;
+  });
   const display = await new Promise((resolve, reject) => {
     let out = '';
     xvfb.stdio[3].on('data', (d) => {
@@ -107,7 +111,13 @@ async function startDriver(env) {
   const url = `http://127.0.0.1:${port}`;
   for (const start = Date.now(); ; await sleep(50)) {
     if (child.exitCode !== null) throw new Error(`WebKitWebDriver exited with ${child.exitCode}`);
-    if (await fetch(`${url}/status`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${url}/status`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (Date.now() - start > 10_000) throw new Error('WebKitWebDriver did not answer in 10 s');
   }
   return {url, stop: () => stopProcess(child)};
@@ -124,12 +134,13 @@ export async function open() {
     name: 'webkit',
     can: {offline: false, stopWorkers: true, quota: false, multiPeriod: false},
     why: {
-      multiPeriod: 'this WebKitGTK (2.50, GStreamer MSE) does not play a stream across a DASH Period '
+      multiPeriod:
+        'this WebKitGTK (2.50, GStreamer MSE) does not play a stream across a DASH Period '
         + 'boundary, online either: measured with the two-Period template stream, shaka-player stops at '
         + '6.08 s and dash.js fails to push a buffer or leaves the page hanging',
-      offline: 'WebDriver has no network emulation and WebKitWebDriver adds none; MiniBrowser has '
-        + 'no offline switch either',
-      quota: 'no per-origin quota can be set: MiniBrowser has no option for it, WebKitGTK 2.50 has '
+      offline: 'WebDriver has no network emulation and WebKitWebDriver adds none; MiniBrowser has ' + 'no offline switch either',
+      quota:
+        'no per-origin quota can be set: MiniBrowser has no option for it, WebKitGTK 2.50 has '
         + 'no WebKitSettings property, feature flag or environment variable for it, and WebDriver '
         + 'has no storage command; an ephemeral session stored 3.2 GB in IndexedDB without a '
         + 'QuotaExceededError',

@@ -37,11 +37,15 @@ export async function startWorld() {
   }
 
   // What the engine's pages offer, read once: tests that need it skip elsewhere, saying why.
-  const features = await withPage((page) => page.evaluate(async () => ({
-    clearKey: await window.hasClearKey(),
-    webm: typeof MediaSource !== 'undefined' && MediaSource.isTypeSupported('video/webm; codecs="vp9"')
-      && MediaSource.isTypeSupported('audio/webm; codecs="opus"'),
-  })));
+  const features = await withPage((page) =>
+    page.evaluate(async () => ({
+      clearKey: await window.hasClearKey(),
+      webm:
+        typeof MediaSource !== 'undefined'
+        && MediaSource.isTypeSupported('video/webm; codecs="vp9"')
+        && MediaSource.isTypeSupported('audio/webm; codecs="opus"'),
+    })),
+  );
 
   const localRequestsReachingServer = () => servers.app.requests.filter((r) => r.url.includes('/__offline__/'));
 
@@ -69,8 +73,12 @@ export async function startWorld() {
     try {
       servers.app.requests.length = 0;
       for (const player of ['shaka', 'dashjs']) {
-        const played = await page.evaluate(({player, url, seconds, lic}) => window.playFor(player, url, seconds, {clearKeyLicenseUrl: lic}),
-          {player, url: local.url, seconds, lic: clearKey ? stored.localLicenseUrl : undefined});
+        const played = await page.evaluate(({player, url, seconds, lic}) => window.playFor(player, url, seconds, {clearKeyLicenseUrl: lic}), {
+          player,
+          url: local.url,
+          seconds,
+          lic: clearKey ? stored.localLicenseUrl : undefined,
+        });
         assert.deepEqual(played.errors, [], `${player}: no error`);
         assert.equal(played.videoError, null, `${player}: no media error`);
         assert.ok(played.currentTime > seconds, `${player}: currentTime reached ${played.currentTime}`);

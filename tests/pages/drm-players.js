@@ -27,8 +27,7 @@ window.playShaka = async ({manifestUrl, drm, seconds, timeoutMs}) => {
   video.muted = true;
   video.play().catch(() => {}); // not awaited: it stays pending while the video waits for a key
   await waitPlayback(() => video.currentTime, errors, seconds, timeoutMs);
-  const result = {currentTime: video.currentTime, errors, videoError: video.error?.message ?? null,
-    keySystem: player.keySystem()};
+  const result = {currentTime: video.currentTime, errors, videoError: video.error?.message ?? null, keySystem: player.keySystem()};
   await player.destroy();
   return result;
 };
@@ -38,8 +37,7 @@ window.playShaka = async ({manifestUrl, drm, seconds, timeoutMs}) => {
  * Resolves to {currentTime, errors: [{severity, category, code, data}], source}.
  */
 window.playKaltura = async ({mediaConfig, playback, seconds, timeoutMs}) => {
-  const player = KalturaPlayer.setup({targetId: 'player', provider: {partnerId: 1234},
-    playback: {autoplay: true, muted: true, ...playback}});
+  const player = KalturaPlayer.setup({targetId: 'player', provider: {partnerId: 1234}, playback: {autoplay: true, muted: true, ...playback}});
   const errors = [];
   player.addEventListener(player.Event.ERROR, (e) => {
     const p = e.payload ?? {};

@@ -10,49 +10,62 @@ window.setup = (options = {}) => {
   }
   return true;
 };
-const plain = (v) => { try { return JSON.parse(JSON.stringify(v)); } catch { return String(v); } };
+const plain = (v) => {
+  try {
+    return JSON.parse(JSON.stringify(v));
+  } catch {
+    return String(v);
+  }
+};
 
 /** Resolves with the first statechange of `entryId` to one of `states` within `ms`. */
-window.waitState = (entryId, states, ms = 60000) => new Promise((resolve, reject) => {
-  const start = Date.now();
-  const tick = () => {
-    const hit = window.events.find((e) => e.type === 'statechange' && e.detail.entryId === entryId && states.includes(e.detail.state));
-    if (hit) return resolve(plain(hit.detail));
-    if (Date.now() - start > ms) return reject(new Error(`no statechange ${entryId} to ${states} in ${ms} ms: ${JSON.stringify(window.events.slice(-5))}`));
-    setTimeout(tick, 50);
-  };
-  tick();
-});
+window.waitState = (entryId, states, ms = 60000) =>
+  new Promise((resolve, reject) => {
+    const start = Date.now();
+    const tick = () => {
+      const hit = window.events.find((e) => e.type === 'statechange' && e.detail.entryId === entryId && states.includes(e.detail.state));
+      if (hit) return resolve(plain(hit.detail));
+      if (Date.now() - start > ms) return reject(new Error(`no statechange ${entryId} to ${states} in ${ms} ms: ${JSON.stringify(window.events.slice(-5))}`));
+      setTimeout(tick, 50);
+    };
+    tick();
+  });
 
 /** Resolves with the first progress event of `entryId` at `percent` or more. */
-window.waitProgress = (entryId, percent, ms = 60000) => new Promise((resolve, reject) => {
-  const start = Date.now();
-  const tick = () => {
-    const hit = window.events.find((e) => e.type === 'progress' && e.detail.entryId === entryId && e.detail.progress >= percent);
-    if (hit) return resolve(plain(hit.detail));
-    if (Date.now() - start > ms) return reject(new Error(`${entryId} did not reach ${percent} % in ${ms} ms`));
-    setTimeout(tick, 50);
-  };
-  tick();
-});
+window.waitProgress = (entryId, percent, ms = 60000) =>
+  new Promise((resolve, reject) => {
+    const start = Date.now();
+    const tick = () => {
+      const hit = window.events.find((e) => e.type === 'progress' && e.detail.entryId === entryId && e.detail.progress >= percent);
+      if (hit) return resolve(plain(hit.detail));
+      if (Date.now() - start > ms) return reject(new Error(`${entryId} did not reach ${percent} % in ${ms} ms`));
+      setTimeout(tick, 50);
+    };
+    tick();
+  });
 
 /** The recorded events of one entry, optionally of one type (plain objects). */
 const idOf = (e) => e.detail?.entryId ?? e.detail?.data?.entryId;
 window.eventsOf = (entryId, type) => plain(window.events.filter((e) => idOf(e) === entryId && (!type || e.type === type)));
 
 /** Resolves with the first error event of `entryId` within `ms` (it follows the statechange). */
-window.waitError = (entryId, ms = 10000) => new Promise((resolve, reject) => {
-  const start = Date.now();
-  const tick = () => {
-    const [hit] = window.eventsOf(entryId, 'error');
-    if (hit) return resolve(hit.detail);
-    if (Date.now() - start > ms) return reject(new Error(`no error event for ${entryId} in ${ms} ms`));
-    setTimeout(tick, 50);
-  };
-  tick();
-});
+window.waitError = (entryId, ms = 10000) =>
+  new Promise((resolve, reject) => {
+    const start = Date.now();
+    const tick = () => {
+      const [hit] = window.eventsOf(entryId, 'error');
+      if (hit) return resolve(hit.detail);
+      if (Date.now() - start > ms) return reject(new Error(`no error event for ${entryId} in ${ms} ms`));
+      setTimeout(tick, 50);
+    };
+    tick();
+  });
 
-const request = (r) => new Promise((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
+const request = (r) =>
+  new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
 const hex = (buf) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, '0')).join('');
 
 /**
@@ -89,7 +102,7 @@ window.readStore = async (entryId) => {
         blobSize: blob.size,
         sources: recs.map((r) => ({url: r.url, range: r.range ?? null})),
         type: recs[0].type,
-    forms: [...new Set(recs.map((r) => (r.blob instanceof Blob ? 'blob' : r.bytes instanceof ArrayBuffer ? 'bytes' : 'none')))],
+        forms: [...new Set(recs.map((r) => (r.blob instanceof Blob ? 'blob' : r.bytes instanceof ArrayBuffer ? 'bytes' : 'none')))],
         sha256: hex(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer())),
       });
     }
@@ -125,7 +138,7 @@ window.idbKeepsBlobs = async () => {
       tx.onabort = () => reject(tx.error);
     });
     return true;
-  } catch (e) {
+  } catch {
     return false;
   } finally {
     db.close();
@@ -136,10 +149,11 @@ window.idbKeepsBlobs = async () => {
 window.hasClearKey = async () => {
   if (typeof navigator.requestMediaKeySystemAccess !== 'function') return false;
   try {
-    await navigator.requestMediaKeySystemAccess('org.w3.clearkey', [{initDataTypes: ['cenc'],
-      videoCapabilities: [{contentType: 'video/mp4; codecs="avc1.4d401e"'}]}]);
+    await navigator.requestMediaKeySystemAccess('org.w3.clearkey', [
+      {initDataTypes: ['cenc'], videoCapabilities: [{contentType: 'video/mp4; codecs="avc1.4d401e"'}]},
+    ]);
     return true;
-  } catch (e) {
+  } catch {
     return false;
   }
 };

@@ -10,8 +10,8 @@
 window.playFor = async (which, url, seconds, {clearKeyLicenseUrl, seekTo, limitMs = 30000, keepPlaying = false} = {}) => {
   // A media pipeline that breaks (seen in WebKitGTK) can leave load(), play() or destroy()
   // pending for ever: each step is bounded, and a step that times out counts as an error.
-  const within = (promise, ms, what) => Promise.race([promise,
-    new Promise((resolve, reject) => setTimeout(() => reject(new Error(`${what} did not settle in ${ms} ms`)), ms))]);
+  const within = (promise, ms, what) =>
+    Promise.race([promise, new Promise((_resolve, reject) => setTimeout(() => reject(new Error(`${what} did not settle in ${ms} ms`)), ms))]);
   const video = document.getElementById('video');
   const errors = [];
   let destroy;

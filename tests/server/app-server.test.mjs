@@ -69,8 +69,7 @@ describe('app server', () => {
     const css = await fetch(`${app.url}/pages/a.css`);
     assert.match(css.headers.get('content-type'), /^text\/css/);
     await css.text();
-    assert.equal(await (await fetch(`${app.url}/vendor/shaka/shaka-player.compiled.js`)).text(),
-      '//shaka');
+    assert.equal(await (await fetch(`${app.url}/vendor/shaka/shaka-player.compiled.js`)).text(), '//shaka');
   });
 
   test('unknown paths are 404 and traversal is refused', async () => {

@@ -47,7 +47,6 @@ function sendJson(res, status, value, headers = {}) {
   res.end(body);
 }
 
-
 /** base64url (padded or not) of 16 bytes -> lowercase hex; null when it is not a key id. */
 function kidToHex(value) {
   if (typeof value !== 'string' || !/^[A-Za-z0-9_-]+={0,2}$/.test(value)) return null;
@@ -113,10 +112,23 @@ export async function startClearKeyServer({keys = {}, durationMs = null, port = 
       return res.end();
     }
     if (path !== LICENSE_PATH) return sendJson(res, 404, {error: 'not-found', message: `no such path ${path}`});
-    const entry = {method: req.method, path, contentType: req.headers['content-type'] ?? null,
-      origin: req.headers.origin ?? null, body: null, kids: null, type: null, status: 0, expiration: null, at: Date.now()};
+    const entry = {
+      method: req.method,
+      path,
+      contentType: req.headers['content-type'] ?? null,
+      origin: req.headers.origin ?? null,
+      body: null,
+      kids: null,
+      type: null,
+      status: 0,
+      expiration: null,
+      at: Date.now(),
+    };
     requests.push(entry);
-    const answer = (status, value, headers) => { entry.status = status; sendJson(res, status, value, headers); };
+    const answer = (status, value, headers) => {
+      entry.status = status;
+      sendJson(res, status, value, headers);
+    };
     if (req.method !== 'POST') return answer(405, {error: 'method-not-allowed', message: 'POST a ClearKey licence request'}, {Allow: 'POST, OPTIONS'});
     entry.body = await readBody(req, 64 * 1024);
     let parsed;
@@ -149,9 +161,15 @@ export async function startClearKeyServer({keys = {}, durationMs = null, port = 
     port: server.port,
     requests,
     /** true (403), a 4xx/5xx status, or false to grant licences again. */
-    setRefusing(on) { refusing = on === true ? 403 : on ? Number(on) : null; },
-    setDurationMs(ms) { duration = ms; },
-    resetLog() { requests.length = 0; },
+    setRefusing(on) {
+      refusing = on === true ? 403 : on ? Number(on) : null;
+    },
+    setDurationMs(ms) {
+      duration = ms;
+    },
+    resetLog() {
+      requests.length = 0;
+    },
     stop: server.stop,
   };
 }

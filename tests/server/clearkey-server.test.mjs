@@ -8,8 +8,12 @@ import {startClearKeyServer, EXPIRATION_HEADER} from './clearkey-server.mjs';
 import {kid, key, KEYS} from '../content/encrypted-keys.mjs';
 
 let lic;
-before(async () => { lic = await startClearKeyServer({keys: KEYS}); });
-after(async () => { await lic?.stop(); });
+before(async () => {
+  lic = await startClearKeyServer({keys: KEYS});
+});
+after(async () => {
+  await lic?.stop();
+});
 
 const post = (body, headers = {'Content-Type': 'application/json'}) =>
   fetch(lic.licenseUrl, {method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body)});
@@ -55,12 +59,22 @@ test('unknown kids get 403 with a JSON error; known ones among them are granted'
   assert.deepEqual(await res.json(), {error: 'unknown-kids', kids: [other]});
   const mixed = await post({kids: [other, kid.base64url]});
   assert.equal(mixed.status, 200);
-  assert.deepEqual((await mixed.json()).keys.map((k) => k.kid), [kid.base64url]);
+  assert.deepEqual(
+    (await mixed.json()).keys.map((k) => k.kid),
+    [kid.base64url],
+  );
 });
 
 test('malformed bodies get 400 with a JSON error', async () => {
-  for (const body of ['not json', '[]', '{}', '{"kids": []}', '{"kids": ["!!"]}', '{"kids": ["AAAA"]}',
-    JSON.stringify({kids: [kid.base64url], type: 'forever'})]) {
+  for (const body of [
+    'not json',
+    '[]',
+    '{}',
+    '{"kids": []}',
+    '{"kids": ["!!"]}',
+    '{"kids": ["AAAA"]}',
+    JSON.stringify({kids: [kid.base64url], type: 'forever'}),
+  ]) {
     const res = await post(body);
     assert.equal(res.status, 400, body);
     const json = await res.json();
@@ -72,9 +86,14 @@ test('malformed bodies get 400 with a JSON error', async () => {
 });
 
 test('CORS preflight for application/json is allowed', async () => {
-  const res = await fetch(lic.licenseUrl, {method: 'OPTIONS', headers: {
-    Origin: 'http://127.0.0.1:1', 'Access-Control-Request-Method': 'POST',
-    'Access-Control-Request-Headers': 'content-type'}});
+  const res = await fetch(lic.licenseUrl, {
+    method: 'OPTIONS',
+    headers: {
+      Origin: 'http://127.0.0.1:1',
+      'Access-Control-Request-Method': 'POST',
+      'Access-Control-Request-Headers': 'content-type',
+    },
+  });
   assert.equal(res.status, 204);
   assert.equal(res.headers.get('access-control-allow-origin'), '*');
   assert.match(res.headers.get('access-control-allow-methods'), /POST/);

@@ -35,8 +35,7 @@ import http from 'node:http';
 import {startHttpServer} from './http.mjs';
 
 const ACTIONS = new Set(['delay', 'status', 'drop', 'stall', 'length', 'ignore-range', 'redirect']);
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length',
-  'proxy-connection', 'upgrade', 'te', 'trailer']);
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'proxy-connection', 'upgrade', 'te', 'trailer']);
 const CORS = {'Access-Control-Allow-Origin': '*', 'Access-Control-Expose-Headers': '*'};
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -90,16 +89,18 @@ export async function startFaultProxy({target, port = 0, host = '127.0.0.1'} = {
   const stalled = new Set();
 
   const handler = async (req, res) => {
-    const rule = req.method === 'OPTIONS' ? null
-      : rules.find((r) => r.hits < r.times && matches(r, req)) ?? null;
+    const rule = req.method === 'OPTIONS' ? null : (rules.find((r) => r.hits < r.times && matches(r, req)) ?? null);
     if (rule) rule.hits += 1;
-    requests.push({method: req.method, url: req.url, range: req.headers.range ?? null,
-      action: rule?.action ?? null, at: Date.now()});
+    requests.push({method: req.method, url: req.url, range: req.headers.range ?? null, action: rule?.action ?? null, at: Date.now()});
     if (rule?.action === 'status') {
       if (rule.delayMs > 0) await sleep(rule.delayMs);
       const body = `fault-proxy: ${rule.status}\n`;
-      res.writeHead(rule.status, {...CORS, 'Content-Type': 'text/plain; charset=utf-8',
-        'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store'});
+      res.writeHead(rule.status, {
+        ...CORS,
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Content-Length': Buffer.byteLength(body),
+        'Cache-Control': 'no-store',
+      });
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
@@ -142,9 +143,11 @@ export async function startFaultProxy({target, port = 0, host = '127.0.0.1'} = {
         // The client reads `announced` bytes and is done; the rest follows a moment later as
         // junk on a connection that then closes (sent at once, a client may take it for a
         // malformed response instead of a short body).
-        writeThen(res, body.subarray(0, announced), () => setTimeout(() => {
-          if (!res.socket?.destroyed) res.socket?.write(body.subarray(announced), () => res.destroy());
-        }, 50));
+        writeThen(res, body.subarray(0, announced), () =>
+          setTimeout(() => {
+            if (!res.socket?.destroyed) res.socket?.write(body.subarray(announced), () => res.destroy());
+          }, 50),
+        );
       }
       return;
     }

@@ -57,10 +57,16 @@ function get(pathname, {range, idleMs} = {}) {
       const arm = () => {
         if (!idleMs) return;
         clearTimeout(timer);
-        timer = setTimeout(() => { done({stalled: true}); req.destroy(); }, idleMs);
+        timer = setTimeout(() => {
+          done({stalled: true});
+          req.destroy();
+        }, idleMs);
       };
       arm();
-      res.on('data', (c) => { chunks.push(c); arm(); });
+      res.on('data', (c) => {
+        chunks.push(c);
+        arm();
+      });
       res.on('end', () => done({error: res.complete ? null : 'incomplete'}));
       res.on('aborted', () => done({error: 'aborted'}));
       res.on('error', (e) => done({error: e.code ?? e.message}));
@@ -83,7 +89,10 @@ test('without rules the proxy forwards the upstream answer byte for byte, Range 
 test('status 500 twice then OK: the third request gets the file, and the rule counts two hits', async () => {
   const rule = proxy.addRule({match: 'seg.m4s', action: 'status', status: 500, times: 2});
   const answers = [await get('/seg.m4s'), await get('/seg.m4s'), await get('/seg.m4s')];
-  assert.deepEqual(answers.map((a) => a.status), [500, 500, 200]);
+  assert.deepEqual(
+    answers.map((a) => a.status),
+    [500, 500, 200],
+  );
   assert.equal(answers[0].headers['access-control-allow-origin'], '*');
   assert.ok(answers[2].body.equals(FILE));
   assert.equal(rule.hits, 2);
@@ -165,11 +174,14 @@ test('the log records method, URL, Range and the fault applied, in arrival order
   await get('/seg.m4s', {range: 'bytes=0-9'});
   await get('/other.m4s');
   await get('/other.m4s');
-  assert.deepEqual(proxy.requests.map(({method, url, range, action}) => ({method, url, range, action})), [
-    {method: 'GET', url: '/seg.m4s', range: 'bytes=0-9', action: null},
-    {method: 'GET', url: '/other.m4s', range: null, action: 'status'},
-    {method: 'GET', url: '/other.m4s', range: null, action: null},
-  ]);
+  assert.deepEqual(
+    proxy.requests.map(({method, url, range, action}) => ({method, url, range, action})),
+    [
+      {method: 'GET', url: '/seg.m4s', range: 'bytes=0-9', action: null},
+      {method: 'GET', url: '/other.m4s', range: null, action: 'status'},
+      {method: 'GET', url: '/other.m4s', range: null, action: null},
+    ],
+  );
   assert.equal(proxy.requestsTo('other.m4s', {faulted: true}).length, 1);
   assert.equal(proxy.requestsTo('other.m4s', {faulted: false}).length, 1);
 });

@@ -38,8 +38,7 @@ export function rawRequest(baseUrl, rawPath, {method = 'GET', headers = {}, agen
     const req = http.request({hostname, port, path: rawPath, method, headers, agent}, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({status: res.statusCode, headers: res.headers,
-        body: Buffer.concat(chunks)}));
+      res.on('end', () => resolve({status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks)}));
     });
     req.on('error', reject);
     req.end();
@@ -87,12 +86,19 @@ export function providerRequest(entryId) {
     clientTag: 'html5:v3.17.95',
     partnerId: 1234,
     1: {service: 'session', action: 'startWidgetSession', widgetId: '_1234'},
-    2: {service: 'baseEntry', action: 'list', ks: '{1:result:ks}',
-      filter: {redirectFromEntryId: entryId}, responseProfile: {type: 1, fields: 'id,name'}},
-    3: {service: 'baseEntry', action: 'getPlaybackContext', ks: '{1:result:ks}', entryId: ref,
-      contextDataParams: {objectType: 'KalturaContextDataParams', flavorTags: 'all'}},
-    4: {service: 'metadata_metadata', action: 'list', ks: '{1:result:ks}',
-      filter: {objectType: 'KalturaMetadataFilter', objectIdEqual: ref,
-        metadataObjectTypeEqual: '1'}},
+    2: {service: 'baseEntry', action: 'list', ks: '{1:result:ks}', filter: {redirectFromEntryId: entryId}, responseProfile: {type: 1, fields: 'id,name'}},
+    3: {
+      service: 'baseEntry',
+      action: 'getPlaybackContext',
+      ks: '{1:result:ks}',
+      entryId: ref,
+      contextDataParams: {objectType: 'KalturaContextDataParams', flavorTags: 'all'},
+    },
+    4: {
+      service: 'metadata_metadata',
+      action: 'list',
+      ks: '{1:result:ks}',
+      filter: {objectType: 'KalturaMetadataFilter', objectIdEqual: ref, metadataObjectTypeEqual: '1'},
+    },
   };
 }

@@ -6,8 +6,8 @@
 //   const route = ovpRoute({entries, partnerId});
 //   if (await route(req, res, rawPath, origin)) return; // answered
 //
-// The multirequest references (`{N:result:path}`) and the 302 to the stream MPD under
-// /content/ are shared with the OTT emulator (kaltura-tv.mjs).
+// The multirequest references (`{N:result:path}`) and the playManifest answer (a 302 to the
+// stream MPD under /content/) are shared with the OTT emulator (kaltura-tv.mjs).
 
 import {CORS, readBody, sendJson, sendText} from './http.mjs';
 
@@ -109,9 +109,7 @@ export function resolveReferences(value, results) {
   if (typeof value === 'string') return substituteString(value, results);
   if (Array.isArray(value)) return value.map((v) => resolveReferences(v, results));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, resolveReferences(v, results)]),
-    );
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveReferences(v, results)]));
   }
   return value;
 }
@@ -161,11 +159,10 @@ class KalturaEmulator {
       case 'metadata_metadata.list':
         return {objectType: 'KalturaMetadataListResponse', totalCount: 0, objects: []};
       default:
-        return apiException(
-          'SERVICE_FORBIDDEN',
-          `The access to service [${item.service}->${item.action}] is forbidden`,
-          {SERVICE: String(item.service), ACTION: String(item.action)},
-        );
+        return apiException('SERVICE_FORBIDDEN', `The access to service [${item.service}->${item.action}] is forbidden`, {
+          SERVICE: String(item.service),
+          ACTION: String(item.action),
+        });
     }
   }
 
@@ -173,8 +170,7 @@ class KalturaEmulator {
     const fromWidget = /^_(\d+)$/.exec(String(item.widgetId ?? ''));
     const partnerId = fromWidget ? Number(fromWidget[1]) : this.partnerId;
     this.ksCounter += 1;
-    const ks = Buffer.from(`v2|${partnerId}|emulator-widget-session|${this.ksCounter}`)
-      .toString('base64');
+    const ks = Buffer.from(`v2|${partnerId}|emulator-widget-session|${this.ksCounter}`).toString('base64');
     return {objectType: 'KalturaStartWidgetSessionResponse', ks, partnerId, userId: 0};
   }
 
@@ -183,11 +179,13 @@ class KalturaEmulator {
     const one = filter.redirectFromEntryId ?? filter.idEqual;
     if (one !== undefined) return [String(one)];
     if (filter.idIn !== undefined) {
-      return String(filter.idIn).split(',').map((s) => s.trim()).filter(Boolean);
+      return String(filter.idIn)
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     }
     if (filter.referenceIdEqual !== undefined) {
-      return Object.keys(this.entries)
-        .filter((id) => this.entries[id].referenceId === filter.referenceIdEqual);
+      return Object.keys(this.entries).filter((id) => this.entries[id].referenceId === filter.referenceIdEqual);
     }
     return Object.keys(this.entries);
   }
@@ -216,7 +214,9 @@ class KalturaEmulator {
       tags: e.tags ?? '',
       referenceId: e.referenceId ?? '',
       partnerId: this.partnerId,
-      flavorParamsIds: this.flavorsOf(id).map((_, i) => i).join(','),
+      flavorParamsIds: this.flavorsOf(id)
+        .map((_, i) => i)
+        .join(','),
       createdAt: 1700000000,
       updatedAt: 1700000000,
     };
@@ -229,19 +229,20 @@ class KalturaEmulator {
     const flavorIds = flavors.map((f) => f.id).join(',');
     const protocol = base.startsWith('https:') ? 'https' : 'http';
     const pid = this.partnerId;
-    const url = `${base}/p/${pid}/sp/${pid}00/playManifest/entryId/${id}/protocol/${protocol}` +
-      `/format/mpegdash/flavorIds/${flavorIds}/a.mpd`;
+    const url = `${base}/p/${pid}/sp/${pid}00/playManifest/entryId/${id}/protocol/${protocol}` + `/format/mpegdash/flavorIds/${flavorIds}/a.mpd`;
     return {
       objectType: 'KalturaPlaybackContext',
-      sources: [{
-        objectType: 'KalturaPlaybackSource',
-        format: 'mpegdash',
-        deliveryProfileId: 1,
-        protocols: 'http,https',
-        flavorIds,
-        url,
-        drm: this.entries[id].drm ?? [],
-      }],
+      sources: [
+        {
+          objectType: 'KalturaPlaybackSource',
+          format: 'mpegdash',
+          deliveryProfileId: 1,
+          protocols: 'http,https',
+          flavorIds,
+          url,
+          drm: this.entries[id].drm ?? [],
+        },
+      ],
       flavorAssets: flavors.map((f) => ({
         objectType: 'KalturaFlavorAsset',
         fileExt: 'mp4',
@@ -256,13 +257,6 @@ class KalturaEmulator {
       actions: [],
       messages: [],
     };
-  }
-
-  /** The content path a playManifest URL points at, or null. */
-  manifestFor(pathname) {
-    const m = /\/entryId\/([^/]+)\//.exec(pathname);
-    const id = m && decodeURIComponent(m[1]);
-    return id && Object.hasOwn(this.entries, id) ? this.entries[id].manifest : null;
   }
 }
 
@@ -281,7 +275,7 @@ export function ovpRoute({entries = DEFAULT_ENTRIES, partnerId = DEFAULT_PARTNER
       return true;
     }
     if (['GET', 'HEAD'].includes(req.method) && rawPath.includes('/playManifest/')) {
-      handlePlayManifest(req, res, emulator, origin, rawPath);
+      answerPlayManifest(res, origin, rawPath, {key: 'entryId', items: emulator.entries, what: 'entry'});
       return true;
     }
     return false;
@@ -318,17 +312,20 @@ async function handleApi(req, res, emulator, origin, rawPath) {
   sendJson(res, 200, emulator.call(item, origin), CORS);
 }
 
-function handlePlayManifest(req, res, emulator, origin, rawPath) {
-  const manifest = emulator.manifestFor(rawPath);
+/**
+ * Answers a playManifest URL (OVP and OTT): the path segment after `/{key}/` (entryId, assetId)
+ * names one of `items`, whose `manifest` (a content path) it 302s to, absolute and with CORS;
+ * 404 `playManifest: unknown {what}` when there is no such item.
+ * @param {{key: string, items: Record<string, {manifest: string}>, what: string}} lookup
+ */
+export function answerPlayManifest(res, origin, rawPath, {key, items, what}) {
+  const m = new RegExp(`/${key}/([^/]+)/`).exec(rawPath);
+  const id = m && decodeURIComponent(m[1]);
+  const manifest = id && Object.hasOwn(items, id) ? items[id].manifest : null;
   if (!manifest) {
-    sendText(res, 404, 'playManifest: unknown entry', CORS);
+    sendText(res, 404, `playManifest: unknown ${what}`, CORS);
     return;
   }
-  redirectToContent(res, origin, manifest);
-}
-
-/** 302 to a stream MPD under /content/ (absolute, with CORS). */
-export function redirectToContent(res, origin, manifest) {
   const location = `${origin}/content/${manifest.split('/').map(encodeURIComponent).join('/')}`;
   res.writeHead(302, {...CORS, Location: location, 'Content-Length': 0});
   res.end();

@@ -24,7 +24,7 @@
 // The source URLs point at an assetFile.playManifest path that 302s to the stream MPD.
 
 import {CORS, readBody, sendJson, sendText} from './http.mjs';
-import {DEFAULT_ENTRIES, numberedItems, redirectToContent, resolveReferences} from './kaltura-ovp.mjs';
+import {answerPlayManifest, DEFAULT_ENTRIES, numberedItems, resolveReferences} from './kaltura-ovp.mjs';
 
 /** The OTT API lives under its own path so that the OVP one (`/api_v3`) is unaffected. */
 export const OTT_SERVICE_PATH = '/ott/api_v3';
@@ -35,9 +35,7 @@ export const OTT_SERVICE_PATH = '/ott/api_v3';
  * per-asset fields: `fileId` (default id * 10 + 1), `type` (file type, default "DASH_Main"),
  * `metas`/`tags` (Phoenix shape: {name: {objectType, value}}), `drm` ([{scheme, licenseURL}]).
  */
-export const DEFAULT_OTT_ASSETS = Object.fromEntries(
-  Object.values(DEFAULT_ENTRIES).map((entry, i) => [String(1001 + i), {...entry}]),
-);
+export const DEFAULT_OTT_ASSETS = Object.fromEntries(Object.values(DEFAULT_ENTRIES).map((entry, i) => [String(1001 + i), {...entry}]));
 
 function ottException(code, message) {
   return {error: {objectType: 'KalturaAPIException', code: String(code), message}};
@@ -79,8 +77,7 @@ class OttEmulator {
 
   anonymousLogin(item) {
     this.ksCounter += 1;
-    const ks = Buffer.from(`v2|${item.partnerId ?? 0}|emulator-ott-anonymous|${this.ksCounter}`)
-      .toString('base64');
+    const ks = Buffer.from(`v2|${item.partnerId ?? 0}|emulator-ott-anonymous|${this.ksCounter}`).toString('base64');
     return {objectType: 'KalturaLoginSession', ks, expiry: 1900000000};
   }
 
@@ -93,8 +90,10 @@ class OttEmulator {
   }
 
   manifestUrl(id, base, partnerId) {
-    return `${base}${OTT_SERVICE_PATH}/service/assetFile/action/playManifest/partnerId/${partnerId}` +
-      `/assetId/${id}/assetType/media/assetFileId/${this.fileIdOf(id)}/contextType/PLAYBACK/a.mpd`;
+    return (
+      `${base}${OTT_SERVICE_PATH}/service/assetFile/action/playManifest/partnerId/${partnerId}`
+      + `/assetId/${id}/assetType/media/assetFileId/${this.fileIdOf(id)}/contextType/PLAYBACK/a.mpd`
+    );
   }
 
   getAsset(item, base) {
@@ -112,15 +111,30 @@ class OttEmulator {
       type: 0,
       name: a.name ?? id,
       description: a.description ?? '',
-      images: [{
-        objectType: 'KalturaMediaImage', ratio: '16:9', width: 640, height: 360,
-        url: a.poster ?? `${base}/content/poster.jpg`, version: 0, id: `${id}_img`, isDefault: true,
-      }],
-      mediaFiles: [{
-        objectType: 'KalturaMediaFile', assetId: Number(id), id: this.fileIdOf(id), type: fileType,
-        url: this.manifestUrl(id, base, item.partnerId ?? 0), duration: a.duration ?? 0,
-        externalId: '', fileSize: 0,
-      }],
+      images: [
+        {
+          objectType: 'KalturaMediaImage',
+          ratio: '16:9',
+          width: 640,
+          height: 360,
+          url: a.poster ?? `${base}/content/poster.jpg`,
+          version: 0,
+          id: `${id}_img`,
+          isDefault: true,
+        },
+      ],
+      mediaFiles: [
+        {
+          objectType: 'KalturaMediaFile',
+          assetId: Number(id),
+          id: this.fileIdOf(id),
+          type: fileType,
+          url: this.manifestUrl(id, base, item.partnerId ?? 0),
+          duration: a.duration ?? 0,
+          externalId: '',
+          fileSize: 0,
+        },
+      ],
       metas: a.metas ?? {},
       tags: a.tags ?? {},
       startDate: 1700000000,
@@ -147,23 +161,29 @@ class OttEmulator {
       return ottException(500003, `context ${context} is not supported for a media asset`);
     }
     const fileId = this.fileIdOf(id);
-    const wanted = params.assetFileIds === undefined ? null
-      : String(params.assetFileIds).split(',').map((s) => s.trim()).filter(Boolean);
+    const wanted =
+      params.assetFileIds === undefined
+        ? null
+        : String(params.assetFileIds)
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean);
     const protocol = params.mediaProtocol === undefined ? null : String(params.mediaProtocol);
-    const sources = [{
-      objectType: 'KalturaPlaybackSource',
-      id: fileId,
-      type: a.type ?? 'DASH_Main',
-      url: this.manifestUrl(id, base, item.partnerId ?? 0),
-      duration: a.duration ?? 0,
-      externalId: '',
-      fileSize: 0,
-      protocols: 'http,https',
-      format: 'mpegdash',
-      adsPolicy: 'NO_ADS',
-      drm: a.drm ?? [],
-    }].filter((s) => (!wanted || wanted.includes(String(s.id))) &&
-      (!protocol || s.protocols.split(',').includes(protocol)));
+    const sources = [
+      {
+        objectType: 'KalturaPlaybackSource',
+        id: fileId,
+        type: a.type ?? 'DASH_Main',
+        url: this.manifestUrl(id, base, item.partnerId ?? 0),
+        duration: a.duration ?? 0,
+        externalId: '',
+        fileSize: 0,
+        protocols: 'http,https',
+        format: 'mpegdash',
+        adsPolicy: 'NO_ADS',
+        drm: a.drm ?? [],
+      },
+    ].filter((s) => (!wanted || wanted.includes(String(s.id))) && (!protocol || s.protocols.split(',').includes(protocol)));
     return {
       objectType: 'KalturaPlaybackContext',
       sources,
@@ -171,13 +191,6 @@ class OttEmulator {
       messages: [],
       plugins: [],
     };
-  }
-
-  /** The content path of an assetFile.playManifest URL, or null. */
-  manifestFor(pathname) {
-    const m = /\/assetId\/([^/]+)\//.exec(pathname);
-    const id = m && decodeURIComponent(m[1]);
-    return id && this.known(id) ? this.assets[id].manifest : null;
   }
 }
 
@@ -193,7 +206,7 @@ export function ottRoute({assets = DEFAULT_OTT_ASSETS} = {}) {
   return async (req, res, rawPath, origin) => {
     if (!rawPath.startsWith(`${OTT_SERVICE_PATH}/`)) return false;
     if (/\/action\/playManifest\//i.test(rawPath) && ['GET', 'HEAD'].includes(req.method)) {
-      handleOttPlayManifest(req, res, ott, origin, rawPath);
+      answerPlayManifest(res, origin, rawPath, {key: 'assetId', items: ott.assets, what: 'asset'});
     } else {
       await handleOttApi(req, res, ott, origin, rawPath);
     }
@@ -232,13 +245,4 @@ async function handleOttApi(req, res, ott, origin, rawPath) {
     return;
   }
   sendOtt(res, ott.call({...body, service: single[1], action: single[2]}, origin));
-}
-
-function handleOttPlayManifest(req, res, ott, origin, rawPath) {
-  const manifest = ott.manifestFor(rawPath);
-  if (!manifest) {
-    sendText(res, 404, 'playManifest: unknown asset', CORS);
-    return;
-  }
-  redirectToContent(res, origin, manifest);
 }

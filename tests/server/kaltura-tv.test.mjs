@@ -12,11 +12,15 @@ import {CONTENT_DIR, ensureRealContent, postJson, providerRequest} from './helpe
 function ottProviderRequest(assetId, partnerId = 3009) {
   return {
     1: {service: 'ottuser', action: 'anonymousLogin', partnerId},
-    2: {service: 'asset', action: 'get', id: assetId, assetReferenceType: 'media',
-      ks: '{1:result:ks}'},
-    3: {service: 'asset', action: 'getPlaybackContext', assetId, assetType: 'media',
+    2: {service: 'asset', action: 'get', id: assetId, assetReferenceType: 'media', ks: '{1:result:ks}'},
+    3: {
+      service: 'asset',
+      action: 'getPlaybackContext',
+      assetId,
+      assetType: 'media',
       contextDataParams: {objectType: 'KalturaPlaybackContextOptions', context: 'PLAYBACK'},
-      ks: '{1:result:ks}'},
+      ks: '{1:result:ks}',
+    },
     apiVersion: '7.8.1',
     partnerId,
   };
@@ -34,9 +38,17 @@ describe('media server: Kaltura OTT (Phoenix) emulator on the generated content'
 
   test('the default assets are the six streams under numeric ids', () => {
     assert.equal(OTT_SERVICE_PATH, '/ott/api_v3');
-    assert.deepEqual(Object.entries(DEFAULT_OTT_ASSETS).map(([id, a]) => [id, a.manifest]), [
-      ['1001', 'template/manifest.mpd'], ['1002', 'timeline/manifest.mpd'],
-      ['1003', 'list/manifest.mpd'], ['1004', 'base/manifest.mpd'], ['1005', 'encrypted/manifest.mpd'], ['1006', 'demo/manifest.mpd']]);
+    assert.deepEqual(
+      Object.entries(DEFAULT_OTT_ASSETS).map(([id, a]) => [id, a.manifest]),
+      [
+        ['1001', 'template/manifest.mpd'],
+        ['1002', 'timeline/manifest.mpd'],
+        ['1003', 'list/manifest.mpd'],
+        ['1004', 'base/manifest.mpd'],
+        ['1005', 'encrypted/manifest.mpd'],
+        ['1006', 'demo/manifest.mpd'],
+      ],
+    );
   });
 
   test('the provider multirequest answers {executionTime, result: [...]} with references resolved', async () => {
@@ -57,11 +69,13 @@ describe('media server: Kaltura OTT (Phoenix) emulator on the generated content'
     assert.deepEqual([context.actions, context.messages, context.plugins], [[], [], []]);
     const [source] = context.sources;
     assert.deepEqual(
-      {id: source.id, type: source.type, format: source.format, duration: source.duration,
-        drm: source.drm},
-      {id: 10021, type: 'DASH_Main', format: 'mpegdash', duration: 12, drm: []});
-    assert.equal(source.url, `${ott}/service/assetFile/action/playManifest/partnerId/3009` +
-      '/assetId/1002/assetType/media/assetFileId/10021/contextType/PLAYBACK/a.mpd');
+      {id: source.id, type: source.type, format: source.format, duration: source.duration, drm: source.drm},
+      {id: 10021, type: 'DASH_Main', format: 'mpegdash', duration: 12, drm: []},
+    );
+    assert.equal(
+      source.url,
+      `${ott}/service/assetFile/action/playManifest/partnerId/3009/assetId/1002/assetType/media/assetFileId/10021/contextType/PLAYBACK/a.mpd`,
+    );
   });
 
   test('an unknown asset, a missing ks and an unknown action are {error: KalturaAPIException}', async () => {
@@ -72,10 +86,12 @@ describe('media server: Kaltura OTT (Phoenix) emulator on the generated content'
       assert.equal(r.error.code, '500007');
     }
     const noKs = await postJson(`${ott}/service/multirequest`, {
-      1: {service: 'asset', action: 'get', id: '1001', ks: '{1:result:ks}'}});
+      1: {service: 'asset', action: 'get', id: '1001', ks: '{1:result:ks}'},
+    });
     assert.equal(noKs.json.result[0].error.code, '500016');
     const unknown = await postJson(`${ott}/service/multirequest`, {
-      1: {service: 'asset', action: 'delete', id: '1001', ks: 'KS'}});
+      1: {service: 'asset', action: 'delete', id: '1001', ks: 'KS'},
+    });
     assert.equal(unknown.json.result[0].error.objectType, 'KalturaAPIException');
     const badJson = await fetch(`${ott}/service/multirequest`, {method: 'POST', body: '{'});
     assert.equal(badJson.status, 200);
@@ -83,8 +99,8 @@ describe('media server: Kaltura OTT (Phoenix) emulator on the generated content'
   });
 
   test('getPlaybackContext honours assetFileIds and mediaProtocol; single calls work', async () => {
-    const call = (contextDataParams) => postJson(`${ott}/service/asset/action/getPlaybackContext`,
-      {assetId: '1001', assetType: 'media', ks: 'KS', contextDataParams});
+    const call = (contextDataParams) =>
+      postJson(`${ott}/service/asset/action/getPlaybackContext`, {assetId: '1001', assetType: 'media', ks: 'KS', contextDataParams});
     assert.equal((await call({context: 'PLAYBACK', assetFileIds: '10011'})).json.result.sources.length, 1);
     assert.equal((await call({context: 'PLAYBACK', assetFileIds: '1'})).json.result.sources.length, 0);
     assert.equal((await call({context: 'PLAYBACK', mediaProtocol: 'https'})).json.result.sources.length, 1);
@@ -108,8 +124,7 @@ describe('media server: Kaltura OTT (Phoenix) emulator on the generated content'
   });
 
   test('the OVP API keeps answering next to the OTT one', async () => {
-    const {json} = await postJson(`${media.url}/api_v3/service/multirequest`,
-      providerRequest('0_template'));
+    const {json} = await postJson(`${media.url}/api_v3/service/multirequest`, providerRequest('0_template'));
     assert.ok(Array.isArray(json) && json[2].objectType === 'KalturaPlaybackContext');
   });
 });

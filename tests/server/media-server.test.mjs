@@ -9,8 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import {startMediaServer} from './media-server.mjs';
-import {CONTENT_DIR, connectionRefused, ensureRealContent, halfSentRequest, makeTinyTree, rawRequest}
-  from './helpers.mjs';
+import {CONTENT_DIR, connectionRefused, ensureRealContent, halfSentRequest, makeTinyTree, rawRequest} from './helpers.mjs';
 
 describe('media server: static content', () => {
   let tree;
@@ -38,12 +37,18 @@ describe('media server: static content', () => {
     assert.equal(res.status, 206);
     assert.equal(res.headers.get('content-range'), 'bytes 10-19/100');
     assert.equal(res.headers.get('content-length'), '10');
-    assert.deepEqual([...new Uint8Array(await res.arrayBuffer())], [...Array(10).keys()].map((i) => i + 10));
+    assert.deepEqual(
+      [...new Uint8Array(await res.arrayBuffer())],
+      [...Array(10).keys()].map((i) => i + 10),
+    );
   });
 
   test('a range past the end is clamped; open and suffix ranges work', async () => {
-    const cases = [['bytes=95-1000', 'bytes 95-99/100', 95], ['bytes=97-', 'bytes 97-99/100', 97],
-      ['bytes=-2', 'bytes 98-99/100', 98]];
+    const cases = [
+      ['bytes=95-1000', 'bytes 95-99/100', 95],
+      ['bytes=97-', 'bytes 97-99/100', 97],
+      ['bytes=-2', 'bytes 98-99/100', 98],
+    ];
     for (const [range, contentRange, first] of cases) {
       const res = await fetch(`${media.url}/content/bytes.bin`, {headers: {Range: range}});
       assert.equal(res.status, 206, range);
@@ -73,17 +78,20 @@ describe('media server: static content', () => {
   });
 
   test('HEAD answers the headers without a body', async () => {
-    const res = await rawRequest(media.url, '/content/bytes.bin', {method: 'HEAD',
-      headers: {Range: 'bytes=0-9'}});
+    const res = await rawRequest(media.url, '/content/bytes.bin', {method: 'HEAD', headers: {Range: 'bytes=0-9'}});
     assert.equal(res.status, 206);
     assert.equal(res.headers['content-length'], '10');
     assert.equal(res.body.length, 0);
   });
 
   test('path traversal is refused, also when percent-encoded', async () => {
-    for (const p of ['/content/../secret.txt', '/content/%2e%2e/secret.txt',
-      '/content/sub/..%2f..%2fsecret.txt', '/content/sub%5c..%5c..%5csecret.txt',
-      '/content/%zz']) {
+    for (const p of [
+      '/content/../secret.txt',
+      '/content/%2e%2e/secret.txt',
+      '/content/sub/..%2f..%2fsecret.txt',
+      '/content/sub%5c..%5c..%5csecret.txt',
+      '/content/%zz',
+    ]) {
       const res = await rawRequest(media.url, p);
       assert.ok([400, 404].includes(res.status), `${p} -> ${res.status}`);
       assert.notEqual(res.body.toString(), 'secret');
@@ -100,14 +108,18 @@ describe('media server: static content', () => {
     const res = await fetch(`${media.url}/content/bytes.bin`, {headers: {Range: 'bytes=0-0'}});
     await res.arrayBuffer();
     assert.equal(res.headers.get('access-control-allow-origin'), '*');
-    assert.equal(res.headers.get('access-control-expose-headers'),
-      'Content-Length, Content-Range, Accept-Ranges');
+    assert.equal(res.headers.get('access-control-expose-headers'), 'Content-Length, Content-Range, Accept-Ranges');
   });
 
   test('a CORS preflight is 204 and echoes the requested headers', async () => {
-    const res = await fetch(`${media.url}/content/bytes.bin`, {method: 'OPTIONS', headers: {
-      Origin: 'http://127.0.0.1:1', 'Access-Control-Request-Method': 'GET',
-      'Access-Control-Request-Headers': 'range,x-custom'}});
+    const res = await fetch(`${media.url}/content/bytes.bin`, {
+      method: 'OPTIONS',
+      headers: {
+        Origin: 'http://127.0.0.1:1',
+        'Access-Control-Request-Method': 'GET',
+        'Access-Control-Request-Headers': 'range,x-custom',
+      },
+    });
     assert.equal(res.status, 204);
     assert.equal(res.headers.get('access-control-allow-origin'), '*');
     assert.equal(res.headers.get('access-control-allow-methods'), 'GET, HEAD, POST, OPTIONS');
@@ -119,10 +131,8 @@ describe('media server: static content', () => {
 
   test('the request log records method, url and range, and can be reset', async () => {
     media.resetLog();
-    await (await fetch(`${media.url}/content/bytes.bin?x=1`, {headers: {Range: 'bytes=1-2'}}))
-      .arrayBuffer();
-    assert.deepEqual(media.requests, [{method: 'GET', url: '/content/bytes.bin?x=1',
-      range: 'bytes=1-2'}]);
+    await (await fetch(`${media.url}/content/bytes.bin?x=1`, {headers: {Range: 'bytes=1-2'}})).arrayBuffer();
+    assert.deepEqual(media.requests, [{method: 'GET', url: '/content/bytes.bin?x=1', range: 'bytes=1-2'}]);
     media.resetLog();
     assert.equal(media.requests.length, 0);
   });
@@ -137,9 +147,11 @@ describe('media server: the generated content', () => {
   after(() => media.stop());
 
   test('the generated content is served with media types', async () => {
-    const cases = [['/content/template/manifest.mpd', 'application/dash+xml'],
+    const cases = [
+      ['/content/template/manifest.mpd', 'application/dash+xml'],
       ['/content/timeline/init-stream0.m4s', 'video/iso.segment'],
-      ['/content/poster.jpg', 'image/jpeg']];
+      ['/content/poster.jpg', 'image/jpeg'],
+    ];
     for (const [p, type] of cases) {
       const res = await fetch(`${media.url}${p}`);
       assert.equal(res.status, 200, p);

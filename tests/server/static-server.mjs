@@ -11,12 +11,7 @@ import path from 'node:path';
 import {rawPathOf, readBody, resolveInside, sendFile, sendText, startHttpServer} from './http.mjs';
 
 /** The files of dist/ a page origin serves at its root. */
-export const DIST_ROOT_FILES = [
-  'offline-manager-sw.js',
-  'offline-manager-sw_bg.wasm',
-  'offline-manager.js',
-  'kaltura-offline-manager.js',
-];
+export const DIST_ROOT_FILES = ['offline-manager-sw.js', 'offline-manager-sw_bg.wasm', 'offline-manager.js', 'kaltura-offline-manager.js'];
 
 const HEADERS = {'Cache-Control': 'no-store'};
 
@@ -65,9 +60,7 @@ async function readJson(req) {
  * @param {string} [options.host='127.0.0.1']
  * @returns {Promise<{url: string, port: number, requests: Array<{method: string, url: string}>, stop: () => Promise<void>}>}
  */
-export async function startStaticServer({
-  root, mounts, rootFiles = DIST_ROOT_FILES, home = null, actions = {}, port = 0, host = '127.0.0.1',
-} = {}) {
+export async function startStaticServer({root, mounts, rootFiles = DIST_ROOT_FILES, home = null, actions = {}, port = 0, host = '127.0.0.1'} = {}) {
   if (!root) throw new Error('startStaticServer: root is required');
   const absRoot = path.resolve(root);
   const files = new Set(rootFiles);

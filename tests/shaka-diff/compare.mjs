@@ -13,7 +13,8 @@ export const TIME_TOLERANCE = 0.001 + 1e-9;
 /** Builds target/debug/dash-plan (the planner may have changed since the last run). */
 export function buildDashPlan() {
   execFileSync('cargo', ['build', '-q', '-p', 'mpd', '--bin', 'dash-plan'], {
-    cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'],
+    cwd: REPO,
+    stdio: ['ignore', 'inherit', 'inherit'],
   });
 }
 
@@ -24,7 +25,10 @@ export function dashPlan(file) {
   if (r.status !== 0) {
     return { refused: (r.stderr || `exit ${r.status}`).trim().replace(/^dash-plan: /, '') };
   }
-  const records = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const records = r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
   return { records };
 }
 
@@ -113,8 +117,14 @@ export function comparePlans(ours, theirs) {
     pairs.forEach(([x, y], n) => {
       const track = pairs.length > 1 ? `${key} (#${n + 1} of ${pairs.length} with this id)` : key;
       const base = { track, oursCount: x ? x.length : 0, shakaCount: y ? y.length : 0 };
-      if (!x) { diffs.push({ ...base, problem: 'missing in dash-plan', index: 0, ours: null, shaka: y[0] }); return; }
-      if (!y) { diffs.push({ ...base, problem: 'missing in shaka', index: 0, ours: x[0], shaka: null }); return; }
+      if (!x) {
+        diffs.push({ ...base, problem: 'missing in dash-plan', index: 0, ours: null, shaka: y[0] });
+        return;
+      }
+      if (!y) {
+        diffs.push({ ...base, problem: 'missing in shaka', index: 0, ours: x[0], shaka: null });
+        return;
+      }
       const n2 = Math.min(x.length, y.length);
       for (let i = 0; i < n2; i++) {
         const fields = recordDiff(x[i], y[i]);
@@ -137,7 +147,7 @@ function short(r, other) {
   let url = r.url;
   if (other && other.url === r.url) {
     const tail = r.url.split('/').pop();
-    url = `.../${tail.length > 60 ? '...' + tail.slice(-40) : tail}`;
+    url = `.../${tail.length > 60 ? `...${tail.slice(-40)}` : tail}`;
   }
   const range = r.range ? ` [${r.range[0]}-${r.range[1]}]` : '';
   const times = r.kind === 'media' ? ` ${fmt(r.start)}..${fmt(r.end)}` : '';
@@ -153,10 +163,14 @@ function fmt(t) {
 export function describeDiff(d) {
   const counts = `${d.oursCount} records in dash-plan, ${d.shakaCount} in shaka`;
   switch (d.problem) {
-    case 'missing in dash-plan': return `${d.track}: only shaka has it (${counts}); shaka's first: ${short(d.shaka)}`;
-    case 'missing in shaka': return `${d.track}: only dash-plan has it (${counts}); ours first: ${short(d.ours)}`;
-    case 'count': return `${d.track}: ${counts}; first extra at #${d.index}: dash-plan ${short(d.ours, d.shaka)} | shaka ${short(d.shaka, d.ours)}`;
-    default: return `${d.track}: #${d.index}${d.index === d.oursCount - 1 ? ' (last)' : ''} ${d.fields.join('+')} differ (${counts}): dash-plan ${short(d.ours, d.shaka)} | shaka ${short(d.shaka, d.ours)}`;
+    case 'missing in dash-plan':
+      return `${d.track}: only shaka has it (${counts}); shaka's first: ${short(d.shaka)}`;
+    case 'missing in shaka':
+      return `${d.track}: only dash-plan has it (${counts}); ours first: ${short(d.ours)}`;
+    case 'count':
+      return `${d.track}: ${counts}; first extra at #${d.index}: dash-plan ${short(d.ours, d.shaka)} | shaka ${short(d.shaka, d.ours)}`;
+    default:
+      return `${d.track}: #${d.index}${d.index === d.oursCount - 1 ? ' (last)' : ''} ${d.fields.join('+')} differ (${counts}): dash-plan ${short(d.ours, d.shaka)} | shaka ${short(d.shaka, d.ours)}`;
   }
 }
 

@@ -30,15 +30,18 @@ export function corpusFiles() {
 
 /** The ffmpeg-made streams (tests/content/make-content.sh). */
 export function contentFiles() {
-  return [...['template', 'timeline', 'list', 'base', 'aes128'].map((s) => path.join(CONTENT_DIR, s, 'manifest.mpd')),
-    ...['xlink.mpd', 'two-periods.mpd'].map((f) => path.join(CONTENT_DIR, 'template', f))];
+  return [
+    ...['template', 'timeline', 'list', 'base', 'aes128'].map((s) => path.join(CONTENT_DIR, s, 'manifest.mpd')),
+    ...['xlink.mpd', 'two-periods.mpd'].map((f) => path.join(CONTENT_DIR, 'template', f)),
+  ];
 }
 
 /** Makes the ffmpeg content when it is missing (the script is idempotent). */
 export function ensureContent() {
   if (contentFiles().every((f) => fs.existsSync(f))) return;
   execFileSync('bash', [path.join(REPO, 'tests/content/make-content.sh')], {
-    stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, CONTENT_DIR },
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, CONTENT_DIR },
   });
   writeVariants(CONTENT_DIR);
 }
@@ -76,31 +79,56 @@ export function ensureForms() {
   const template = path.join(CONTENT_DIR, 'template');
   const marker = path.join(FORMS_DIR, '.complete');
   let contentStamp = '';
-  try { contentStamp = fs.readFileSync(path.join(CONTENT_DIR, '.complete'), 'utf8').trim(); } catch {}
+  try {
+    contentStamp = fs.readFileSync(path.join(CONTENT_DIR, '.complete'), 'utf8').trim();
+  } catch {}
   const recipe = `${FORMS_RECIPE} | ${contentStamp} | ${fs.statSync(path.join(template, 'manifest.mpd')).mtimeMs}`;
-  if (fs.existsSync(marker) && fs.readFileSync(marker, 'utf8') === recipe &&
-      formFiles().every((f) => fs.existsSync(f))) {
+  if (fs.existsSync(marker) && fs.readFileSync(marker, 'utf8') === recipe && formFiles().every((f) => fs.existsSync(f))) {
     return formFiles();
   }
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'shaka-diff-forms-build-'));
   try {
-    const ff = (args, cwd) => execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args],
-      { cwd, stdio: ['ignore', 'ignore', 'inherit'] });
+    const ff = (args, cwd) =>
+      execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args], { cwd, stdio: ['ignore', 'ignore', 'inherit'] });
     // Reassemble each stream of the template content into one fragmented MP4.
-    const inits = fs.readdirSync(template).filter((n) => /^init-stream\d+\.m4s$/.test(n)).sort();
+    const inits = fs
+      .readdirSync(template)
+      .filter((n) => /^init-stream\d+\.m4s$/.test(n))
+      .sort();
     const inputs = [];
     for (const init of inits) {
       const n = init.match(/\d+/)[0];
-      const chunks = fs.readdirSync(template).filter((c) => c.startsWith(`chunk-stream${n}-`)).sort();
+      const chunks = fs
+        .readdirSync(template)
+        .filter((c) => c.startsWith(`chunk-stream${n}-`))
+        .sort();
       const out = path.join(work, `s${n}.mp4`);
       fs.writeFileSync(out, Buffer.concat([init, ...chunks].map((c) => fs.readFileSync(path.join(template, c)))));
       inputs.push(out);
     }
     const dash = (dir, extra) => {
       fs.mkdirSync(path.join(work, dir));
-      ff([...inputs.flatMap((i) => ['-i', i]), ...inputs.flatMap((_, i) => ['-map', String(i)]), '-c', 'copy',
-        '-f', 'dash', '-seg_duration', '2', '-use_template', '0', '-use_timeline', '0', ...extra,
-        '-adaptation_sets', 'id=0,streams=v id=1,streams=a', 'manifest.mpd'], path.join(work, dir));
+      ff(
+        [
+          ...inputs.flatMap((i) => ['-i', i]),
+          ...inputs.flatMap((_, i) => ['-map', String(i)]),
+          '-c',
+          'copy',
+          '-f',
+          'dash',
+          '-seg_duration',
+          '2',
+          '-use_template',
+          '0',
+          '-use_timeline',
+          '0',
+          ...extra,
+          '-adaptation_sets',
+          'id=0,streams=v id=1,streams=a',
+          'manifest.mpd',
+        ],
+        path.join(work, dir),
+      );
     };
     dash('segmentlist', []);
     dash('segmentlist-ranges', ['-single_file', '1']);
@@ -108,13 +136,60 @@ export function ensureForms() {
     toSegmentBase(path.join(work, 'segmentbase-mp4'));
     const webm = path.join(work, 'segmentbase-webm');
     fs.mkdirSync(webm);
-    ff(['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25:duration=12', '-c:v', 'libvpx', '-deadline', 'realtime',
-      '-cpu-used', '8', '-g', '50', '-keyint_min', '50', '-b:v', '200k', '-dash', '1', '-f', 'webm', 'video.webm'], webm);
-    ff(['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=12', '-c:a', 'libopus', '-b:a', '64k',
-      '-dash', '1', '-f', 'webm', 'audio.webm'], webm);
-    ff(['-f', 'webm_dash_manifest', '-i', 'video.webm', '-f', 'webm_dash_manifest', '-i', 'audio.webm', '-c', 'copy',
-      '-map', '0', '-map', '1', '-f', 'webm_dash_manifest', '-adaptation_sets', 'id=0,streams=0 id=1,streams=1',
-      'manifest.mpd'], webm);
+    ff(
+      [
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=320x180:rate=25:duration=12',
+        '-c:v',
+        'libvpx',
+        '-deadline',
+        'realtime',
+        '-cpu-used',
+        '8',
+        '-g',
+        '50',
+        '-keyint_min',
+        '50',
+        '-b:v',
+        '200k',
+        '-dash',
+        '1',
+        '-f',
+        'webm',
+        'video.webm',
+      ],
+      webm,
+    );
+    ff(
+      ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=12', '-c:a', 'libopus', '-b:a', '64k', '-dash', '1', '-f', 'webm', 'audio.webm'],
+      webm,
+    );
+    ff(
+      [
+        '-f',
+        'webm_dash_manifest',
+        '-i',
+        'video.webm',
+        '-f',
+        'webm_dash_manifest',
+        '-i',
+        'audio.webm',
+        '-c',
+        'copy',
+        '-map',
+        '0',
+        '-map',
+        '1',
+        '-f',
+        'webm_dash_manifest',
+        '-adaptation_sets',
+        'id=0,streams=0 id=1,streams=1',
+        'manifest.mpd',
+      ],
+      webm,
+    );
     for (const i of inputs) fs.rmSync(i);
     fs.writeFileSync(path.join(work, '.complete'), recipe);
     fs.rmSync(FORMS_DIR, { recursive: true, force: true });
@@ -136,8 +211,7 @@ function toSegmentBase(dir) {
     const moov = boxes.find((b) => b.type === 'moov');
     const sidx = boxes.find((b) => b.type === 'sidx');
     if (!moov || !sidx) throw new Error(`${file}: no moov/sidx`);
-    return `<BaseURL>${file}</BaseURL>${ws}<SegmentBase indexRange="${sidx.start}-${sidx.end}">` +
-      `<Initialization range="0-${moov.end}" /></SegmentBase>`;
+    return `<BaseURL>${file}</BaseURL>${ws}<SegmentBase indexRange="${sidx.start}-${sidx.end}">` + `<Initialization range="0-${moov.end}" /></SegmentBase>`;
   });
   mpd = mpd.replace('urn:mpeg:dash:profile:isoff-live:2011', 'urn:mpeg:dash:profile:isoff-on-demand:2011');
   fs.writeFileSync(mpdPath, mpd);
@@ -145,7 +219,7 @@ function toSegmentBase(dir) {
 
 function topLevelBoxes(buf) {
   const boxes = [];
-  for (let o = 0; o + 8 <= buf.length;) {
+  for (let o = 0; o + 8 <= buf.length; ) {
     let size = buf.readUInt32BE(o);
     if (size === 1) size = Number(buf.readBigUInt64BE(o + 8));
     if (size === 0) size = buf.length - o;

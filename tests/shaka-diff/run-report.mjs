@@ -56,4 +56,8 @@ for (const file of files) {
     }
   }
 }
-console.log(`\n${Object.entries(counts).map(([k, v]) => `${k}: ${v}`).join(', ')}`);
+console.log(
+  `\n${Object.entries(counts)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ')}`,
+);

@@ -11,9 +11,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
-import {
-  buildDashPlan, comparePlans, countRepresentations, dashPlan, describeDiff,
-} from './compare.mjs';
+import { buildDashPlan, comparePlans, countRepresentations, dashPlan, describeDiff } from './compare.mjs';
 import { contentFiles, corpusFiles, ensureContent, ensureForms, formFiles, label } from './forms-content.mjs';
 import { shakaPlanResult, SHAKA_LIVE_CODE } from './shaka-plan.mjs';
 
@@ -32,9 +30,10 @@ import { shakaPlanResult, SHAKA_LIVE_CODE } from './shaka-plan.mjs';
  *   },
  */
 const STRETCH = {
-  reason: 'shaka stretches the last segment of a representation to the Period end (a player-side ' +
-    'gap filler); the MPD gives the shorter end, which is what we store and play (shaka\'s own ' +
-    'trueEndTime equals ours where it keeps one)',
+  reason:
+    'shaka stretches the last segment of a representation to the Period end (a player-side '
+    + "gap filler); the MPD gives the shorter end, which is what we store and play (shaka's own "
+    + 'trueEndTime equals ours where it keeps one)',
   match: (d) => lastSegmentEndStretchedToPeriodEnd(d),
 };
 export const KNOWN_DISAGREEMENTS = {
@@ -45,13 +44,19 @@ export const KNOWN_DISAGREEMENTS = {
   'real-mpds/telenet-mid-ad-rolls.mpd': STRETCH,
   'real-mpds/vod-aip-unif-streaming.mpd': STRETCH,
   'ffmpeg-forms/segmentbase-webm/manifest.mpd': {
-    reason: 'WebM Cues give no end to the last cluster: shaka reads it to the end of the file ' +
-      '(an open range, which takes the Cues after it too), we end it where the Cues begin; and ' +
-      'shaka stretches its end time to the Period end',
-    match: (d) => d.problem === 'record' && d.index === d.oursCount - 1 && d.oursCount === d.shakaCount &&
-      d.fields.every((f) => f === 'range' || f === 'end') && d.shaka.range?.[1] == null &&
-      d.shaka.range?.[0] === d.ours.range?.[0] && d.ours.range[1] > d.ours.range[0] &&
-      (!d.fields.includes('end') || lastSegmentEndStretchedToPeriodEnd({...d, fields: ['end']})),
+    reason:
+      'WebM Cues give no end to the last cluster: shaka reads it to the end of the file '
+      + '(an open range, which takes the Cues after it too), we end it where the Cues begin; and '
+      + 'shaka stretches its end time to the Period end',
+    match: (d) =>
+      d.problem === 'record'
+      && d.index === d.oursCount - 1
+      && d.oursCount === d.shakaCount
+      && d.fields.every((f) => f === 'range' || f === 'end')
+      && d.shaka.range?.[1] == null
+      && d.shaka.range?.[0] === d.ours.range?.[0]
+      && d.ours.range[1] > d.ours.range[0]
+      && (!d.fields.includes('end') || lastSegmentEndStretchedToPeriodEnd({ ...d, fields: ['end'] })),
   },
 };
 
@@ -61,9 +66,15 @@ export const KNOWN_DISAGREEMENTS = {
  * shaka's untruncated end (trueEndTime, known for SegmentTimeline) equal to ours when it has one.
  */
 export function lastSegmentEndStretchedToPeriodEnd(d) {
-  return d.problem === 'record' && d.fields.length === 1 && d.fields[0] === 'end' &&
-    d.index === d.oursCount - 1 && d.oursCount === d.shakaCount &&
-    d.shaka.end > d.ours.end && (d.shaka.trueEnd == null || Math.abs(d.shaka.trueEnd - d.ours.end) <= 0.001);
+  return (
+    d.problem === 'record'
+    && d.fields.length === 1
+    && d.fields[0] === 'end'
+    && d.index === d.oursCount - 1
+    && d.oursCount === d.shakaCount
+    && d.shaka.end > d.ours.end
+    && (d.shaka.trueEnd == null || Math.abs(d.shaka.trueEnd - d.ours.end) <= 0.001)
+  );
 }
 
 const MALFORMED = new Set(['real-mpds/incomplete.mpd']);
@@ -108,8 +119,10 @@ async function assertSameSegments(t, file, shaka) {
     assert.fail(`${name}: both refuse it, so nothing is compared\n  dash-plan: ${mine.refused}\n  shaka: ${shaka.refused}`);
   }
   if (shaka.refused) {
-    assert.fail(`${name}: shaka refuses it (${shaka.refused}) but dash-plan plans ` +
-      `${mine.records.length} records in ${countRepresentations(mine.records)} representations`);
+    assert.fail(
+      `${name}: shaka refuses it (${shaka.refused}) but dash-plan plans `
+        + `${mine.records.length} records in ${countRepresentations(mine.records)} representations`,
+    );
   }
   if (mine.refused && KNOWN_DISAGREEMENTS[name]?.weRefuse) {
     assert.match(mine.refused, KNOWN_DISAGREEMENTS[name].weRefuse);
@@ -117,8 +130,10 @@ async function assertSameSegments(t, file, shaka) {
     return;
   }
   if (mine.refused) {
-    assert.fail(`${name}: refused by dash-plan: ${mine.refused}\n  shaka plans ${shaka.records.length} ` +
-      `records in ${countRepresentations(shaka.records)} representations`);
+    assert.fail(
+      `${name}: refused by dash-plan: ${mine.refused}\n  shaka plans ${shaka.records.length} `
+        + `records in ${countRepresentations(shaka.records)} representations`,
+    );
   }
   const diffs = comparePlans(mine.records, shaka.records);
   const known = KNOWN_DISAGREEMENTS[name];
@@ -129,8 +144,10 @@ async function assertSameSegments(t, file, shaka) {
     const lines = remaining.slice(0, MAX_LINES).map((d) => `  ${describeDiff(d)}`);
     if (remaining.length > MAX_LINES) lines.push(`  ... and ${remaining.length - MAX_LINES} more`);
     const note = known ? `\n  (KNOWN_DISAGREEMENTS excuses ${excused.length} other(s): ${known.reason})` : '';
-    assert.fail(`${name}: ${remaining.length} of ${reps} representations differ from shaka ` +
-      `(first difference of each; times compared to 0.001 s):\n${lines.join('\n')}${note}`);
+    assert.fail(
+      `${name}: ${remaining.length} of ${reps} representations differ from shaka `
+        + `(first difference of each; times compared to 0.001 s):\n${lines.join('\n')}${note}`,
+    );
   }
   if (known && !excused.length) {
     assert.fail(`${name}: now equal to shaka; remove its KNOWN_DISAGREEMENTS entry (${known.reason})`);
@@ -161,8 +178,7 @@ describe('dash-plan against shaka-player DashParser, shared corpus', () => {
       test(`${name}, refused by shaka, is refused by dash-plan too`, (t) => {
         const mine = ours(file);
         t.diagnostic(`shaka: ${shaka.refused}`);
-        assert.ok(mine.refused, `shaka refuses ${name} (${shaka.refused}) but dash-plan plans ` +
-          `${mine.records?.length} records`);
+        assert.ok(mine.refused, `shaka refuses ${name} (${shaka.refused}) but dash-plan plans ` + `${mine.records?.length} records`);
         t.diagnostic(`dash-plan: ${mine.refused}`);
       });
     } else {
@@ -196,7 +212,10 @@ describe('the shaka side of the comparison', () => {
     assert.deepEqual([...new Set(records.map((r) => r.period))], ['P1', 'P2']);
     // P1 (0-6 s) ends where P2 starts; the flattened streams would run across both.
     const media = records.filter((r) => r.kind === 'media');
-    assert.ok(media.filter((r) => r.period === 'P1').every((r) => r.end <= 6 + 1e-9), 'P1 segments end by 6 s');
+    assert.ok(
+      media.filter((r) => r.period === 'P1').every((r) => r.end <= 6 + 1e-9),
+      'P1 segments end by 6 s',
+    );
     const p2video = media.filter((r) => r.period === 'P2' && r.track === 'v1');
     assert.equal(p2video[0].start, 6);
     assert.match(p2video[0].url, /video_4\.m4s$/);
@@ -209,6 +228,9 @@ describe('the shaka side of the comparison', () => {
     assert.ok(records, `shaka refused the SegmentBase form: ${refused}`);
     const media = records.filter((r) => r.kind === 'media');
     assert.ok(media.length >= 18, `only ${media.length} media segments`);
-    assert.ok(media.every((r) => Array.isArray(r.range)), 'every SegmentBase segment has a byte range');
+    assert.ok(
+      media.every((r) => Array.isArray(r.range)),
+      'every SegmentBase segment has a byte range',
+    );
   });
 });

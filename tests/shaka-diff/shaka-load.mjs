@@ -29,30 +29,46 @@ export const SHAKA_DEBUG_JS = path.join(REPO_DIR, 'node_modules/shaka-player/dis
 export function loadShakaBuild(jsPath) {
   const ctx = vm.createContext({
     console: quietConsole(),
-    setTimeout, clearTimeout, setInterval, clearInterval, queueMicrotask,
-    URL, URLSearchParams, TextDecoder, TextEncoder, AbortController, atob, btoa,
+    setTimeout,
+    clearTimeout,
+    setInterval,
+    clearInterval,
+    queueMicrotask,
+    URL,
+    URLSearchParams,
+    TextDecoder,
+    TextEncoder,
+    AbortController,
+    atob,
+    btoa,
     crypto: globalThis.crypto,
     navigator: {
-      userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) ' +
-        'Chrome/120.0.0.0 Safari/537.36',
-      vendor: 'Google Inc.', platform: 'Linux x86_64', maxTouchPoints: 0, language: 'en',
-      languages: ['en'], onLine: true,
+      userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) ' + 'Chrome/120.0.0.0 Safari/537.36',
+      vendor: 'Google Inc.',
+      platform: 'Linux x86_64',
+      maxTouchPoints: 0,
+      language: 'en',
+      languages: ['en'],
+      onLine: true,
     },
   });
   vm.runInContext('var window = globalThis; var self = globalThis; var global = globalThis;', ctx);
   // Parsers may probe MSE support; say yes to everything so nothing gets filtered.
-  vm.runInContext(`
+  vm.runInContext(
+    `
     var MediaSource = function MediaSource() {};
     MediaSource.isTypeSupported = function () { return true; };
     var ManagedMediaSource = undefined;
     var document = { createElement: function () { return { canPlayType: function () { return 'probably'; } }; },
                      addEventListener: function () {}, removeEventListener: function () {} };
     window.addEventListener = function () {}; window.removeEventListener = function () {};
-  `, ctx);
+  `,
+    ctx,
+  );
   const src = fs.readFileSync(jsPath, 'utf8');
   vm.runInContext(src, ctx, { filename: jsPath });
   const shaka = ctx.shaka;
-  if (!shaka || !shaka.dash || !shaka.dash.DashParser) throw new Error('shaka did not load');
+  if (!shaka?.dash?.DashParser) throw new Error('shaka did not load');
   shaka.log?.setLevel?.(shaka.log.Level?.NONE ?? 0);
   // Language-level polyfills shaka relies on (Map#getOrInsert[Computed] is not in Node 20).
   // The browser-API polyfills of shaka.polyfill.installAll() are not needed by the parser.
@@ -66,47 +82,85 @@ export function loadShakaBuild(jsPath) {
   const CtxObject = vm.runInContext('Object', ctx);
   const ctxObject = (o) => Object.assign(new CtxObject(), o);
   // file: scheme that reads from disk and honours Range.
-  shaka.net.NetworkingEngine.registerScheme('file', (uri, request) => {
-    try {
-      const file = fileURLToPath(uri); // query and fragment are ignored
-      let buf = fs.readFileSync(file);
-      let status = 200;
-      const range = headerValue(request.headers, 'range');
-      if (range) {
-        const m = /^bytes=(\d+)-(\d*)$/.exec(range.trim());
-        if (!m) throw new Error(`bad Range header ${range}`);
-        const start = Number(m[1]);
-        const end = m[2] === '' ? buf.length - 1 : Math.min(Number(m[2]), buf.length - 1);
-        buf = buf.subarray(start, end + 1);
-        status = 206;
+  shaka.net.NetworkingEngine.registerScheme(
+    'file',
+    (uri, request) => {
+      try {
+        const file = fileURLToPath(uri); // query and fragment are ignored
+        let buf = fs.readFileSync(file);
+        let status = 200;
+        const range = headerValue(request.headers, 'range');
+        if (range) {
+          const m = /^bytes=(\d+)-(\d*)$/.exec(range.trim());
+          if (!m) throw new Error(`bad Range header ${range}`);
+          const start = Number(m[1]);
+          const end = m[2] === '' ? buf.length - 1 : Math.min(Number(m[2]), buf.length - 1);
+          buf = buf.subarray(start, end + 1);
+          status = 206;
+        }
+        const ab = new CtxArrayBuffer(buf.length);
+        new CtxUint8Array(ab).set(buf);
+        return shaka.util.AbortableOperation.completed(
+          ctxObject({
+            uri,
+            originalUri: uri,
+            data: ab,
+            status,
+            headers: ctxObject({}),
+            originalRequest: request,
+            fromCache: false,
+          }),
+        );
+      } catch (e) {
+        return shaka.util.AbortableOperation.failed(
+          new shaka.util.Error(
+            shaka.util.Error.Severity.CRITICAL,
+            shaka.util.Error.Category.NETWORK,
+            shaka.util.Error.Code.HTTP_ERROR,
+            uri,
+            String(e?.message || e),
+          ),
+        );
       }
-      const ab = new CtxArrayBuffer(buf.length);
-      new CtxUint8Array(ab).set(buf);
-      return shaka.util.AbortableOperation.completed(ctxObject({
-        uri, originalUri: uri, data: ab, status, headers: ctxObject({}), originalRequest: request,
-        fromCache: false,
-      }));
-    } catch (e) {
-      return shaka.util.AbortableOperation.failed(new shaka.util.Error(
-        shaka.util.Error.Severity.CRITICAL, shaka.util.Error.Category.NETWORK,
-        shaka.util.Error.Code.HTTP_ERROR, uri, String(e && e.message || e)));
-    }
-  }, shaka.net.NetworkingEngine.PluginPriority.APPLICATION);
+    },
+    shaka.net.NetworkingEngine.PluginPriority.APPLICATION,
+  );
   // No network access in tests: make http(s) fail fast with a clear message.
   for (const scheme of ['http', 'https']) {
-    shaka.net.NetworkingEngine.registerScheme(scheme, (uri) =>
-      shaka.util.AbortableOperation.failed(new shaka.util.Error(
-        shaka.util.Error.Severity.CRITICAL, shaka.util.Error.Category.NETWORK,
-        shaka.util.Error.Code.HTTP_ERROR, uri, 'network access disabled: shaka runs on files here')),
-    shaka.net.NetworkingEngine.PluginPriority.APPLICATION);
+    shaka.net.NetworkingEngine.registerScheme(
+      scheme,
+      (uri) =>
+        shaka.util.AbortableOperation.failed(
+          new shaka.util.Error(
+            shaka.util.Error.Severity.CRITICAL,
+            shaka.util.Error.Category.NETWORK,
+            shaka.util.Error.Code.HTTP_ERROR,
+            uri,
+            'network access disabled: shaka runs on files here',
+          ),
+        ),
+      shaka.net.NetworkingEngine.PluginPriority.APPLICATION,
+    );
   }
   return { shaka, ctx };
 }
 
 function quietConsole() {
   const noop = () => {};
-  return { log: noop, info: noop, debug: noop, warn: noop, error: noop, trace: noop,
-    assert: noop, group: noop, groupEnd: noop, groupCollapsed: noop, time: noop, timeEnd: noop };
+  return {
+    log: noop,
+    info: noop,
+    debug: noop,
+    warn: noop,
+    error: noop,
+    trace: noop,
+    assert: noop,
+    group: noop,
+    groupEnd: noop,
+    groupCollapsed: noop,
+    time: noop,
+    timeEnd: noop,
+  };
 }
 
 function headerValue(headers, name) {
@@ -115,18 +169,21 @@ function headerValue(headers, name) {
   return null;
 }
 
-
 /** Describes a shaka.util.Error (or anything thrown) in one line. */
 export function describeShakaError(e, shaka) {
   if (e && typeof e.code === 'number') {
     let name = String(e.code);
     if (shaka) {
-      for (const [k, v] of Object.entries(shaka.util.Error.Code)) if (v === e.code) { name = `${k} (${e.code})`; break; }
+      for (const [k, v] of Object.entries(shaka.util.Error.Code))
+        if (v === e.code) {
+          name = `${k} (${e.code})`;
+          break;
+        }
     }
-    const data = (e.data || []).map((d) => (d && typeof d === 'object' ? (d.message || d.code || JSON.stringify(d)) : String(d)));
-    return `shaka error ${name}${data.length ? ': ' + data.join(', ') : ''}`;
+    const data = (e.data || []).map((d) => (d && typeof d === 'object' ? d.message || d.code || JSON.stringify(d) : String(d)));
+    return `shaka error ${name}${data.length ? `: ${data.join(', ')}` : ''}`;
   }
-  return String(e && e.stack || e);
+  return String(e?.stack || e);
 }
 
 /**

@@ -103,14 +103,12 @@ async function shakaPlanNow(mpdPath) {
   try {
     if (manifest.presentationTimeline.isDynamic()) {
       // What shaka.offline.Storage#store does for live manifests.
-      throw new shaka.util.Error(shaka.util.Error.Severity.CRITICAL,
-        shaka.util.Error.Category.STORAGE, shaka.util.Error.Code.CANNOT_STORE_LIVE_OFFLINE, uri);
+      throw new shaka.util.Error(shaka.util.Error.Severity.CRITICAL, shaka.util.Error.Category.STORAGE, shaka.util.Error.Code.CANNOT_STORE_LIVE_OFFLINE, uri);
     }
     if (errors.length) throw errors[0];
     // What shaka.media.PreloadManager does when a manifest has nothing to play.
-    if (manifest.variants.length == 0) {
-      throw new shaka.util.Error(shaka.util.Error.Severity.CRITICAL,
-        shaka.util.Error.Category.MANIFEST, shaka.util.Error.Code.NO_VARIANTS);
+    if (manifest.variants.length === 0) {
+      throw new shaka.util.Error(shaka.util.Error.Severity.CRITICAL, shaka.util.Error.Category.MANIFEST, shaka.util.Error.Code.NO_VARIANTS);
     }
     const records = [];
     const seenStreams = new Set();
@@ -129,7 +127,7 @@ async function shakaPlanNow(mpdPath) {
       for (const s of period.textStreams || []) add(s);
       for (const s of period.imageStreams || []) add(s);
       for (const stream of streams) {
-        records.push(...await streamRecords(stream, pid));
+        records.push(...(await streamRecords(stream, pid)));
       }
     }
     return records;
@@ -152,15 +150,24 @@ async function streamRecords(stream, pid) {
     const init = ref.initSegmentReference;
     if (init) {
       const rec = {
-        period: pid, track, kind: 'init', url: init.getUris()[0] ?? null,
-        range: byteRange(init.getStartByte(), init.getEndByte()), start: null, end: null,
+        period: pid,
+        track,
+        kind: 'init',
+        url: init.getUris()[0] ?? null,
+        range: byteRange(init.getStartByte(), init.getEndByte()),
+        start: null,
+        end: null,
       };
       if (!inits.some((i) => i.url === rec.url && sameRange(i.range, rec.range))) inits.push(rec);
     }
     const rec = {
-      period: pid, track, kind: 'media', url: ref.getUris()[0] ?? null,
+      period: pid,
+      track,
+      kind: 'media',
+      url: ref.getUris()[0] ?? null,
       range: byteRange(ref.getStartByte(), ref.getEndByte()),
-      start: ref.startTime, end: ref.endTime,
+      start: ref.startTime,
+      end: ref.endTime,
     };
     if (typeof ref.trueEndTime === 'number' && ref.trueEndTime !== ref.endTime) {
       Object.defineProperty(rec, 'trueEnd', { value: ref.trueEndTime, enumerable: false });

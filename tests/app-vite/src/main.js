@@ -12,7 +12,9 @@ document.querySelector('#version').textContent = `${__APP_VERSION__} (offline ma
 // module cannot find the worker beside itself (it sits in assets/), so serviceWorkerUrl is given.
 window.registration = navigator.serviceWorker.register('/sw.js', {scope: '/', updateViaCache: 'none'});
 window.controllerChanges = 0;
-navigator.serviceWorker.addEventListener('controllerchange', () => { window.controllerChanges += 1; });
+navigator.serviceWorker.addEventListener('controllerchange', () => {
+  window.controllerChanges += 1;
+});
 
 const om = new OfflineManager({serviceWorkerUrl: '/sw.js', scope: '/'});
 window.om = om;
@@ -31,7 +33,7 @@ window.playFor = async (url, seconds) => {
   player.addEventListener('error', (e) => errors.push(String(e.detail?.code ?? e)));
   await player.load(url).catch((e) => errors.push(`load ${e.code ?? e}`));
   await video.play().catch(() => {});
-  for (const start = Date.now(); video.currentTime <= seconds && !errors.length && Date.now() - start < 30000;) {
+  for (const start = Date.now(); video.currentTime <= seconds && !errors.length && Date.now() - start < 30000; ) {
     await new Promise((r) => setTimeout(r, 200));
   }
   const result = {currentTime: video.currentTime, errors};

@@ -3,13 +3,14 @@
 'use strict';
 
 (() => {
-  const withTimeout = (promise, ms, what) => Promise.race([promise, new Promise((_, reject) =>
-    setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms))]);
+  const withTimeout = (promise, ms, what) =>
+    Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms))]);
   const describe = (e) => (e instanceof Error ? e.message : JSON.stringify(e));
-  const request = (r) => new Promise((resolve, reject) => {
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
-  });
+  const request = (r) =>
+    new Promise((resolve, reject) => {
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
 
   /** Our OfflineManager (ours.html and player.html load the shim). */
   const om = () => (window.om ??= new window.OfflineManager());
@@ -17,8 +18,7 @@
   /** Resolves once a service worker controls this page. */
   async function waitControlled(ms = 10000) {
     if (navigator.serviceWorker.controller) return;
-    await withTimeout(new Promise((resolve) =>
-      navigator.serviceWorker.addEventListener('controllerchange', resolve, {once: true})), ms, 'controllerchange');
+    await withTimeout(new Promise((resolve) => navigator.serviceWorker.addEventListener('controllerchange', resolve, {once: true})), ms, 'controllerchange');
   }
 
   /** Stores a plain-config entry through window.OfflineManager; resolves when it is completed. */
@@ -26,11 +26,13 @@
     const manager = om();
     const all = await manager.getAllDownloads();
     if (all.some((e) => e.id === entryId && e.state === 'completed')) return;
-    const done = new Promise((resolve, reject) => manager.addEventListener('statechange', (e) => {
-      const d = e.payload.detail;
-      if (d.entryId === entryId && d.state === 'completed') resolve();
-      if (d.entryId === entryId && d.state === 'failed') reject(new Error(`download failed: ${JSON.stringify(d)}`));
-    }));
+    const done = new Promise((resolve, reject) =>
+      manager.addEventListener('statechange', (e) => {
+        const d = e.payload.detail;
+        if (d.entryId === entryId && d.state === 'completed') resolve();
+        if (d.entryId === entryId && d.state === 'failed') reject(new Error(`download failed: ${JSON.stringify(d)}`));
+      }),
+    );
     try {
       await manager.getMediaConfig({entryId, sources: {dash: [{url: mpdUrl, mimetype: 'application/dash+xml'}]}});
       await manager.download(entryId, options);
@@ -51,10 +53,17 @@
     try {
       const store = db.transaction('segments').objectStore('segments');
       const records = await request(store.getAll(IDBKeyRange.bound([entryId], [entryId, []])));
-      return records.filter((r) => r.track !== 'poster' && r.chunk === 0 && (r.chunks ?? 1) === 1).map((r) => ({
-        local: `${location.origin}/__offline__/${encodeURIComponent(entryId)}/${r.track}/${r.index}`,
-        url: r.url, size: r.size, type: r.type, track: r.track, index: r.index, range: r.range ?? null,
-      }));
+      return records
+        .filter((r) => r.track !== 'poster' && r.chunk === 0 && (r.chunks ?? 1) === 1)
+        .map((r) => ({
+          local: `${location.origin}/__offline__/${encodeURIComponent(entryId)}/${r.track}/${r.index}`,
+          url: r.url,
+          size: r.size,
+          type: r.type,
+          track: r.track,
+          index: r.index,
+          range: r.range ?? null,
+        }));
     } finally {
       db.close();
     }
@@ -86,7 +95,9 @@
   async function ping() {
     const channel = new MessageChannel();
     const id = Math.floor(Math.random() * 1e9);
-    const answer = new Promise((resolve) => { channel.port1.onmessage = (e) => resolve(e.data); });
+    const answer = new Promise((resolve) => {
+      channel.port1.onmessage = (e) => resolve(e.data);
+    });
     navigator.serviceWorker.controller.postMessage({v: 1, id, type: 'ping'}, [channel.port2]);
     const reply = await withTimeout(answer, 5000, 'ping');
     if (!reply.ok) throw new Error(`ping: ${JSON.stringify(reply.error)}`);
@@ -118,14 +129,20 @@
     const db = await request(open);
     const tx = db.transaction('segments', 'readwrite');
     for (const {key, type, blob} of blobs) tx.objectStore('segments').put({blob, type}, key);
-    await new Promise((resolve, reject) => { tx.oncomplete = resolve; tx.onerror = () => reject(tx.error); });
+    await new Promise((resolve, reject) => {
+      tx.oncomplete = resolve;
+      tx.onerror = () => reject(tx.error);
+    });
     db.close();
   }
 
   /** Kaltura Player: setup, then milliseconds from setMedia(config) to the `playing` event. */
   async function playStart(config, abr) {
     const player = window.KalturaPlayer.setup({
-      targetId: 'player', provider: {partnerId: 1234}, playback: {autoplay: true, muted: true}, abr,
+      targetId: 'player',
+      provider: {partnerId: 1234},
+      playback: {autoplay: true, muted: true},
+      abr,
     });
     const playingEvent = player.Event.Core?.PLAYING ?? player.Event.PLAYING ?? 'playing';
     const playing = new Promise((resolve, reject) => {
@@ -144,6 +161,5 @@
     }
   }
 
-  window.bench = {om, waitControlled, download, storedSegments, registerWorker, fetchTimes, ping,
-    cacheStore, idbStore, playStart};
+  window.bench = {om, waitControlled, download, storedSegments, registerWorker, fetchTimes, ping, cacheStore, idbStore, playStart};
 })();

@@ -11,7 +11,10 @@ self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim(
 
 self.addEventListener('fetch', (event) => {
   if (!new URL(event.request.url).pathname.startsWith('/bench/seg/')) return;
-  event.respondWith(caches.open(CACHE)
-    .then((cache) => cache.match(event.request))
-    .then((hit) => hit || new Response('not cached', {status: 404})));
+  event.respondWith(
+    caches
+      .open(CACHE)
+      .then((cache) => cache.match(event.request))
+      .then((hit) => hit || new Response('not cached', {status: 404})),
+  );
 });

@@ -10,13 +10,14 @@
 const ENTRY = 'bench';
 const TIMEOUT_MS = 300000;
 
-const withTimeout = (promise, what) => Promise.race([promise, new Promise((_, reject) =>
-  setTimeout(() => reject(new Error(`${what}: no completion in ${TIMEOUT_MS} ms`)), TIMEOUT_MS))]);
+const withTimeout = (promise, what) =>
+  Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error(`${what}: no completion in ${TIMEOUT_MS} ms`)), TIMEOUT_MS))]);
 
-const request = (req) => new Promise((resolve, reject) => {
-  req.onsuccess = () => resolve(req.result);
-  req.onerror = () => reject(req.error);
-});
+const request = (req) =>
+  new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
 
 const errorText = (e) => (e && typeof e === 'object' ? JSON.stringify(e, Object.getOwnPropertyNames(e)) : String(e));
 
@@ -48,8 +49,7 @@ async function oursRecords() {
   const range = IDBKeyRange.bound([ENTRY], [ENTRY, []]);
   const rows = await request(tx.objectStore('segments').getAll(range));
   db.close();
-  return rows.filter((r) => r.track !== 'poster')
-    .map((r) => ({url: r.url, range: r.range ?? null, size: r.size, track: r.track, index: r.index}));
+  return rows.filter((r) => r.track !== 'poster').map((r) => ({url: r.url, range: r.range ?? null, size: r.size, track: r.track, index: r.index}));
 }
 
 async function oursDownload(options = {}) {
@@ -61,8 +61,13 @@ async function oursDownload(options = {}) {
   const records = await oursRecords();
   const stored = records.reduce((n, r) => n + r.size, 0);
   return {
-    ms: t1 - t0, bytes: item.size, expectedSize: item.expectedSize, storedRecordBytes: stored,
-    segmentsTotal: summary.segmentsTotal, segments: records.length, records,
+    ms: t1 - t0,
+    bytes: item.size,
+    expectedSize: item.expectedSize,
+    storedRecordBytes: stored,
+    segmentsTotal: summary.segmentsTotal,
+    segments: records.length,
+    records,
   };
 }
 
@@ -93,14 +98,20 @@ async function shakaStore(mpdUrl, repIds) {
   let segmentBytes = 0;
   const types = window.shaka.net.NetworkingEngine.RequestType;
   storage.getNetworkingEngine().registerResponseFilter((type, response) => {
-    if (type === types.SEGMENT) { segments++; segmentBytes += response.data.byteLength; }
+    if (type === types.SEGMENT) {
+      segments++;
+      segmentBytes += response.data.byteLength;
+    }
   });
-  storage.configure({offline: {trackSelectionCallback: (tracks) => {
-    const picked = tracks.filter((t) => t.type === 'variant'
-      && wanted.has(t.originalVideoId) && wanted.has(t.originalAudioId));
-    chosen.push(...picked.map((t) => `${t.originalVideoId}+${t.originalAudioId}`));
-    return picked;
-  }}});
+  storage.configure({
+    offline: {
+      trackSelectionCallback: (tracks) => {
+        const picked = tracks.filter((t) => t.type === 'variant' && wanted.has(t.originalVideoId) && wanted.has(t.originalAudioId));
+        chosen.push(...picked.map((t) => `${t.originalVideoId}+${t.originalAudioId}`));
+        return picked;
+      },
+    },
+  });
   const t0 = performance.now();
   let content;
   try {
@@ -138,14 +149,16 @@ async function loopRun(mpdUrl, items, concurrency, batch) {
   const flush = () => {
     const records = pending;
     pending = [];
-    commits.push(new Promise((resolve, reject) => {
-      const tx = loopDb.transaction('segments', 'readwrite');
-      const store = tx.objectStore('segments');
-      for (const r of records) store.put(r, r.key);
-      tx.oncomplete = resolve;
-      tx.onerror = () => reject(tx.error);
-      tx.onabort = () => reject(tx.error ?? new Error('transaction aborted'));
-    }));
+    commits.push(
+      new Promise((resolve, reject) => {
+        const tx = loopDb.transaction('segments', 'readwrite');
+        const store = tx.objectStore('segments');
+        for (const r of records) store.put(r, r.key);
+        tx.oncomplete = resolve;
+        tx.onerror = () => reject(tx.error);
+        tx.onabort = () => reject(tx.error ?? new Error('transaction aborted'));
+      }),
+    );
   };
   const lane = async () => {
     while (next < items.length) {
