@@ -86,7 +86,8 @@ function render(id, entry) {
   tr.querySelector('progress').value = pct;
   tr.querySelector('.pct').textContent = `${Math.floor(pct)}%`;
   tr.querySelector('.size').textContent = entry ? `${bytes(entry.size)} / ${bytes(entry.expectedSize)}` : '–';
-  tr.querySelector('.play').disabled = state !== 'completed';
+  // Playable from the first progress event: what is not stored yet comes from the network.
+  tr.querySelector('.play').disabled = !['completed', 'downloading', 'paused', 'failed'].includes(state) || !(entry?.segmentsTotal > 0);
   tr.querySelector('.pause').disabled = state !== 'downloading';
   tr.querySelector('.resume').disabled = !['paused', 'failed'].includes(state);
   tr.querySelector('.download').disabled = entry && state !== 'prepared';
@@ -103,13 +104,22 @@ async function refresh() {
   $('#sw-state').textContent = navigator.serviceWorker.controller ? 'controlling this page' : 'not controlling';
 }
 
+/** What the player plays now: the entry id and the config it was given. */
+let playing = null;
+
 async function play(id) {
   const config = await om.getDownloadedMediaConfig(id);
+  playing = {id, config};
   if (!player) {
     player = KalturaPlayer.setup({targetId: 'player', provider: {partnerId: PARTNER_ID}, playback: {autoplay: true, muted: true}});
     player.addEventListener(player.Event.ERROR, (e) => showError(e.payload));
     player.addEventListener(player.Event.TIME_UPDATE, () => {
-      $('#player-state').textContent = `Playing ${id} from ${config.sources.dash[0].url} — ${player.currentTime.toFixed(1)} s`;
+      const {id, config} = playing;
+      const how =
+        config.state === 'completed'
+          ? 'stored'
+          : `${config.state} at ${Math.floor(config.progress)}%: stored segments from IndexedDB, the rest from the network`;
+      $('#player-state').textContent = `Playing ${id} (${how}) from ${config.sources.dash[0].url} — ${player.currentTime.toFixed(1)} s`;
     });
   }
   player.setMedia(config);
@@ -130,6 +140,7 @@ om.addEventListener('progress', (e) => {
   tr.querySelector('.pct').textContent = `${Math.floor(d.progress)}%`;
   tr.querySelector('.size').textContent = `${bytes(d.bytesDownloaded)} / ${bytes(d.totalBytes)}`;
   tr.querySelector('.speed').textContent = d.speed ? `${bytes(d.speed)}/s` : '–';
+  tr.querySelector('.play').disabled = false;
   stored.set(d.entryId, d.bytesDownloaded);
   showStorage();
 });

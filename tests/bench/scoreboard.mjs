@@ -44,6 +44,15 @@ const BENCHES = [
     ],
   },
   {id: 'start', file: 'start-bench.mjs', timeout: 4 * MINUTE, rows: [['player start offline', 'ms']]},
+  {
+    id: 'play-while-downloading',
+    file: 'play-while-downloading-bench.mjs',
+    timeout: 5 * MINUTE,
+    rows: [
+      ['download() → playing, nothing stored yet', 'ms'],
+      ['segments fetched twice while playing a download', 'count'],
+    ],
+  },
   {id: 'coldstart', file: 'coldstart-bench.mjs', timeout: 3 * MINUTE, rows: [['worker cold start', 'ms']]},
   {id: 'size', file: 'size-bench.mjs', timeout: MINUTE, rows: [['sizes', 'bytes']]},
 ];

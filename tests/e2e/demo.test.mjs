@@ -70,6 +70,7 @@ test('the demo shows a download in progress, then plays it offline after the med
         progress: document.querySelector(`${r} progress`).value,
         size: document.querySelector(`${r} .size`).textContent,
         pauseEnabled: !document.querySelector(`${r} .pause`).disabled,
+        playEnabled: !document.querySelector(`${r} .play`).disabled,
       }),
       row,
     );
@@ -77,6 +78,7 @@ test('the demo shows a download in progress, then plays it offline after the med
     assert.ok(mid.progress > 5 && mid.progress < 95, `progress ${mid.progress}`);
     assert.match(mid.size, /KB|MB/);
     assert.equal(mid.pauseEnabled, true);
+    assert.equal(mid.playEnabled, true, 'Play is enabled while the title downloads');
 
     await page.waitForSelector(`${row} .state-completed`, {timeout: 60000});
     await page.click('#media-toggle');
@@ -105,7 +107,7 @@ test('the demo shows a download in progress, then plays it offline after the med
       return {colours: colours.size, text: document.querySelector('#player-state').textContent, error: document.querySelector('#error').textContent};
     });
     assert.ok(shown.colours > 8, `the video picture has ${shown.colours} colours (blank if 1)`);
-    assert.match(shown.text, /Playing 0_template from .*\/__offline__\/0_template\/manifest\.mpd/);
+    assert.match(shown.text, /Playing 0_template \(stored\) from .*\/__offline__\/0_template\/manifest\.mpd/);
     assert.equal(shown.error, '');
   } finally {
     await context.close();

@@ -109,7 +109,7 @@ impl Code {
             Code::StorageNotSupported => "no service workers on this page, or the worker failed to register",
             Code::IndexedDbError => "IndexedDB failed, or the worker could not start",
             Code::OperationAborted => "the worker did not answer in time, refused a malformed request, or speaks another protocol version (serve the page shim and the worker from one package version)",
-            Code::RequestedItemNotFound => "`getDownloadedMediaConfig` before the download completed; a local URL of something not stored (HTTP 404)",
+            Code::RequestedItemNotFound => "`getDownloadedMediaConfig` before the download started; a local URL of something not stored (HTTP 404)",
             Code::MalformedOfflineUri => "a local URL (`{scope}__offline__/...`) that names no stored manifest, segment or licence (HTTP 404)",
             Code::CannotStoreLiveOffline => "the manifest is live (`type=\"dynamic\"`)",
             Code::StoreAlreadyInProgress => "`download` while the entry is downloading",

@@ -161,5 +161,29 @@
     }
   }
 
-  window.bench = {om, waitControlled, download, storedSegments, registerWorker, fetchTimes, ping, cacheStore, idbStore, playStart};
+  /**
+   * Starts the download of a plain-config entry and plays it at once: ms from `download()` to the
+   * player's `playing`, then waits for the download to complete.
+   */
+  async function downloadAndPlay(entryId, mpdUrl, options, abr) {
+    const manager = om();
+    const done = new Promise((resolve, reject) =>
+      manager.addEventListener('statechange', (e) => {
+        const d = e.payload.detail;
+        if (d.entryId === entryId && d.state === 'completed') resolve();
+        if (d.entryId === entryId && d.state === 'failed') reject(new Error(`download failed: ${JSON.stringify(d)}`));
+      }),
+    );
+    await manager.getMediaConfig({entryId, sources: {dash: [{url: mpdUrl, mimetype: 'application/dash+xml'}]}});
+    const t0 = performance.now();
+    await manager.download(entryId, options);
+    const config = await manager.getDownloadedMediaConfig(entryId);
+    const before = performance.now() - t0;
+    const ms = before + (await playStart(config, abr));
+    await withTimeout(done, 120000, 'download');
+    await manager.remove(entryId);
+    return ms;
+  }
+
+  window.bench = {om, waitControlled, download, storedSegments, registerWorker, fetchTimes, ping, cacheStore, idbStore, playStart, downloadAndPlay};
 })();
