@@ -351,10 +351,6 @@ localManifestUrl: string,
  */
 localLicenseUrl?: string, 
 /**
- * For entries whose licence the browser's CDM keeps: the sessions to load offline.
- */
-sessions?: Array<PersistentSession>, 
-/**
  * Entry id.
  */
 id: string, 
@@ -405,7 +401,11 @@ expiration: number | null,
 /**
  * Last error.
  */
-error: KalturaError | null, };
+error: KalturaError | null, 
+/**
+ * The sessions.
+ */
+sessions?: Array<PersistentSession>, };
 
 export type Removed = { 
 /**
@@ -413,7 +413,7 @@ export type Removed = {
  */
 entryId: string, 
 /**
- * Sessions to release.
+ * The sessions.
  */
 sessions?: Array<PersistentSession>, };
 
@@ -423,7 +423,7 @@ export type EntriesActedOn = {
  */
 entryIds: Array<string>, 
 /**
- * Sessions to release.
+ * The sessions.
  */
 sessions?: Array<PersistentSession>, };
 

@@ -6,7 +6,7 @@ use crate::entry::{Entry, State, StopReason};
 use crate::error::{Code, KalturaError};
 use crate::layout::POSTER_TRACK;
 use crate::ports::{Fetcher, Host, NewSegment, Store};
-use crate::protocol::{Answer, EntriesActedOn, EntryDetail, Removed};
+use crate::protocol::{Answer, EntriesActedOn, EntryDetail, Removed, Sessions};
 use mpd::SelectOptions;
 use serde_json::Value;
 use std::rc::Rc;
@@ -173,7 +173,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         })?;
         Ok(Removed {
             entry_id: id.to_string(),
-            sessions,
+            sessions: Sessions { sessions },
         })
     }
 
@@ -187,7 +187,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         }
         Ok(Answer::EntriesActedOn(EntriesActedOn {
             entry_ids,
-            sessions: Vec::new(),
+            sessions: Sessions::default(),
         }))
     }
 
@@ -197,11 +197,11 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         for e in self.entries().await? {
             let removed = self.remove(&e.id).await?;
             entry_ids.push(removed.entry_id);
-            sessions.extend(removed.sessions);
+            sessions.extend(removed.sessions.sessions);
         }
         Ok(Answer::EntriesActedOn(EntriesActedOn {
             entry_ids,
-            sessions,
+            sessions: Sessions { sessions },
         }))
     }
 
@@ -214,7 +214,9 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             local_manifest_url: self.local_manifest_url(id),
             local_license_url: keeps_keys.then(|| self.local_license_url(id)),
             config: entry.config,
-            sessions: entry.sessions,
+            sessions: Sessions {
+                sessions: entry.sessions,
+            },
         })))
     }
 

@@ -70,6 +70,16 @@ pub struct EntryDetail {
     #[cfg_attr(feature = "ts", ts(optional))]
     pub local_license_url: Option<String>,
     /// For entries whose licence the browser's CDM keeps: the sessions to load offline.
+    #[serde(flatten)]
+    pub sessions: Sessions,
+}
+
+/// The persistent-license sessions an answer names, as `sessions` (left out when there are
+/// none): those to load for playback, or those the page releases from the CDM.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Sessions {
+    /// The sessions.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[cfg_attr(feature = "ts", ts(optional, as = "Option<Vec<PersistentSession>>"))]
     pub sessions: Vec<PersistentSession>,
@@ -84,9 +94,8 @@ pub struct Removed {
     /// Entry id.
     pub entry_id: String,
     /// Sessions to release.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[cfg_attr(feature = "ts", ts(optional, as = "Option<Vec<PersistentSession>>"))]
-    pub sessions: Vec<PersistentSession>,
+    #[serde(flatten)]
+    pub sessions: Sessions,
 }
 
 /// `pauseAll` and `removeAll`: the entries acted on, and (removeAll) the sessions to release.
@@ -97,9 +106,8 @@ pub struct EntriesActedOn {
     /// Entry ids.
     pub entry_ids: Vec<String>,
     /// Sessions to release.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[cfg_attr(feature = "ts", ts(optional, as = "Option<Vec<PersistentSession>>"))]
-    pub sessions: Vec<PersistentSession>,
+    #[serde(flatten)]
+    pub sessions: Sessions,
 }
 
 /// `ping`: whether the worker is busy, and which worker instance answers.
