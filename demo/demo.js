@@ -86,8 +86,9 @@ function render(id, entry) {
   tr.querySelector('progress').value = pct;
   tr.querySelector('.pct').textContent = `${Math.floor(pct)}%`;
   tr.querySelector('.size').textContent = entry ? `${bytes(entry.size)} / ${bytes(entry.expectedSize)}` : '–';
-  // Playable from the first progress event: what is not stored yet comes from the network.
-  tr.querySelector('.play').disabled = !['completed', 'downloading', 'paused', 'failed'].includes(state) || !(entry?.segmentsTotal > 0);
+  // Playable from the first progress event (a download has its plan by then): what is not
+  // stored yet comes from the network.
+  tr.querySelector('.play').disabled = !['completed', 'downloading', 'paused', 'failed'].includes(state);
   tr.querySelector('.pause').disabled = state !== 'downloading';
   tr.querySelector('.resume').disabled = !['paused', 'failed'].includes(state);
   tr.querySelector('.download').disabled = entry && state !== 'prepared';
