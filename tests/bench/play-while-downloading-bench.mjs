@@ -21,6 +21,8 @@ export async function run() {
   try {
     const pageUrl = `${env.origins[0].url}/bench/player.html`;
     const page = await openPage(env.context, pageUrl);
+    // The OfflineManager registers the worker; every run then starts on a controlled page.
+    await page.evaluate(() => window.bench.om().getAllDownloads());
     const mpdUrl = templateMpd(env.media);
     const online = {sources: {dash: [{url: mpdUrl, mimetype: 'application/dash+xml'}], hls: [], progressive: []}};
     let duplicates = 0;
