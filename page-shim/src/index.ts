@@ -11,6 +11,7 @@ export type {
   PlainMediaInfo,
   LocalDashSource,
   DownloadedMediaConfig,
+  PlaybackOptions,
   DownloadItem,
   OfflineManagerEvent,
   OfflineManagerListener,

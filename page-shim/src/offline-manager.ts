@@ -3,14 +3,13 @@
 // error as an 'error' event.
 
 import { sendRequest, SHIM_VERSION, type PostTarget } from './channel.js';
-import { createError, describe, ErrorCode, Severity, toKalturaError, type KalturaError } from './errors.js';
+import { createError, describe, ErrorCode, Severity, toKalturaError } from './errors.js';
 import { drmTarget, localDrmData } from './drm.js';
 import { releaseSessions, renewedSessions, sessionsForDownload } from './persistent-sessions.js';
 import { Emitter, type Listener, type OfflineEvent } from './events.js';
 import { KeepAlive } from './keep-alive.js';
 import {
   isWorkerEvent,
-  MAX_ENTRY_ID_LENGTH,
   type CommandFields,
   type CommandResult,
   type CommandType,
@@ -28,6 +27,7 @@ import {
   type ProtectionInfo,
   type StopReason,
 } from './protocol.js';
+import { checkDownloadOptions, checkEntryId, dashOf, jsonCopy, noDash } from './arguments.js';
 import { mediaSource, playableTypes } from './playable.js';
 import { getProviderMediaConfig, type EntryMediaInfo, type ProviderConfig } from './provider.js';
 import { ensureRegistration, isControlledBy, waitForControl } from './registration.js';
@@ -73,6 +73,16 @@ export interface LocalDashSource extends DashSource {
 }
 
 /** The stored config, ready for `player.setMedia`, with the entry's storage state. */
+/** How `getDownloadedMediaConfig` plays an entry that is not completed. */
+export interface PlaybackOptions {
+  /**
+   * Only what is stored: the manifest is cut to each track's segments stored from the start
+   * (the title ends there), and nothing comes from the network. Default false: the whole title,
+   * what is missing fetched (and stored) as the player asks for it.
+   */
+  storedOnly?: boolean;
+}
+
 export interface DownloadedMediaConfig extends MediaConfig {
   id: string;
   sources: MediaSources & { dash: [LocalDashSource]; hls: []; progressive: [] };
@@ -144,94 +154,6 @@ export const DEFAULTS = {
   providerTimeoutMs: 20000,
   keepAliveMs: 10000,
 } as const;
-
-type ArgCode = typeof ErrorCode.CANNOT_ADD_ITEM | typeof ErrorCode.ENTRY_DOES_NOT_EXIST;
-
-/** Validates an entry id argument (a non-empty printable string of at most 256 characters; numbers are accepted as OTT asset ids). */
-export function checkEntryId(value: unknown, method: string, code: ArgCode = ErrorCode.ENTRY_DOES_NOT_EXIST): string {
-  const id = typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
-  // Control characters (Unicode Cc), as the worker refuses them.
-  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ENTRY_ID_LENGTH || /\p{Cc}/u.test(id)) {
-    throw createError(
-      code,
-      `${method} needs an entry id: a non-empty string of at most ${MAX_ENTRY_ID_LENGTH} printable characters (got ${JSON.stringify(value) ?? String(value)}); pass the id used with getMediaConfig`,
-      {
-        method,
-      },
-    );
-  }
-  return id;
-}
-
-/** Validates download options and keeps only the known, defined fields. */
-export function checkDownloadOptions(options: unknown, entryId: string): DownloadOptions {
-  if (options === undefined || options === null) return {};
-  const bad = (what: string): never => {
-    throw createError(
-      ErrorCode.CANNOT_ADD_ITEM,
-      `download options for entry ${entryId} are invalid: ${what}; see DownloadOptions (language, bitrate, audioLanguages, textLanguages, videoHeight, maxHeight, videoBitrate, thumbnails, codecs, redirectOrigins, concurrency)`,
-      { entryId },
-    );
-  };
-  if (typeof options !== 'object') return bad(`expected an object, got ${typeof options}`);
-  const o = options as Record<string, unknown>;
-  const given = (k: string): boolean => o[k] !== undefined && o[k] !== null;
-  const out: DownloadOptions = {};
-  if (given('language')) {
-    if (typeof o.language !== 'string') bad('language must be a string such as "en"');
-    else if (o.language !== '') out.language = o.language;
-  }
-  for (const k of ['bitrate', 'videoBitrate', 'videoHeight', 'maxHeight'] as const) {
-    if (!given(k)) continue;
-    const v = o[k];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) bad(`${k} must be a positive number`);
-    else out[k] = Math.round(v);
-  }
-  for (const k of ['audioLanguages', 'textLanguages', 'codecs', 'redirectOrigins'] as const) {
-    if (!given(k)) continue;
-    const v = o[k];
-    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) bad(`${k} must be an array of strings`);
-    else out[k] = v.slice(0, 64) as string[];
-  }
-  if (given('concurrency')) {
-    const c = o.concurrency;
-    if (typeof c !== 'number' || !Number.isInteger(c) || c < 1 || c > 16) bad('concurrency must be an integer from 1 to 16');
-    else out.concurrency = c;
-  }
-  if (given('thumbnails')) {
-    if (typeof o.thumbnails !== 'boolean') bad('thumbnails must be true or false');
-    else out.thumbnails = o.thumbnails;
-  }
-  return out;
-}
-
-/** A JSON copy (drops functions and undefined), or 9010. */
-function jsonCopy<T>(value: T, entryId: string): T {
-  try {
-    return JSON.parse(JSON.stringify(value)) as T;
-  } catch (e) {
-    throw createError(
-      ErrorCode.CANNOT_ADD_ITEM,
-      `the media config of entry ${entryId} cannot be stored: it is not JSON-serialisable (${String(e)}); remove circular references and non-JSON values`,
-      { entryId, cause: e },
-    );
-  }
-}
-
-function dashOf(config: MediaConfig): DashSource[] {
-  const dash = (config.sources as MediaSources | undefined)?.dash;
-  return Array.isArray(dash) ? dash.filter((s) => typeof s === 'object' && s !== null && typeof s.url === 'string' && s.url !== '') : [];
-}
-
-function noDash(config: MediaConfig, entryId: string): KalturaError {
-  const s = (config.sources ?? {}) as MediaSources;
-  const count = (v: unknown): number => (Array.isArray(v) ? v.length : 0);
-  return createError(
-    ErrorCode.CONTENT_UNSUPPORTED_BY_BROWSER,
-    `entry ${entryId} has no DASH source (sources has ${count(s.hls)} HLS and ${count(s.progressive)} progressive); only DASH can be stored offline: enable a DASH (mpegdash) delivery for the entry or pass a config with sources.dash[0].url`,
-    { entryId },
-  );
-}
 
 export class OfflineManager {
   /** The npm package version of this page shim (the worker reports its own as `workerVersion` in every reply). */
@@ -398,11 +320,13 @@ export class OfflineManager {
   }
 
   /**
-   * The stored config of a completed entry with its DASH source pointing at the local manifest
-   * (`isLocal` and `localSource` set), for `player.setMedia`. Rejects 9013 for an unknown entry,
-   * 9003 while the download is not complete.
+   * The stored config of an entry with its DASH source pointing at the local manifest (`isLocal`
+   * and `localSource` set), for `player.setMedia`: for a completed entry, and for one still
+   * downloading or paused, whose segments not stored yet come from the network (stored as they
+   * come). With `{storedOnly: true}` the manifest lists only what is stored, so nothing is
+   * fetched. Rejects 9013 for an unknown entry, 9003 before its download started.
    */
-  getDownloadedMediaConfig(entryId: string): Promise<DownloadedMediaConfig> {
+  getDownloadedMediaConfig(entryId: string, options: PlaybackOptions = {}): Promise<DownloadedMediaConfig> {
     return this.run(async () => {
       const id = checkEntryId(entryId, 'getDownloadedMediaConfig');
       const detail = await this.send('get', { entryId: id });
@@ -422,7 +346,7 @@ export class OfflineManager {
       const original = dashOf(config)[0];
       const local: LocalDashSource = {
         id: `${original?.id ?? id}_local`,
-        url: detail.localManifestUrl,
+        url: options.storedOnly === true ? detail.storedOnlyManifestUrl : detail.localManifestUrl,
         mimetype: 'application/dash+xml',
         isLocal: true,
         localSource: true,

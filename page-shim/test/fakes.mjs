@@ -109,6 +109,7 @@ export class FakeWorker extends EventTarget {
           ...this.summary(e),
           config: e.config,
           localManifestUrl: `${local}/manifest.mpd`,
+          storedOnlyManifestUrl: `${local}/manifest.mpd?stored-only`,
           ...(e.protected && !e.sessions?.length ? { localLicenseUrl: `${local}/license` } : {}),
           ...(e.sessions?.length ? { sessions: e.sessions } : {}),
         };

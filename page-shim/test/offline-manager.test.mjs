@@ -264,6 +264,9 @@ test('getDownloadedMediaConfig: a paused download plays with its state and progr
   assert.equal(half.state, 'paused');
   assert.equal(half.progress, 42.7);
   assert.equal(half.sources.dash[0].isLocal, true);
+  assert.match(half.sources.dash[0].url, /__offline__\/half\/manifest\.mpd$/);
+  const storedOnly = await om.getDownloadedMediaConfig('half', { storedOnly: true });
+  assert.match(storedOnly.sources.dash[0].url, /__offline__\/half\/manifest\.mpd\?stored-only$/, "the worker's stored-only manifest URL");
   completedEntry(w, 'fresh', { state: 'prepared', progress: 0, segmentsDone: 0, segmentsTotal: 0 });
   await assert.rejects(om.getDownloadedMediaConfig('fresh'), (e) => {
     assert.equal(e.code, 9003);

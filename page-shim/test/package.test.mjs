@@ -14,6 +14,7 @@ const SHIM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(path.join(SHIM, 'package.json'), 'utf8'));
 
 const TYPES = [
+  'arguments',
   'channel',
   'drm',
   'errors',

@@ -30,6 +30,19 @@ pub async fn respond(
                 Some(&entry),
             )),
         },
+        Some(Route::StoredManifest(entry)) => {
+            let Some(text) = store.manifest(&entry).await.map_err(store_err)? else {
+                return not_found(KalturaError::new(
+                    Code::RequestedItemNotFound,
+                    format!("entry {entry} has no stored manifest; download it first"),
+                    Some(&entry),
+                ));
+            };
+            match manager.stored_only_manifest(&entry, &text).await {
+                Ok(cut) => text_response(200, &cut, "application/dash+xml"),
+                Err(error) => not_found(error),
+            }
+        }
         Some(Route::Segment(entry, track, index)) => {
             if let Some((blob, kind)) = store
                 .segment(&entry, &track, index)

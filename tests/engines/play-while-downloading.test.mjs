@@ -2,7 +2,8 @@
 // download takes about 30 s, a player started at 10 % plays past 20 s, the worker answering what
 // is stored from IndexedDB and the rest from the network; afterwards every segment was fetched
 // once and stored once. Offline, a half-downloaded title plays to the end of what is stored and
-// then fails with an error, not a hang; a seek ahead of the download plays.
+// then fails with an error, not a hang, and its stored-only manifest plays to its end with no
+// error; a seek ahead of the download plays.
 
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
@@ -83,6 +84,39 @@ test('offline, a half-downloaded title plays to the end of what is stored, then 
             `${player}: played to the end of what is stored (${played.currentTime} s of about ${storedSeconds} s stored)`,
           );
           assert.ok(took < 90_000, `${player}: it stopped in ${took} ms, not a hang`);
+        }
+      } finally {
+        await goOnline(page);
+      }
+    },
+    {delayMs: 200},
+  );
+});
+
+test('offline, the stored-only manifest of a half-downloaded title plays it to its end with no error', T, async () => {
+  await withPage(
+    async (page) => {
+      const id = 'pwd-stored-only';
+      await startAndWait(page, id, 40);
+      await page.evaluate((id) => window.om.pause(id), id);
+      const config = await page.evaluate((id) => window.om.getDownloadedMediaConfig(id, {storedOnly: true}), id);
+      assert.match(config.sources.dash[0].url, /manifest\.mpd\?stored-only$/);
+      const storedSeconds = (60 * config.progress) / 100;
+      await goOffline(page);
+      try {
+        const listed = await page.evaluate(async (url) => {
+          const text = await (await fetch(url)).text();
+          return Number(/mediaPresentationDuration="PT([0-9.]+)S"/.exec(text)?.[1]);
+        }, config.sources.dash[0].url);
+        assert.ok(listed > 5 && listed < 60, `the manifest lists ${listed} s of ${storedSeconds} s stored`);
+        for (const player of ['shaka', 'dashjs']) {
+          const played = await page.evaluate(({player, url}) => window.playFor(player, url, 59, {limitMs: 90_000, keepPlaying: true}), {
+            player,
+            url: config.sources.dash[0].url,
+          });
+          assert.deepEqual(played.errors, [], `${player}: no error`);
+          assert.equal(played.videoError, null);
+          assert.ok(played.currentTime > listed - 2, `${player}: played to ${played.currentTime} s of the ${listed} s listed`);
         }
       } finally {
         await goOnline(page);

@@ -18,6 +18,8 @@ pub const OFFLINE_PREFIX: &str = "__offline__";
 pub const MANIFEST_FILE: &str = "manifest.mpd";
 /// The licence endpoint's name.
 pub const LICENSE_FILE: &str = "license";
+/// The query that asks for the local manifest cut to what is stored (`manifest.mpd?stored-only`).
+pub const STORED_ONLY_QUERY: &str = "stored-only";
 /// The pseudo-track under which an entry's poster image is stored (index 0).
 pub const POSTER_TRACK: &str = "poster";
 /// The database.
@@ -135,6 +137,8 @@ pub const LAYOUT: Layout = Layout {
 pub enum Route {
     /// The local manifest of an entry.
     Manifest(String),
+    /// The local manifest of an entry, cut to what is stored.
+    StoredManifest(String),
     /// One stored segment: entry, track, index.
     Segment(String, String, u32),
     /// The entry's ClearKey licence endpoint.
@@ -149,6 +153,11 @@ fn entry_base(scope: &str, entry_id: &str) -> String {
 /// The URL the player loads for a stored entry.
 pub fn manifest_url(scope: &str, entry_id: &str) -> String {
     format!("{}{MANIFEST_FILE}", entry_base(scope, entry_id))
+}
+
+/// The URL of an entry's local manifest cut to what is stored.
+pub fn stored_only_manifest_url(scope: &str, entry_id: &str) -> String {
+    format!("{}?{STORED_ONLY_QUERY}", manifest_url(scope, entry_id))
 }
 
 /// Where the worker answers an entry's ClearKey licence requests.
@@ -172,13 +181,16 @@ pub fn poster_url(scope: &str, entry_id: &str) -> String {
 
 /// Maps a path below the scope (`__offline__/...`, query and fragment ignored) to a route.
 pub fn route(rest: &str) -> Option<Route> {
-    let rest = rest.split(['?', '#']).next()?;
+    let rest = rest.split('#').next()?;
+    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let stored_only = query.split('&').any(|p| p == STORED_ONLY_QUERY);
     let mut parts = rest
         .strip_prefix(OFFLINE_PREFIX)?
         .strip_prefix('/')?
         .split('/');
     let entry = decode_segment(parts.next()?)?;
     match (parts.next()?, parts.next(), parts.next()) {
+        (MANIFEST_FILE, None, _) if stored_only => Some(Route::StoredManifest(entry)),
         (MANIFEST_FILE, None, _) => Some(Route::Manifest(entry)),
         (LICENSE_FILE, None, _) => Some(Route::License(entry)),
         (track, Some(index), None) if !track.is_empty() => Some(Route::Segment(
@@ -265,6 +277,10 @@ mod tests {
             assert_eq!(
                 route(&rest(manifest_url(scope, id))),
                 Some(Route::Manifest(id.into()))
+            );
+            assert_eq!(
+                route(&rest(stored_only_manifest_url(scope, id))),
+                Some(Route::StoredManifest(id.into()))
             );
             assert_eq!(
                 route(&rest(license_url(scope, id))),

@@ -163,3 +163,84 @@ fn with_the_disk_full_the_player_still_gets_the_segment_and_nothing_half_stored(
     ));
     assert!(w.store.segment_bytes("e", VIDEO, 6).is_none());
 }
+
+#[test]
+fn the_stored_only_manifest_of_a_paused_download_lists_only_what_is_stored() {
+    let mut w = paused_after_start(JobConfig::default());
+    let local = w
+        .store
+        .manifests
+        .borrow()
+        .get("e")
+        .cloned()
+        .expect("a local manifest");
+    let m = w.manager.clone();
+    let cut = w
+        .pool
+        .run_until(async move { m.stored_only_manifest("e", &local).await });
+    let stored = |track: &str| {
+        (1..=6)
+            .take_while(|i| w.store.segment_bytes("e", track, *i).is_some())
+            .count()
+    };
+    let (video, audio) = (stored(VIDEO), stored(AUDIO));
+    match cut {
+        Ok(text) => {
+            let base = url::Url::parse("https://app.test/__offline__/e/manifest.mpd").expect("url");
+            let (plan, _) = mpd::plan_manifest(
+                &text,
+                &base,
+                &mpd::SelectOptions {
+                    all: true,
+                    ..Default::default()
+                },
+            )
+            .expect("the cut manifest plans");
+            let listed: usize = plan.tracks.iter().map(|t| t.segments.len()).sum();
+            assert!(
+                listed > 0 && listed <= video + audio,
+                "{listed} listed, {video} + {audio} stored"
+            );
+        }
+        Err(e) => {
+            assert_eq!(e.code, 9003);
+            assert!(
+                video == 0 || audio == 0,
+                "refused with {video} and {audio} stored"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_completed_download_has_a_stored_only_manifest_of_the_whole_title() {
+    let mut w = world();
+    w.prepare_and_download("e");
+    w.pool.run_until_stalled();
+    let local = w
+        .store
+        .manifests
+        .borrow()
+        .get("e")
+        .cloned()
+        .expect("a local manifest");
+    let m = w.manager.clone();
+    let cut = w
+        .pool
+        .run_until(async move { m.stored_only_manifest("e", &local).await })
+        .expect("a manifest");
+    let base = url::Url::parse("https://app.test/__offline__/e/manifest.mpd").expect("url");
+    let (plan, _) = mpd::plan_manifest(
+        &cut,
+        &base,
+        &mpd::SelectOptions {
+            all: true,
+            ..Default::default()
+        },
+    )
+    .expect("plans");
+    assert_eq!(
+        plan.tracks.iter().map(|t| t.segments.len()).sum::<usize>(),
+        12
+    );
+}

@@ -28,6 +28,7 @@ pub mod segments;
 pub mod select;
 pub mod sidx;
 pub mod sidx_tree;
+pub mod stored_only;
 pub mod template;
 #[cfg(any(test, feature = "test-support"))]
 #[doc(hidden)]

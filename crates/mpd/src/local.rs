@@ -132,6 +132,18 @@ fn template_for(track: &TrackPlan) -> Element {
     if let Some(owner) = track.init_track() {
         attrs.push(("initialization".to_string(), segment_path(owner, 0)));
     }
+    let timeline = timeline_of(&track.segments);
+    Element {
+        name: "SegmentTemplate".into(),
+        attrs,
+        children: vec![timeline],
+        text: String::new(),
+    }
+}
+
+/// The `SegmentTimeline` of `segments`: their media times and durations exactly, runs of equal
+/// durations that follow each other as one `S` with a repeat count.
+pub(crate) fn timeline_of(segments: &[crate::segments::Segment]) -> Element {
     let mut timeline = Element {
         name: "SegmentTimeline".into(),
         ..Element::default()
@@ -139,7 +151,7 @@ fn template_for(track: &TrackPlan) -> Element {
     // Runs of equal durations, each segment starting where the previous one ended, become one
     // `S` with a repeat count.
     let mut runs: Vec<(u64, u64, u64)> = Vec::new();
-    for seg in &track.segments {
+    for seg in segments {
         match runs.last_mut() {
             Some((t, d, r))
                 if *d == seg.d
@@ -167,12 +179,7 @@ fn template_for(track: &TrackPlan) -> Element {
             ..Element::default()
         });
     }
-    Element {
-        name: "SegmentTemplate".into(),
-        attrs,
-        children: vec![timeline],
-        text: String::new(),
-    }
+    timeline
 }
 
 /// ClearKey's DASH system id, as players compare it (lower case).

@@ -346,6 +346,11 @@ config: MediaConfig,
  */
 localManifestUrl: string, 
 /**
+ * The same manifest cut to what is stored: for playing a partly downloaded entry with no
+ * segment from the network.
+ */
+storedOnlyManifestUrl: string, 
+/**
  * For encrypted entries whose keys the worker keeps: where it answers ClearKey licence
  * requests offline.
  */

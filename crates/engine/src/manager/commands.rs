@@ -212,6 +212,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         Ok(Answer::Detail(Box::new(EntryDetail {
             summary,
             local_manifest_url: self.local_manifest_url(id),
+            stored_only_manifest_url: crate::layout::stored_only_manifest_url(self.scope(), id),
             local_license_url: keeps_keys.then(|| self.local_license_url(id)),
             config: entry.config,
             sessions: Sessions {

@@ -142,6 +142,53 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     }
 }
 
+impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
+    /// The local manifest `local` of an entry cut to what is stored (each track to its media
+    /// segments stored from the start without a gap, its init stored too). 9003 while a track
+    /// has nothing stored yet.
+    pub async fn stored_only_manifest(
+        &self,
+        id: &str,
+        local: &str,
+    ) -> Result<String, KalturaError> {
+        let entry = self.entry(id).await?;
+        let nothing = || {
+            KalturaError::new(
+                Code::RequestedItemNotFound,
+                format!("entry {id} has no playable start stored yet; play it with the full local manifest, or wait for its progress events"),
+                Some(id),
+            )
+            .recoverable()
+        };
+        let Some(plan) = entry.plan.as_ref() else {
+            return Err(nothing());
+        };
+        let stored = self
+            .store
+            .stored_segments(id)
+            .await
+            .map_err(|e| e.to_kaltura(Some(id)))?;
+        let held = crate::progress::held(&stored);
+        let complete =
+            |track: &str, index: u32| held.get(&(track, index)).is_some_and(|h| h.complete());
+        let counts = plan
+            .tracks
+            .iter()
+            .map(|t| {
+                let init = t.init_track().is_none_or(|owner| complete(owner, 0));
+                let media = (1..)
+                    .take(t.segments.len())
+                    .take_while(|i| complete(&t.key, *i))
+                    .count();
+                (t.key.clone(), if init { media } else { 0 })
+            })
+            .collect();
+        mpd::stored_only::stored_only(local, plan, &counts)
+            .map_err(|e| super::planning::plan_error(id, e))?
+            .ok_or_else(nothing)
+    }
+}
+
 /// A failed fetch as the player sees it: a network failure is a 504 (the player retries), an
 /// origin's HTTP error is that status.
 fn playback_error(e: JobError) -> PlaybackError {

@@ -64,6 +64,9 @@ pub struct EntryDetail {
     pub config: Value,
     /// Absolute URL of the local manifest (`{scope}__offline__/{entry}/manifest.mpd`).
     pub local_manifest_url: String,
+    /// The same manifest cut to what is stored: for playing a partly downloaded entry with no
+    /// segment from the network.
+    pub stored_only_manifest_url: String,
     /// For encrypted entries whose keys the worker keeps: where it answers ClearKey licence
     /// requests offline.
     #[serde(skip_serializing_if = "Option::is_none")]
