@@ -104,10 +104,15 @@ test('offline, the stored-only manifest of a half-downloaded title plays it to i
       const storedSeconds = (60 * config.progress) / 100;
       await goOffline(page);
       try {
-        const listed = await page.evaluate(async (url) => {
-          const text = await (await fetch(url)).text();
-          return Number(/mediaPresentationDuration="PT([0-9.]+)S"/.exec(text)?.[1]);
+        const {listed, fromCache} = await page.evaluate(async (url) => {
+          const response = await fetch(url);
+          const text = await response.text();
+          return {
+            listed: Number(/mediaPresentationDuration="PT([0-9.]+)S"/.exec(text)?.[1]),
+            fromCache: response.headers.get('X-Shaka-From-Cache'),
+          };
         }, config.sources.dash[0].url);
+        assert.equal(fromCache, 'true', 'worker responses carry X-Shaka-From-Cache');
         assert.ok(listed > 5 && listed < 60, `the manifest lists ${listed} s of ${storedSeconds} s stored`);
         for (const player of ['shaka', 'dashjs']) {
           const played = await page.evaluate(({player, url}) => window.playFor(player, url, 59, {limitMs: 90_000, keepPlaying: true}), {

@@ -10,7 +10,7 @@ mod common;
 
 use common::{world, world_with, World, MANIFEST};
 use engine::manager::Playback;
-use engine::{Command, FetchError, JobConfig, State};
+use engine::{Command, Event, FetchError, JobConfig, State};
 use std::collections::HashMap;
 
 const VIDEO: &str = "p0a0r1";
@@ -102,11 +102,20 @@ fn after_a_play_request_the_job_fetches_just_ahead_of_the_playhead_first() {
 #[test]
 fn a_paused_download_plays_from_the_network_and_resuming_fetches_only_the_rest() {
     let mut w = paused_after_start(JobConfig::default());
+    let before = w.store.segments.borrow().len() as u64;
     assert!(matches!(
         play(&mut w, AUDIO, 3),
         Ok(Playback::Fetched { .. })
     ));
     assert!(w.store.segment_bytes("e", AUDIO, 3).is_some());
+    let Some(Event::Progress(p)) = w.host.events.borrow().last().cloned() else {
+        panic!("no progress event after playback stored a segment");
+    };
+    assert_eq!(
+        p.segments_done,
+        before + 1,
+        "the progress event counts what playback stored"
+    );
     w.run(Command::Resume {
         entry_id: "e".into(),
     })
