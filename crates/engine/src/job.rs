@@ -9,7 +9,7 @@ use futures::future::{select, Either, LocalBoxFuture};
 use futures::stream::{self, StreamExt};
 use mpd::Plan;
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
 mod claims;
@@ -19,7 +19,7 @@ mod sea;
 mod units;
 
 pub use claims::{Claims, Fetcher as ClaimedBy, AHEAD_SECONDS};
-pub use item::{FetchedItem, ItemFetch};
+pub use item::{FetchedItem, ItemFetch, PlannedItem};
 
 use fetch::fetch_with_retry;
 pub use fetch::{origin_of, RedirectPolicy};
@@ -120,7 +120,7 @@ where
     let mut last_emit = started;
     // Whatever way the run ends, the items it was fetching are free for playback again.
     let _release = ReleaseOnDrop(claims);
-    let queue = RefCell::new(todo);
+    let queue = RefCell::new(VecDeque::from(todo));
     let (queue, waiting_host) = (&queue, &*host);
     let units = stream::unfold((), move |()| async move {
         loop {

@@ -4,7 +4,7 @@
 
 use super::units::Unit;
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 /// Seconds ahead of the playhead the job fetches first.
 pub const AHEAD_SECONDS: f64 = 60.0;
@@ -21,11 +21,14 @@ pub enum Fetcher {
 /// What a commit stored: (track, index, chunk, chunks, bytes).
 pub type Committed = (String, u32, u32, u32, u64);
 
-/// The shared state of one entry.
+/// The shared state of one entry. Items are looked up by track, then index, so that a lookup
+/// from the job's per-unit path allocates nothing.
 #[derive(Debug, Default)]
 pub struct Claims {
-    busy: RefCell<HashMap<(String, u32), Fetcher>>,
-    stored: RefCell<HashSet<(String, u32)>>,
+    busy: RefCell<HashMap<String, HashMap<u32, Fetcher>>>,
+    stored: RefCell<HashMap<String, HashSet<u32>>>,
+    /// Playback stored something the job's queue may still hold.
+    stored_since_pick: Cell<bool>,
     /// What playback stored that the running job has not counted yet.
     uncounted: RefCell<Vec<Committed>>,
     playhead: Cell<Option<f64>>,
@@ -34,34 +37,43 @@ pub struct Claims {
 impl Claims {
     /// Who is fetching item `index` of `track`, if anyone.
     pub fn fetching(&self, track: &str, index: u32) -> Option<Fetcher> {
-        self.busy.borrow().get(&(track.to_string(), index)).copied()
+        self.busy
+            .borrow()
+            .get(track)
+            .and_then(|items| items.get(&index))
+            .copied()
     }
 
-    /// Marks an item as being fetched by `who`; false when someone already is.
+    /// Marks an item as being fetched by `who`; false when someone else already is.
     pub fn claim(&self, track: &str, index: u32, who: Fetcher) -> bool {
         let mut busy = self.busy.borrow_mut();
-        let key = (track.to_string(), index);
-        if busy.contains_key(&key) {
-            return busy.get(&key) == Some(&who);
-        }
-        busy.insert(key, who);
-        true
+        let items = busy.entry(track.to_string()).or_default();
+        *items.entry(index).or_insert(who) == who
     }
 
     /// The item is no longer being fetched (stored, or failed).
     pub fn release(&self, track: &str, index: u32) {
-        self.busy.borrow_mut().remove(&(track.to_string(), index));
+        if let Some(items) = self.busy.borrow_mut().get_mut(track) {
+            items.remove(&index);
+        }
     }
 
     /// Releases every item the job holds (its run ended, however it ended).
     pub fn release_job(&self) {
-        self.busy.borrow_mut().retain(|_, who| *who != Fetcher::Job);
+        for items in self.busy.borrow_mut().values_mut() {
+            items.retain(|_, who| *who != Fetcher::Job);
+        }
     }
 
     /// Playback stored the item (its records: chunk, chunks, bytes): the job does not fetch it
     /// again, and counts it in its progress.
     pub fn stored_by_playback(&self, track: &str, index: u32, records: &[(u32, u32, u64)]) {
-        self.stored.borrow_mut().insert((track.to_string(), index));
+        self.stored
+            .borrow_mut()
+            .entry(track.to_string())
+            .or_default()
+            .insert(index);
+        self.stored_since_pick.set(true);
         self.uncounted.borrow_mut().extend(
             records
                 .iter()
@@ -86,28 +98,26 @@ impl Claims {
         self.playhead.get()
     }
 
-    /// Takes the next unit the job should fetch from `queue`, which is in plan order: among the
-    /// units that end after the playhead and start less than [`AHEAD_SECONDS`] after it (so the
-    /// segment of every track the playhead falls in, then what follows), the earliest; else the
-    /// first in plan order. Units of items playback stored are
-    /// dropped; units of items playback is fetching are left for later. `None` when every unit
-    /// left waits on playback (`queue` is then not empty) or there is none.
-    pub(super) fn next_unit(&self, queue: &mut Vec<Unit>) -> Option<Unit> {
-        {
+    /// Takes the next unit the job should fetch from `queue`, which is in presentation order
+    /// (by start): the first unit that ends after the playhead and starts less than
+    /// [`AHEAD_SECONDS`] after it (so the segment of every track the playhead falls in, then
+    /// what follows), else the first. Units of items playback stored are dropped; units of
+    /// items playback is fetching are left for later. `None` when every unit left waits on
+    /// playback (`queue` is then not empty) or there is none.
+    pub(super) fn next_unit(&self, queue: &mut VecDeque<Unit>) -> Option<Unit> {
+        if self.stored_since_pick.replace(false) {
             let stored = self.stored.borrow();
-            queue.retain(|u| !stored.contains(&(u.track.clone(), u.index)));
+            queue.retain(|u| !stored.get(&u.track).is_some_and(|s| s.contains(&u.index)));
         }
-        let free = |u: &Unit| self.fetching(u.item().0, u.item().1) != Some(Fetcher::Playback);
+        let free = |u: &Unit| self.fetching(&u.track, u.index) != Some(Fetcher::Playback);
         let near = self.playhead().and_then(|at| {
             queue
                 .iter()
-                .enumerate()
-                .filter(|(_, u)| u.end > at && u.start < at + AHEAD_SECONDS && free(u))
-                .min_by(|(_, a), (_, b)| a.start.total_cmp(&b.start))
-                .map(|(i, _)| i)
+                .take_while(|u| u.start < at + AHEAD_SECONDS)
+                .position(|u| u.end > at && free(u))
         });
         let at = near.or_else(|| queue.iter().position(free))?;
-        let unit = queue.remove(at);
+        let unit = queue.remove(at)?;
         self.claim(&unit.track, unit.index, Fetcher::Job);
         Some(unit)
     }

@@ -3,7 +3,7 @@
 //! redirect policy, the size a byte range must have, the track's other BaseURLs, segment
 //! decryption), and the body comes back with the records to store it as.
 
-use super::units::{split, whole_item};
+use super::units::{split, whole_item, Unit};
 use super::{fetch_error, fetch_with_retry, sea, JobConfig, JobError, RedirectPolicy};
 use crate::ports::{Fetcher, Host, NewSegment};
 use mpd::Plan;
@@ -24,38 +24,39 @@ pub struct ItemFetch<'a, F, H> {
     pub cfg: JobConfig,
 }
 
+/// A planned item to fetch on its own: found once in the plan, then fetched.
+pub struct PlannedItem(Unit);
+
+impl PlannedItem {
+    /// Where the item starts on the presentation timeline, seconds (`-inf` for an init).
+    pub fn start(&self) -> f64 {
+        self.0.start
+    }
+}
+
 /// A fetched item: its bytes, and the records that store it (one, or chunks of a long one).
 pub struct FetchedItem<B> {
     /// The whole item, as the player gets it.
     pub body: B,
     /// What to store.
     pub records: Vec<NewSegment<B>>,
-    /// Where the item starts on the presentation timeline, seconds (`-inf` for an init).
-    pub start: f64,
 }
 
 impl<F: Fetcher, H: Host> ItemFetch<'_, F, H> {
-    /// Where item `index` of `track` starts, when the plan has it.
-    pub fn start_of(&self, track: &str, index: u32) -> Option<f64> {
-        whole_item(self.plan, track, index).map(|u| u.start)
+    /// Item `index` of `track`, when the plan has it.
+    pub fn item(&self, track: &str, index: u32) -> Option<PlannedItem> {
+        whole_item(self.plan, track, index).map(PlannedItem)
     }
 
-    /// Fetches item `index` of `track` whole; `None` when the plan has no such item.
-    pub async fn fetch(
-        &self,
-        track: &str,
-        index: u32,
-    ) -> Result<Option<FetchedItem<F::Body>>, JobError> {
-        let Some(mut unit) = whole_item(self.plan, track, index) else {
-            return Ok(None);
-        };
-        let start = unit.start;
+    /// Fetches an item whole.
+    pub async fn fetch(&self, item: PlannedItem) -> Result<FetchedItem<F::Body>, JobError> {
+        let mut unit = item.0;
         let keys = sea::fetch_keys(
             self.entry_id,
             self.fetcher,
             self.host,
             self.cfg,
-            &[unit.clone()],
+            std::slice::from_ref(&unit),
         )
         .await?;
         let encryption = unit.encryption.take();
@@ -67,10 +68,9 @@ impl<F: Fetcher, H: Host> ItemFetch<'_, F, H> {
             None => segment,
         };
         let body = segment.body.clone();
-        Ok(Some(FetchedItem {
+        Ok(FetchedItem {
             body,
             records: split(segment, self.cfg.chunk_bytes),
-            start,
-        }))
+        })
     }
 }

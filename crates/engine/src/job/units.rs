@@ -29,13 +29,6 @@ pub(super) struct Unit {
     pub(super) end: f64,
 }
 
-impl Unit {
-    /// The item this unit is (part of): track and index.
-    pub(super) fn item(&self) -> (&str, u32) {
-        (&self.track, self.index)
-    }
-}
-
 /// Where item `index` of `track` starts and ends on the presentation timeline (`-inf` for the
 /// init).
 fn span_of(plan: &Plan, track: &str, index: u32) -> (f64, f64) {

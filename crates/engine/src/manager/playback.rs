@@ -5,8 +5,8 @@
 
 use super::Manager;
 use crate::error::{Code, KalturaError};
-use crate::job::{ClaimedBy, ItemFetch, JobConfig, JobError, RedirectPolicy};
-use crate::ports::{Fetcher, Host, Store};
+use crate::job::{ClaimedBy, Claims, ItemFetch, JobConfig, JobError, RedirectPolicy};
+use crate::ports::{Body, Fetcher, Host, NewSegment, Store};
 use crate::progress::Totals;
 use crate::protocol::Event;
 use std::rc::Rc;
@@ -80,11 +80,11 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                 ..self.cfg
             },
         };
-        let Some(start) = items.start_of(track, index) else {
+        let Some(item) = items.item(track, index) else {
             return Err(not_stored("the download plan has no such segment"));
         };
         let claims = self.claims(id);
-        claims.set_playhead(start);
+        claims.set_playhead(item.start());
         if !after_wait && claims.fetching(track, index) == Some(ClaimedBy::Job) {
             let mut waited = 0;
             while claims.fetching(track, index) == Some(ClaimedBy::Job) && waited < JOB_WAIT_MS {
@@ -96,53 +96,55 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         // Stored only by the request that claims it: a second request for the same segment
         // while the first is fetching it gets the bytes too, and stores nothing.
         let claimed = claims.claim(track, index, ClaimedBy::Playback);
-        let fetched = items.fetch(track, index).await;
-        let fetched = match fetched {
-            Ok(Some(f)) => f,
-            Ok(None) => {
+        let answer = match items.fetch(item).await {
+            Ok(fetched) => {
                 if claimed {
-                    claims.release(track, index);
+                    self.store_played(id, plan, &claims, track, index, fetched.records)
+                        .await;
                 }
-                return Err(not_stored("the download plan has no such segment"));
+                let content_type = plan
+                    .tracks
+                    .iter()
+                    .find(|t| t.key == track)
+                    .map(|t| t.mime_type.clone())
+                    .unwrap_or_default();
+                Ok(Playback::Fetched {
+                    body: fetched.body,
+                    content_type,
+                })
             }
-            Err(e) => {
-                if claimed {
-                    claims.release(track, index);
-                }
-                return Err(playback_error(e));
-            }
+            Err(e) => Err(playback_error(e)),
         };
-        let content_type = plan
-            .tracks
-            .iter()
-            .find(|t| t.key == track)
-            .map(|t| t.mime_type.clone())
-            .unwrap_or_default();
         if claimed {
-            let records: Vec<(u32, u32, u64)> = fetched
-                .records
-                .iter()
-                .map(|r| (r.chunk, r.chunks, crate::ports::Body::size(&r.body)))
-                .collect();
-            // Whole or nothing, as the job stores: a full disk stores nothing, and the player
-            // still gets the bytes.
-            if self.store.put_segments(id, fetched.records).await.is_ok() {
-                claims.stored_by_playback(track, index, &records);
-                if let Ok(stored) = self.store.stored_segments(id).await {
-                    let totals = Totals::of(plan, &stored);
-                    self.host.emit(Event::Progress(totals.detail(id, 0.0)));
-                }
-            }
             claims.release(track, index);
         }
-        Ok(Playback::Fetched {
-            body: fetched.body,
-            content_type,
-        })
+        answer
     }
-}
 
-impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
+    /// Stores what playback fetched, whole or nothing as the job stores (a full disk stores
+    /// nothing, and the player still has the bytes); tells the job and the pages.
+    async fn store_played(
+        &self,
+        id: &str,
+        plan: &mpd::Plan,
+        claims: &Claims,
+        track: &str,
+        index: u32,
+        records: Vec<NewSegment<F::Body>>,
+    ) {
+        let sizes: Vec<(u32, u32, u64)> = records
+            .iter()
+            .map(|r| (r.chunk, r.chunks, r.body.size()))
+            .collect();
+        if self.store.put_segments(id, records).await.is_ok() {
+            claims.stored_by_playback(track, index, &sizes);
+            if let Ok(stored) = self.store.stored_segments(id).await {
+                let totals = Totals::of(plan, &stored);
+                self.host.emit(Event::Progress(totals.detail(id, 0.0)));
+            }
+        }
+    }
+
     /// The local manifest `local` of an entry cut to what is stored (each track to its media
     /// segments stored from the start without a gap, its init stored too). 9003 while a track
     /// has nothing stored yet.
