@@ -24,19 +24,11 @@ pub async fn respond(
     match route(rest) {
         Some(Route::Manifest(entry)) => match store.manifest(&entry).await.map_err(store_err)? {
             Some(text) => text_response(200, &text, "application/dash+xml"),
-            None => not_found(KalturaError::new(
-                Code::RequestedItemNotFound,
-                format!("entry {entry} has no stored manifest; download it first"),
-                Some(&entry),
-            )),
+            None => no_manifest(&entry),
         },
         Some(Route::StoredManifest(entry)) => {
             let Some(text) = store.manifest(&entry).await.map_err(store_err)? else {
-                return not_found(KalturaError::new(
-                    Code::RequestedItemNotFound,
-                    format!("entry {entry} has no stored manifest; download it first"),
-                    Some(&entry),
-                ));
+                return no_manifest(&entry);
             };
             match manager.stored_only_manifest(&entry, &text).await {
                 Ok(cut) => text_response(200, &cut, "application/dash+xml"),
@@ -205,6 +197,14 @@ fn not_found(error: KalturaError) -> Result<Response, JsValue> {
 /// An HTTP error whose body is the error as `{code}: {message}`.
 fn error_response(status: u16, error: &KalturaError) -> Result<Response, JsValue> {
     text_response(status, &error.to_string(), "text/plain")
+}
+
+fn no_manifest(entry: &str) -> Result<Response, JsValue> {
+    not_found(KalturaError::new(
+        Code::RequestedItemNotFound,
+        format!("entry {entry} has no stored manifest; download it first"),
+        Some(entry),
+    ))
 }
 
 fn not_stored(entry: &str, track: &str, index: u32) -> Result<Response, JsValue> {

@@ -64,6 +64,15 @@ impl MemStore {
         self.segments.borrow().values().map(|c| c.body.size()).sum()
     }
 
+    /// Bytes held in every segment record.
+    pub fn stored_bytes(&self) -> u64 {
+        self.segments
+            .borrow()
+            .values()
+            .map(|c| c.body.0.len() as u64)
+            .sum()
+    }
+
     /// The bytes of a stored segment (its chunks joined), if every chunk is there.
     pub fn segment_bytes(&self, id: &str, track: &str, index: u32) -> Option<Vec<u8>> {
         let segs = self.segments.borrow();

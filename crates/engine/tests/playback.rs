@@ -158,13 +158,7 @@ fn an_entry_without_a_plan_has_nothing_to_play() {
 #[test]
 fn with_the_disk_full_the_player_still_gets_the_segment_and_nothing_half_stored() {
     let mut w = paused_after_start(JobConfig::default());
-    let used: u64 = w
-        .store
-        .segments
-        .borrow()
-        .values()
-        .map(|c| c.body.0.len() as u64)
-        .sum();
+    let used = w.store.stored_bytes();
     w.store.quota.set(Some(used));
     assert!(matches!(
         play(&mut w, VIDEO, 6),
@@ -173,9 +167,8 @@ fn with_the_disk_full_the_player_still_gets_the_segment_and_nothing_half_stored(
     assert!(w.store.segment_bytes("e", VIDEO, 6).is_none());
 }
 
-#[test]
-fn the_stored_only_manifest_of_a_paused_download_lists_only_what_is_stored() {
-    let mut w = paused_after_start(JobConfig::default());
+/// The entry's stored-only manifest, made from its stored local manifest.
+fn stored_only(w: &mut World) -> Result<String, engine::KalturaError> {
     let local = w
         .store
         .manifests
@@ -184,9 +177,25 @@ fn the_stored_only_manifest_of_a_paused_download_lists_only_what_is_stored() {
         .cloned()
         .expect("a local manifest");
     let m = w.manager.clone();
-    let cut = w
-        .pool
-        .run_until(async move { m.stored_only_manifest("e", &local).await });
+    w.pool
+        .run_until(async move { m.stored_only_manifest("e", &local).await })
+}
+
+/// The media segments a manifest lists, over every track.
+fn listed(manifest: &str) -> usize {
+    let base = url::Url::parse("https://app.test/__offline__/e/manifest.mpd").expect("url");
+    let all = mpd::SelectOptions {
+        all: true,
+        ..Default::default()
+    };
+    let (plan, _) = mpd::plan_manifest(manifest, &base, &all).expect("the manifest plans");
+    plan.tracks.iter().map(|t| t.segments.len()).sum()
+}
+
+#[test]
+fn the_stored_only_manifest_of_a_paused_download_lists_only_what_is_stored() {
+    let mut w = paused_after_start(JobConfig::default());
+    let cut = stored_only(&mut w);
     let stored = |track: &str| {
         (1..=6)
             .take_while(|i| w.store.segment_bytes("e", track, *i).is_some())
@@ -195,17 +204,7 @@ fn the_stored_only_manifest_of_a_paused_download_lists_only_what_is_stored() {
     let (video, audio) = (stored(VIDEO), stored(AUDIO));
     match cut {
         Ok(text) => {
-            let base = url::Url::parse("https://app.test/__offline__/e/manifest.mpd").expect("url");
-            let (plan, _) = mpd::plan_manifest(
-                &text,
-                &base,
-                &mpd::SelectOptions {
-                    all: true,
-                    ..Default::default()
-                },
-            )
-            .expect("the cut manifest plans");
-            let listed: usize = plan.tracks.iter().map(|t| t.segments.len()).sum();
+            let listed = listed(&text);
             assert!(
                 listed > 0 && listed <= video + audio,
                 "{listed} listed, {video} + {audio} stored"
@@ -226,30 +225,6 @@ fn a_completed_download_has_a_stored_only_manifest_of_the_whole_title() {
     let mut w = world();
     w.prepare_and_download("e");
     w.pool.run_until_stalled();
-    let local = w
-        .store
-        .manifests
-        .borrow()
-        .get("e")
-        .cloned()
-        .expect("a local manifest");
-    let m = w.manager.clone();
-    let cut = w
-        .pool
-        .run_until(async move { m.stored_only_manifest("e", &local).await })
-        .expect("a manifest");
-    let base = url::Url::parse("https://app.test/__offline__/e/manifest.mpd").expect("url");
-    let (plan, _) = mpd::plan_manifest(
-        &cut,
-        &base,
-        &mpd::SelectOptions {
-            all: true,
-            ..Default::default()
-        },
-    )
-    .expect("plans");
-    assert_eq!(
-        plan.tracks.iter().map(|t| t.segments.len()).sum::<usize>(),
-        12
-    );
+    let cut = stored_only(&mut w).expect("a manifest");
+    assert_eq!(listed(&cut), 12);
 }

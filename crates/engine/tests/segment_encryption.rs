@@ -115,13 +115,7 @@ fn encrypted_segments_are_stored_decrypted_and_the_key_is_fetched_once() {
     let local = w.store.manifests.borrow()["e1"].clone();
     assert!(!local.contains("ContentProtection") && !local.contains("CryptoPeriod"));
     let p = last_progress(&w);
-    let stored_bytes: u64 = w
-        .store
-        .segments
-        .borrow()
-        .values()
-        .map(|c| c.body.0.len() as u64)
-        .sum();
+    let stored_bytes = w.store.stored_bytes();
     assert_eq!((p.progress, p.segments_done), (100.0, 14));
     assert_eq!(
         (p.bytes_downloaded, p.total_bytes),
