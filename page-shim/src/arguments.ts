@@ -28,7 +28,7 @@ export function checkDownloadOptions(options: unknown, entryId: string): Downloa
   const bad = (what: string): never => {
     throw createError(
       ErrorCode.CANNOT_ADD_ITEM,
-      `download options for entry ${entryId} are invalid: ${what}; see DownloadOptions (language, bitrate, audioLanguages, textLanguages, videoHeight, maxHeight, videoBitrate, thumbnails, codecs, redirectOrigins, concurrency)`,
+      `download options for entry ${entryId} are invalid: ${what}; see DownloadOptions (language, bitrate, audioLanguages, textLanguages, videoHeight, maxHeight, videoBitrate, thumbnails, codecs, redirectOrigins, concurrency, background)`,
       { entryId },
     );
   };
@@ -57,9 +57,11 @@ export function checkDownloadOptions(options: unknown, entryId: string): Downloa
     if (typeof c !== 'number' || !Number.isInteger(c) || c < 1 || c > 16) bad('concurrency must be an integer from 1 to 16');
     else out.concurrency = c;
   }
-  if (given('thumbnails')) {
-    if (typeof o.thumbnails !== 'boolean') bad('thumbnails must be true or false');
-    else out.thumbnails = o.thumbnails;
+  for (const k of ['thumbnails', 'background'] as const) {
+    if (!given(k)) continue;
+    const v = o[k];
+    if (typeof v !== 'boolean') bad(`${k} must be true or false`);
+    else out[k] = v;
   }
   return out;
 }

@@ -23,6 +23,7 @@ export { PROTOCOL_VERSION, COMMAND_TYPES } from './protocol.js';
 export type {
   EntryState,
   StopReason,
+  DownloadMode,
   JsonObject,
   DrmData,
   DashSource,

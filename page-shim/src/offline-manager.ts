@@ -14,6 +14,7 @@ import {
   type CommandResult,
   type CommandType,
   type DashSource,
+  type DownloadMode,
   type DownloadOptions,
   type EntryState,
   type EntrySummary,
@@ -27,6 +28,7 @@ import {
   type ProtectionInfo,
   type StopReason,
 } from './protocol.js';
+import { handOver } from './background.js';
 import { checkDownloadOptions, checkEntryId, dashOf, jsonCopy, noDash } from './arguments.js';
 import { mediaSource, playableTypes } from './playable.js';
 import { getProviderMediaConfig, type EntryMediaInfo, type ProviderConfig } from './provider.js';
@@ -51,6 +53,11 @@ export interface OfflineManagerConfig {
   keepAliveMs?: number;
   /** The service worker container to use; default `navigator.serviceWorker` (for tests and embedding). */
   serviceWorkerContainer?: ServiceWorkerContainer;
+  /**
+   * Download with the browser's Background Fetch where it has one (Chromium), so downloads
+   * finish with every page closed; the default of `download`'s `background` option (false).
+   */
+  background?: boolean;
 }
 
 /** A plain media config, for apps without Kaltura: `{entryId?, sources: {dash: [{url}]}, ...}`. */
@@ -125,6 +132,10 @@ export interface DownloadItem {
   state: EntryState;
   progress: number;
   stopReason: StopReason | null;
+  /** Who downloads it: `background` (the browser's Background Fetch, with every page closed too) or `foreground` (the worker, while a page is open). */
+  mode: DownloadMode;
+  /** Why a download asked for in the background runs in the foreground. */
+  modeReason?: string;
 }
 
 /** The event object listeners receive: `{type, payload: {detail}}`. */
@@ -169,11 +180,13 @@ export class OfflineManager {
   private readonly requestTimeoutMs: number;
   private readonly providerTimeoutMs: number;
   private registration: Promise<ServiceWorkerRegistration> | undefined;
+  private readonly background: boolean;
   private destroyed = false;
 
   constructor(config: OfflineManagerConfig = {}) {
     const c = config ?? {};
     this.provider = c.provider;
+    this.background = c.background === true;
     this.serviceWorkerUrl = c.serviceWorkerUrl ?? DEFAULTS.serviceWorkerUrl;
     this.scope = c.scope;
     this.requestTimeoutMs = c.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs;
@@ -257,6 +270,7 @@ export class OfflineManager {
     return this.run(async () => {
       const id = checkEntryId(entryId, 'download');
       const checked = checkDownloadOptions(options, id);
+      if (checked.background === undefined && this.background) checked.background = true;
       const stored = await this.send('get', { entryId: id });
       const target = await drmTarget(stored.config, id);
       let plan: PlanOptions = checked;
@@ -275,7 +289,7 @@ export class OfflineManager {
         protection ??= (await this.send('protection', { entryId: id, options: plan })).protection;
         await this.keepSessions(id, await sessionsForDownload(target, protection, id, this.requestTimeoutMs));
       }
-      const summary = await this.send('download', { entryId: id, options: plan });
+      const summary = await handOver(await this.ready(), await this.send('download', { entryId: id, options: plan }), this.sender);
       if (summary.state === 'downloading') this.keepAlive.start();
       requestPersistentStorage();
       return summary;
@@ -290,7 +304,8 @@ export class OfflineManager {
   /** Resumes a paused or failed download; resolves with the entry's summary. */
   resume(entryId: string): Promise<EntrySummary> {
     return this.run(async () => {
-      const summary = await this.send('resume', { entryId: checkEntryId(entryId, 'resume') });
+      const resumed = await this.send('resume', { entryId: checkEntryId(entryId, 'resume') });
+      const summary = await handOver(await this.ready(), resumed, this.sender);
       if (summary.state === 'downloading') this.keepAlive.start();
       return summary;
     });
@@ -395,6 +410,8 @@ export class OfflineManager {
         state: e.state,
         progress: e.progress,
         stopReason: e.stopReason,
+        mode: e.mode,
+        ...(e.modeReason === undefined ? {} : { modeReason: e.modeReason }),
       }));
     });
   }
@@ -546,6 +563,9 @@ export class OfflineManager {
     }
     return ensureRegistration({ container, scriptUrl, scope, timeoutMs: this.requestTimeoutMs });
   }
+
+  /** `send`, for helpers outside the class. */
+  private readonly sender = <K extends CommandType>(type: K, fields: CommandFields<K>): Promise<CommandResult<K>> => this.send(type, fields);
 
   private async send<K extends CommandType>(type: K, fields: CommandFields<K>): Promise<CommandResult<K>> {
     const reg = await this.ready();

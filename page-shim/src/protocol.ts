@@ -10,7 +10,10 @@ import type { Command, CommandResults, Event, KalturaError, PROTOCOL_VERSION, Pr
 
 export { COMMAND_TYPES, MAX_ENTRY_ID_LENGTH, PROTOCOL_VERSION } from './generated/protocol.js';
 export type {
+  BackgroundPlan,
+  BackgroundRequest,
   CommandResults,
+  DownloadMode,
   EntryDetail,
   EntriesActedOn,
   EntryState,

@@ -48,6 +48,8 @@ export class FakeWorker extends EventTarget {
       segmentsTotal: e.segmentsTotal ?? 0,
       progress: e.progress ?? 0,
       expiration: e.expiration ?? null,
+      mode: e.mode ?? 'foreground',
+      ...(e.modeReason ? { modeReason: e.modeReason } : {}),
       error: null,
     };
   }
@@ -71,6 +73,7 @@ export class FakeWorker extends EventTarget {
         const e = this.entry(m.entryId);
         e.state = 'downloading';
         e.options = m.options;
+        e.mode = m.options?.background ? 'background' : 'foreground';
         this.activeJobs++;
         return this.summary(e);
       }
@@ -133,6 +136,17 @@ export class FakeWorker extends EventTarget {
         e.expiration = e.renewTo ?? e.expiration;
         return { entryId: e.id, expiration: e.expiration };
       }
+      case 'backgroundPlan': {
+        const e = this.entry(m.entryId);
+        const id = (n) => `offline-manager:${e.id}:${n}`;
+        return { entryId: e.id, fetches: [0, 1].map((n) => ({ id: id(n), urls: [`https://cdn.example/${n}.m4s`], title: e.id })) };
+      }
+      case 'backgroundStarted': {
+        const e = this.entry(m.entryId);
+        e.started = m.started;
+        if (m.started.length === 0) Object.assign(e, { mode: 'foreground', modeReason: `refused (${m.refused})` });
+        return this.summary(e);
+      }
       case 'list':
         return [...this.entries.values()].map((e) => this.summary(e));
       case 'ping':
@@ -155,6 +169,20 @@ export class FakeRegistration extends EventTarget {
     this.active = worker;
     this.waiting = null;
     this.installing = null;
+  }
+}
+
+/** `registration.backgroundFetch` as Chromium's: records each fetch, or refuses with `refuse`. */
+export class FakeBackgroundFetch {
+  constructor(refuse) {
+    this.refuse = refuse;
+    this.fetches = [];
+  }
+
+  async fetch(id, urls, options) {
+    if (this.refuse) throw this.refuse;
+    this.fetches.push({ id, urls, options });
+    return { id };
   }
 }
 

@@ -2,7 +2,7 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { OfflineManager } from '../build/offline-manager.js';
-import { FakeContainer, record } from './fakes.mjs';
+import { FakeBackgroundFetch, FakeContainer, record } from './fakes.mjs';
 
 const SW = 'https://app.example/offline/offline-manager-sw.js';
 const SCOPE = 'https://app.example/offline/';
@@ -298,6 +298,7 @@ test('getAllDownloads, pause, resume, remove, pauseAll, removeAll resolve to doc
     state: 'completed',
     progress: 100,
     stopReason: null,
+    mode: 'foreground',
   });
   assert.equal((await om.pause('b')).state, 'paused');
   assert.equal((await om.resume('b')).state, 'downloading');
@@ -469,4 +470,36 @@ test('after destroy calls reject 9002 and no events are delivered', async () => 
   await assert.rejects(om.getAllDownloads(), (e) => e.code === 9002 && /destroyed/.test(e.data.message));
   w.broadcast('progress', { entryId: 'a', progress: 1 });
   assert.equal(events.length, 0);
+});
+
+test('a background download is handed to the browser Background Fetch from the page, and a refusal is reported to the worker', async () => {
+  const { om, container } = make({ background: true });
+  const w = await worker(container);
+  const reg = container.registrations.get(SCOPE);
+  reg.backgroundFetch = new FakeBackgroundFetch();
+  w.entries.set('bg', { id: 'bg', state: 'prepared', config: { sources: { dash: [{ url: DASH }] } } });
+  const started = await om.download('bg');
+  assert.equal(sent(w, 'download')[0].options.background, true, 'the constructor default applies');
+  assert.deepEqual(
+    reg.backgroundFetch.fetches.map((f) => [f.id, f.urls, f.options.title]),
+    [
+      ['offline-manager:bg:0', ['https://cdn.example/0.m4s'], 'bg'],
+      ['offline-manager:bg:1', ['https://cdn.example/1.m4s'], 'bg'],
+    ],
+  );
+  assert.deepEqual(sent(w, 'backgroundStarted')[0].started, ['offline-manager:bg:0', 'offline-manager:bg:1']);
+  assert.equal(started.mode, 'background');
+
+  reg.backgroundFetch = new FakeBackgroundFetch(new DOMException('Quota exceeded.', 'QuotaExceededError'));
+  w.entries.set('bg2', { id: 'bg2', state: 'prepared', config: { sources: { dash: [{ url: DASH }] } } });
+  const refused = await om.download('bg2', { background: true });
+  const report = sent(w, 'backgroundStarted')[1];
+  assert.deepEqual(report.started, []);
+  assert.equal(report.refused, 'QuotaExceededError: Quota exceeded.');
+  assert.equal(refused.mode, 'foreground');
+  assert.match(refused.modeReason, /QuotaExceededError/);
+
+  w.entries.set('fg', { id: 'fg', state: 'prepared', config: { sources: { dash: [{ url: DASH }] } } });
+  await om.download('fg', { background: false });
+  assert.equal(sent(w, 'backgroundPlan').length, 2, 'a foreground download hands nothing over');
 });

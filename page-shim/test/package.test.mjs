@@ -15,6 +15,7 @@ const pkg = JSON.parse(readFileSync(path.join(SHIM, 'package.json'), 'utf8'));
 
 const TYPES = [
   'arguments',
+  'background',
   'channel',
   'drm',
   'errors',

@@ -43,6 +43,7 @@ const options = {
   codecs: ['avc1', 'mp4a'],
   redirectOrigins: ['https://cdn2.example'],
   concurrency: 4,
+  background: true,
   playable: [{ mimeType: 'video/mp4', codecs: 'avc1.64001f' }],
 };
 const sessions = [{ keySystem: 'com.widevine.alpha', sessionId: 's1', initDataType: 'cenc', initData: 'AAAA', expiration: null }];
@@ -62,6 +63,8 @@ const FULL = {
   renew: { entryId, config },
   protection: { entryId, options },
   keepSessions: { entryId, sessions },
+  backgroundPlan: { entryId },
+  backgroundStarted: { entryId, started: ['offline-manager:0_abc:0'], refused: 'QuotaExceededError: Quota exceeded.' },
 };
 
 test('every command the shim builds, with all its fields, passes the worker validation', () => {

@@ -167,6 +167,86 @@ function omWholeSegment(records, request) {
   });
 }
 
+// Background Fetch (Chromium): the browser downloads with every page closed and wakes the
+// worker with one event when a fetch ends; the records are read here (Blobs: the bytes stay in
+// the browser) and stored by the wasm with the same checks as its own fetches. Fetches of the
+// app's own (other ids) are left to the app's listeners.
+const OM_BACKGROUND_PREFIX = OM_LAYOUT.backgroundFetchPrefix;
+/** @type {Record<string, string>} */
+const OM_BACKGROUND_ENDS = { backgroundfetchsuccess: 'success', backgroundfetchfail: 'fail', backgroundfetchabort: 'abort' };
+
+/**
+ * The records of an ended background fetch; a record without a response says why.
+ * @param {OmBackgroundFetchRegistration} registration
+ * @returns {Promise<OmDelivered[]>}
+ */
+async function omReadRecords(registration) {
+  /** @type {OmDelivered[]} */
+  const out = [];
+  /** @type {OmBackgroundFetchRecord[]} */
+  let records = [];
+  try {
+    records = await registration.matchAll();
+  } catch {
+    return out; // an aborted fetch may keep none
+  }
+  for (const record of records) {
+    const url = record.request.url;
+    try {
+      const r = await record.responseReady;
+      out.push({ url, finalUrl: r.url, status: r.status, contentType: r.headers.get('Content-Type'), body: r.ok ? await r.blob() : null, error: null });
+    } catch (e) {
+      out.push({ url, finalUrl: '', status: 0, contentType: null, body: null, error: String(e) });
+    }
+  }
+  return out;
+}
+
+for (const type of Object.keys(OM_BACKGROUND_ENDS)) {
+  omSelf.addEventListener(type, (e) => {
+    const event = /** @type {OmBackgroundFetchEvent} */ (/** @type {unknown} */ (e));
+    const registration = event.registration;
+    if (!registration.id.startsWith(OM_BACKGROUND_PREFIX)) return;
+    event.waitUntil(
+      (async () => {
+        await omStart();
+        const records = await omReadRecords(registration);
+        await wasm_bindgen.background_delivered(registration.id, OM_BACKGROUND_ENDS[type], registration.failureReason || '', records);
+        if (type !== 'backgroundfetchabort' && event.updateUI) {
+          await event
+            .updateUI({ title: type === 'backgroundfetchsuccess' ? 'Saved for offline viewing' : 'Download stopped: open the app to finish it' })
+            .catch(() => undefined);
+        }
+        await omWake(true);
+      })().catch((err) => console.error('[offline-manager] storing a background fetch failed', err)),
+    );
+  });
+}
+
+// A click on the browser's download UI opens the app.
+omSelf.addEventListener('backgroundfetchclick', (e) => {
+  const event = /** @type {OmBackgroundFetchEvent} */ (/** @type {unknown} */ (e));
+  if (!event.registration.id.startsWith(OM_BACKGROUND_PREFIX)) return;
+  event.waitUntil(omSelf.clients.openWindow(OM_SCOPE).catch(() => null));
+});
+
+/** Background fetch ids whose progress this worker instance relays to the pages. */
+const omWatched = new Set();
+/** Relays the browser's progress on this worker's background fetches to the pages (while it runs). */
+async function omWatchBackground() {
+  const manager = /** @type {OmBackgroundFetchManager | undefined} */ (/** @type {any} */ (omSelf.registration).backgroundFetch);
+  if (!manager) return;
+  for (const id of await manager.getIds()) {
+    if (!id.startsWith(OM_BACKGROUND_PREFIX) || omWatched.has(id)) continue;
+    const registration = await manager.get(id);
+    if (!registration) continue;
+    omWatched.add(id);
+    registration.addEventListener('progress', () => {
+      wasm_bindgen.background_progress(id, registration.downloaded).catch(() => undefined);
+    });
+  }
+}
+
 let omWoken = false;
 /**
  * @param {boolean} force resume even if an earlier event already did
@@ -176,7 +256,12 @@ function omWake(force) {
   if (omWoken && !force) return Promise.resolve();
   omWoken = true;
   return omStart()
-    .then(() => wasm_bindgen.wake())
+    .then(() => {
+      // Not awaited: Background Fetch calls wait for the registration to be activated, so
+      // awaiting them in `activate` would wait for ever.
+      omWatchBackground().catch(() => undefined);
+      return wasm_bindgen.wake();
+    })
     .catch((e) => console.error('[offline-manager] resume failed', e));
 }
 
@@ -200,9 +285,11 @@ omSelf.addEventListener('activate', (event) => {
         if (name.startsWith('offline-manager-wasm-') && name !== OM_WASM_CACHE) await caches.delete(name);
       }
       if (OM_CLAIM) await omSelf.clients.claim();
-      await omWake(true);
     })(),
   );
+  // Resumed once activated, not within it: Background Fetch calls made while the registration
+  // is activating wait for the activation to end.
+  omWake(true);
 });
 
 omSelf.addEventListener('fetch', (event) => {

@@ -19,6 +19,41 @@ interface OmWasmBindgen {
   handle_fetch_from_records(rest: string, request: Request, records: unknown[]): Response | undefined;
   /** Handles one page message; with no port, resolves with the reply. */
   handle_message(data: unknown, port: MessagePort | undefined): Promise<unknown>;
+  /** Stores what a background fetch delivered; `end` is `success`, `fail` or `abort`. */
+  background_delivered(id: string, end: string, failureReason: string, records: OmDelivered[]): Promise<void>;
+  /** The browser's progress on a background fetch. */
+  background_progress(id: string, downloaded: number): Promise<void>;
+}
+
+/** One background fetch record as the worker reads it. */
+interface OmDelivered {
+  url: string;
+  finalUrl: string;
+  status: number;
+  contentType: string | null;
+  body: Blob | null;
+  error: string | null;
+}
+
+// Background Fetch (Chromium only) is in no TypeScript lib: what the bootstrap uses of it.
+interface OmBackgroundFetchRecord {
+  readonly request: Request;
+  readonly responseReady: Promise<Response>;
+}
+interface OmBackgroundFetchRegistration extends EventTarget {
+  readonly id: string;
+  readonly downloaded: number;
+  readonly failureReason: string;
+  matchAll(): Promise<OmBackgroundFetchRecord[]>;
+}
+interface OmBackgroundFetchEvent extends ExtendableEvent {
+  readonly registration: OmBackgroundFetchRegistration;
+  /** On success and fail events only. */
+  updateUI?(options: { title?: string }): Promise<void>;
+}
+interface OmBackgroundFetchManager {
+  get(id: string): Promise<OmBackgroundFetchRegistration | undefined>;
+  getIds(): Promise<string[]>;
 }
 
 declare const wasm_bindgen: OmWasmBindgen;

@@ -113,3 +113,65 @@ pub fn handle_fetch_from_records(
 pub async fn handle_fetch(rest: String, request: Request) -> Result<Response, JsValue> {
     serve::respond(&*store()?, &manager()?, &rest, &request).await
 }
+
+/// Stores what background fetch `id` delivered. `end` is `success`, `fail` or `abort` (the
+/// event that ended it), `failure_reason` the registration's; each record is
+/// `{url, finalUrl, status, contentType, body: Blob | null, error: string | null}`, read by
+/// the bootstrap from `registration.matchAll()`.
+#[wasm_bindgen]
+pub async fn background_delivered(
+    id: String,
+    end: String,
+    failure_reason: String,
+    records: js_sys::Array,
+) -> Result<(), JsValue> {
+    let end = match end.as_str() {
+        "success" => engine::ports::BackgroundEnd::Success,
+        "abort" => engine::ports::BackgroundEnd::Aborted,
+        _ => engine::ports::BackgroundEnd::Failed(failure_reason),
+    };
+    let delivered = records.iter().filter_map(|r| delivered(&r)).collect();
+    manager()?
+        .background_delivered(&id, end, delivered)
+        .await
+        .map_err(|e| JsValue::from_str(&e.to_string()))
+}
+
+/// The browser's progress on background fetch `id` (its `progress` event).
+#[wasm_bindgen]
+pub async fn background_progress(id: String, downloaded: f64) -> Result<(), JsValue> {
+    // A byte count from the browser: non-negative and finite, else nothing is counted.
+    let downloaded = if downloaded.is_finite() && downloaded > 0.0 {
+        downloaded as u64
+    } else {
+        0
+    };
+    manager()?.background_progress(&id, downloaded).await;
+    Ok(())
+}
+
+/// One record as the engine takes it; `None` for a value that is no record.
+fn delivered(r: &JsValue) -> Option<engine::ports::Delivered<body::BlobBody>> {
+    use engine::ports::{Delivered, Fetched};
+    use engine::FetchError;
+    use wasm_bindgen::JsCast;
+    let get = |k: &str| js_sys::Reflect::get(r, &JsValue::from_str(k)).ok();
+    let url = get("url")?.as_string()?;
+    let text = |k: &str| get(k).and_then(|v| v.as_string()).filter(|s| !s.is_empty());
+    let response = if let Some(error) = text("error") {
+        Err(FetchError::Network(error))
+    } else {
+        let status = get("status").and_then(|v| v.as_f64()).unwrap_or(0.0);
+        match get("body").and_then(|b| b.dyn_into::<web_sys::Blob>().ok()) {
+            Some(blob) if (200.0..300.0).contains(&status) => Ok(Fetched {
+                body: body::BlobBody(blob),
+                content_type: text("contentType"),
+                final_url: text("finalUrl"),
+            }),
+            _ => Err(FetchError::Status {
+                status: status as u16,
+            }),
+        }
+    };
+    Some(Delivered { url, response })
+}

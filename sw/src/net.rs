@@ -1,7 +1,9 @@
 //! The engine's `Fetcher` on the worker's `fetch()`: CORS mode, byte ranges, and checks that the
 //! body is what was asked for; segment decryption with WebCrypto in [`sea`]; whole index files
-//! fetched into memory under a cap in [`whole`].
+//! fetched into memory under a cap in [`whole`]; the browser's Background Fetch in
+//! [`background`].
 
+mod background;
 mod sea;
 mod whole;
 
@@ -323,5 +325,17 @@ impl Fetcher for WebFetcher {
         iv: [u8; 16],
     ) -> LocalBoxFuture<'a, Result<BlobBody, DecryptError>> {
         async move { sea::decrypt(&body, key, iv).await }.boxed_local()
+    }
+
+    fn background_available(&self) -> bool {
+        background::available()
+    }
+
+    fn background_abort<'a>(&'a self, id: &'a str) -> LocalBoxFuture<'a, ()> {
+        background::abort(id).boxed_local()
+    }
+
+    fn background_active(&self) -> LocalBoxFuture<'_, Option<Vec<String>>> {
+        background::active().boxed_local()
     }
 }

@@ -38,6 +38,20 @@ pub enum StopReason {
     Error,
 }
 
+/// Who downloads an entry: the browser's Background Fetch, which goes on with every page
+/// closed, or the worker itself, which runs while a page keeps it awake.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "DownloadMode"))]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The worker's own download engine.
+    #[default]
+    Foreground,
+    /// The browser's Background Fetch.
+    Background,
+}
+
 /// A persistent-license session kept by the browser's CDM for an entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -104,6 +118,24 @@ pub struct Entry {
     /// load them offline and removal can release them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sessions: Vec<PersistentSession>,
+    /// Who downloads it (foreground unless background was asked for and the browser took it).
+    #[serde(default)]
+    pub mode: Mode,
+    /// Why an entry asked to download in the background runs in the foreground (no Background
+    /// Fetch in this browser, or the browser refused or failed it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode_reason: Option<String>,
+    /// The background fetches handed to the browser and not yet delivered: only their records
+    /// are stored (one aborted by a pause or removal is dropped from here first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub background_fetches: Vec<String>,
+    /// When the worker last asked a page to hand the entry to Background Fetch (ms since the
+    /// epoch), until the page says what it started: a wake meanwhile leaves the entry alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background_handover: Option<f64>,
+    /// The number the next background fetch id takes, so that no id is used twice.
+    #[serde(default)]
+    pub background_next: u32,
     /// Milliseconds since the epoch.
     pub created_at: f64,
     /// Milliseconds since the epoch.
@@ -124,6 +156,11 @@ impl Entry {
             expiration: None,
             protected: false,
             sessions: Vec::new(),
+            mode: Mode::Foreground,
+            mode_reason: None,
+            background_fetches: Vec::new(),
+            background_handover: None,
+            background_next: 0,
             created_at: now,
             updated_at: now,
         }

@@ -12,12 +12,17 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
+mod background;
 mod claims;
 mod fetch;
 mod item;
 mod sea;
 mod units;
 
+pub use background::{
+    batches as background_batches, ingest, BackgroundBatch, BackgroundLimits, Ingested, Ports,
+    BACKGROUND_LIMITS,
+};
 pub use claims::{Claims, Fetcher as ClaimedBy, AHEAD_SECONDS};
 pub use item::{FetchedItem, ItemFetch, PlannedItem};
 
@@ -101,11 +106,8 @@ where
     drop(claims.take_stored_by_playback());
     let grouped = held(&stored);
     let mut totals = Totals::from_held(plan, &grouped);
-    let todo = units_to_fetch(plan, &grouped, cfg.chunk_bytes).map_err(|(url, message)| {
-        JobError::Fatal(
-            KalturaError::new(Code::DownloadFailed, message, Some(entry_id)).with("url", url),
-        )
-    })?;
+    let todo =
+        units_to_fetch(plan, &grouped, cfg.chunk_bytes).map_err(|e| plan_error(entry_id, e))?;
     let keys = sea::fetch_keys(entry_id, &*fetcher, &*host, cfg, &todo).await?;
     let mut have: HashMap<(String, u32), Held> = grouped
         .into_iter()
@@ -299,6 +301,13 @@ fn speed(start_bytes: u64, totals: &Totals, elapsed_ms: f64) -> f64 {
     (totals.bytes_done.saturating_sub(start_bytes) as f64 / secs).round()
 }
 
+/// A plan item the job cannot fetch (a byte range out of bounds or too long): the entry fails.
+fn plan_error(entry_id: &str, (url, message): (String, String)) -> JobError {
+    JobError::Fatal(
+        KalturaError::new(Code::DownloadFailed, message, Some(entry_id)).with("url", url),
+    )
+}
+
 fn fetch_error(entry_id: &str, url: &str, e: FetchError) -> JobError {
     let err = e.to_kaltura(entry_id, url, None);
     match e {
@@ -309,7 +318,7 @@ fn fetch_error(entry_id: &str, url: &str, e: FetchError) -> JobError {
 }
 
 /// Maps a store failure to the entry's stop: a full disk pauses it, anything else fails it.
-fn store_error(entry_id: &str, e: StoreError) -> JobError {
+pub fn store_error(entry_id: &str, e: StoreError) -> JobError {
     let err = e.to_kaltura(Some(entry_id));
     match e {
         StoreError::Quota(_) => JobError::Quota(err),

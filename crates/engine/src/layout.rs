@@ -53,6 +53,9 @@ pub const MANIFEST_KEY: &str = "entryId";
 pub const MANIFEST_TEXT: &str = "text";
 /// The key path of `entries` records.
 pub const ENTRY_KEY: &str = "id";
+/// What every Background Fetch id of this worker starts with (`offline-manager:{entry}:{n}`):
+/// the worker handles only background fetches of its own, beside an app's.
+pub const BACKGROUND_FETCH_PREFIX: &str = "offline-manager:";
 /// The second part of the Blob probe's key (`[[], "blob-probe"]`, after every entry's range).
 pub const BLOB_PROBE: &str = "blob-probe";
 
@@ -118,6 +121,8 @@ pub struct Layout {
     pub stores: Stores,
     /// [`SEGMENT_RECORD`].
     pub segment_record: SegmentRecord,
+    /// [`BACKGROUND_FETCH_PREFIX`].
+    pub background_fetch_prefix: &'static str,
 }
 
 /// The layout in one value.
@@ -130,6 +135,7 @@ pub const LAYOUT: Layout = Layout {
     database_version: DB_VERSION,
     stores: STORES,
     segment_record: SEGMENT_RECORD,
+    background_fetch_prefix: BACKGROUND_FETCH_PREFIX,
 };
 
 /// What a local URL names.
@@ -163,6 +169,19 @@ pub fn stored_only_manifest_url(scope: &str, entry_id: &str) -> String {
 /// Where the worker answers an entry's ClearKey licence requests.
 pub fn license_url(scope: &str, entry_id: &str) -> String {
     format!("{}{LICENSE_FILE}", entry_base(scope, entry_id))
+}
+
+/// The id of background fetch `n` of an entry (the browser shows it nowhere; the title is the
+/// entry's name).
+pub fn background_fetch_id(entry_id: &str, n: u32) -> String {
+    format!("{BACKGROUND_FETCH_PREFIX}{entry_id}:{n}")
+}
+
+/// The entry a background fetch id belongs to; `None` for ids this worker did not make.
+pub fn background_fetch_entry(id: &str) -> Option<&str> {
+    let rest = id.strip_prefix(BACKGROUND_FETCH_PREFIX)?;
+    let (entry, n) = rest.rsplit_once(':')?;
+    (!entry.is_empty() && n.parse::<u32>().is_ok()).then_some(entry)
 }
 
 /// The URL of segment `index` of an entry's track.
@@ -252,6 +271,20 @@ mod tests {
             route("__offline__/0_ab/license"),
             Some(Route::License("0_ab".into()))
         );
+    }
+
+    #[test]
+    fn background_fetch_ids_name_their_entry_and_no_others() {
+        let id = background_fetch_id("0_a:b", 3);
+        assert_eq!(background_fetch_entry(&id), Some("0_a:b"));
+        for other in [
+            "app-fetch",
+            "offline-manager::1",
+            "offline-manager:x:y",
+            "offline-manager:x",
+        ] {
+            assert_eq!(background_fetch_entry(other), None, "{other}");
+        }
     }
 
     #[test]

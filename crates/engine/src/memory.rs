@@ -15,6 +15,9 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::rc::Rc;
 
+mod background;
+pub use background::MemBackground;
+
 /// Bytes standing in for a Blob.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bytes(pub Rc<Vec<u8>>);
@@ -173,6 +176,8 @@ impl Store<Bytes> for MemStore {
         items: Vec<NewSegment<Bytes>>,
     ) -> LocalBoxFuture<'a, Result<(), StoreError>> {
         async move {
+            // A transaction takes a turn of the executor, as IndexedDB's do.
+            YieldOnce(false).await;
             let adding: u64 = items.iter().map(|s| s.body.size()).sum();
             if let Some(q) = self.quota.get() {
                 if self.used() + adding > q {
@@ -248,6 +253,8 @@ pub struct MemFetcher {
     pub stall: Cell<bool>,
     /// When set, requests after this many hang forever: the moment a worker is killed.
     pub hang_after: Cell<Option<usize>>,
+    /// The browser's Background Fetch (absent unless `background.available` is set).
+    pub background: MemBackground,
 }
 
 impl MemFetcher {
@@ -278,6 +285,12 @@ impl MemFetcher {
 
     fn answer(&self, url: &str) -> Result<(Vec<u8>, Option<usize>), FetchError> {
         self.log.borrow_mut().push(url.to_string());
+        self.serve(url)
+    }
+
+    /// What the server answers for `url`, without logging the request (the browser's
+    /// background fetches are not the worker's).
+    fn serve(&self, url: &str) -> Result<(Vec<u8>, Option<usize>), FetchError> {
         let script = self
             .faults
             .borrow_mut()
@@ -407,6 +420,20 @@ impl Fetcher for MemFetcher {
                 .map_err(DecryptError)
         }
         .boxed_local()
+    }
+    fn background_available(&self) -> bool {
+        self.background.available.get()
+    }
+    fn background_abort<'a>(&'a self, id: &'a str) -> LocalBoxFuture<'a, ()> {
+        async move {
+            if self.background.out.borrow_mut().remove(id).is_some() {
+                self.background.aborted.borrow_mut().push(id.to_string());
+            }
+        }
+        .boxed_local()
+    }
+    fn background_active(&self) -> LocalBoxFuture<'_, Option<Vec<String>>> {
+        async move { Some(self.background_ids()) }.boxed_local()
     }
 }
 

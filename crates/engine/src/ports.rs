@@ -120,6 +120,27 @@ pub enum KeyError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecryptError(pub String);
 
+/// One response a background fetch delivered, as the browser kept it.
+#[derive(Debug, Clone)]
+pub struct Delivered<B> {
+    /// The URL the request asked for.
+    pub url: String,
+    /// The response (status 2xx), or why there is none.
+    pub response: Result<Fetched<B>, FetchError>,
+}
+
+/// How the browser ended a background fetch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackgroundEnd {
+    /// Every request answered (`backgroundfetchsuccess`).
+    Success,
+    /// It stopped (`backgroundfetchfail`), with the browser's `failureReason` (`bad-status`,
+    /// `fetch-error`, `quota-exceeded`, `download-total-exceeded`).
+    Failed(String),
+    /// Aborted, by the user in the browser's UI or by this worker (`backgroundfetchabort`).
+    Aborted,
+}
+
 /// The network.
 pub trait Fetcher: 'static {
     /// The body handle.
@@ -166,6 +187,21 @@ pub trait Fetcher: 'static {
         key: &'a Self::Key,
         iv: [u8; 16],
     ) -> LocalBoxFuture<'a, Result<Self::Body, DecryptError>>;
+    /// Whether this browser has Background Fetch (`registration.backgroundFetch`). A platform
+    /// without it keeps these defaults: every download runs in the foreground. (Only pages may
+    /// start a background fetch; the worker lists, aborts and stores them.)
+    fn background_available(&self) -> bool {
+        false
+    }
+    /// Aborts background fetch `id` if the browser still runs it.
+    fn background_abort<'a>(&'a self, _id: &'a str) -> LocalBoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+    /// The ids of the background fetches the browser still runs (or has yet to deliver);
+    /// `None` when the browser did not say in time (then none is taken for lost).
+    fn background_active(&self) -> LocalBoxFuture<'_, Option<Vec<String>>> {
+        Box::pin(async { Some(Vec::new()) })
+    }
 }
 
 /// Time, randomness, task spawning and event delivery.

@@ -3,13 +3,13 @@
 //! the bootstrap's constants (`sw/js/generated/constants.js`) and the README's error table.
 //! `examples/generate.rs` writes them; `tests/generated.rs` fails when a committed copy is stale.
 
-use crate::entry::{PersistentSession, State, StopReason};
+use crate::entry::{Mode, PersistentSession, State, StopReason};
 use crate::error::{Code, KalturaError, CATEGORY_STORAGE, SEVERITY_CRITICAL, SEVERITY_RECOVERABLE};
 use crate::layout::LAYOUT;
 use crate::protocol::{
-    Command, EntriesActedOn, EntryDetail, EntrySummary, Event, Ping, ProgressDetail,
-    ProtectionAnswer, Removed, Renewed, Request, StateDetail, ANSWERS, MAX_ENTRY_ID_LEN,
-    PROTOCOL_VERSION,
+    BackgroundPlan, BackgroundRequest, Command, EntriesActedOn, EntryDetail, EntrySummary, Event,
+    Ping, ProgressDetail, ProtectionAnswer, Removed, Renewed, Request, StateDetail, ANSWERS,
+    MAX_ENTRY_ID_LEN, PROTOCOL_VERSION,
 };
 use mpd::describe::Protection;
 use mpd::playable::MediaType;
@@ -76,6 +76,7 @@ fn protocol_ts() -> String {
         decl::<KalturaError>(&cfg),
         decl::<State>(&cfg),
         decl::<StopReason>(&cfg),
+        decl::<Mode>(&cfg),
         decl::<PersistentSession>(&cfg),
         decl::<MediaType>(&cfg),
         decl::<SelectOptions>(&cfg),
@@ -89,6 +90,8 @@ fn protocol_ts() -> String {
         decl::<Ping>(&cfg),
         decl::<Renewed>(&cfg),
         decl::<ProtectionAnswer>(&cfg),
+        decl::<BackgroundPlan>(&cfg),
+        decl::<BackgroundRequest>(&cfg),
         decl::<ProgressDetail>(&cfg),
         decl::<StateDetail>(&cfg),
         decl::<Event>(&cfg),

@@ -38,6 +38,12 @@ fn every_command_answers_with_the_type_the_protocol_declares() {
             entry_id: id(),
             options: None,
         },
+        Command::BackgroundPlan { entry_id: id() },
+        Command::BackgroundStarted {
+            entry_id: id(),
+            started: Vec::new(),
+            refused: None,
+        },
         Command::Pause { entry_id: id() },
         Command::PauseAll,
         Command::Resume { entry_id: id() },

@@ -43,6 +43,10 @@ pub struct SelectOptions {
     /// Requests in flight at once for this download (1–16; 4 when absent, the benchmark's
     /// best on loopback). Not a selection rule either.
     pub concurrency: Option<u32>,
+    /// Hand the download to the browser's Background Fetch where it has one, so it finishes
+    /// with every page closed (the foreground engine elsewhere; the entry's `mode` says which).
+    /// Not a selection rule.
+    pub background: Option<bool>,
     /// Every representation of every kind (for inspection tools such as `dash-plan`; never taken
     /// from a page's request).
     #[serde(skip)]

@@ -45,6 +45,8 @@ export type EntryState = "prepared" | "downloading" | "paused" | "completed" | "
 
 export type StopReason = "user" | "quota" | "network" | "error";
 
+export type DownloadMode = "foreground" | "background";
+
 export type PersistentSession = { 
 /**
  * EME key system (`com.widevine.alpha`, `com.microsoft.playready`).
@@ -132,7 +134,13 @@ redirectOrigins?: Array<string>,
  * Requests in flight at once for this download (1–16; 4 when absent, the benchmark's
  * best on loopback). Not a selection rule either.
  */
-concurrency?: number, };
+concurrency?: number, 
+/**
+ * Hand the download to the browser's Background Fetch where it has one, so it finishes
+ * with every page closed (the foreground engine elsewhere; the entry's `mode` says which).
+ * Not a selection rule.
+ */
+background?: boolean, };
 
 export type Protection = { 
 /**
@@ -213,7 +221,23 @@ entryId: string,
 /**
  * The sessions.
  */
-sessions: Array<PersistentSession>, };
+sessions: Array<PersistentSession>, } | { "type": "backgroundPlan", 
+/**
+ * Entry id.
+ */
+entryId: string, } | { "type": "backgroundStarted", 
+/**
+ * Entry id.
+ */
+entryId: string, 
+/**
+ * Ids of the background fetches the browser took.
+ */
+started: Array<string>, 
+/**
+ * The browser's refusal (`backgroundFetch.fetch()`'s error), if it refused one.
+ */
+refused?: string, };
 
 export type RequestMessage = { 
 /**
@@ -280,7 +304,23 @@ entryId: string,
 /**
  * The sessions.
  */
-sessions: Array<PersistentSession>, });
+sessions: Array<PersistentSession>, } | { "type": "backgroundPlan", 
+/**
+ * Entry id.
+ */
+entryId: string, } | { "type": "backgroundStarted", 
+/**
+ * Entry id.
+ */
+entryId: string, 
+/**
+ * Ids of the background fetches the browser took.
+ */
+started: Array<string>, 
+/**
+ * The browser's refusal (`backgroundFetch.fetch()`'s error), if it refused one.
+ */
+refused?: string, });
 
 export type EntrySummary = { 
 /**
@@ -334,7 +374,16 @@ expiration: number | null,
 /**
  * Last error.
  */
-error: KalturaError | null, };
+error: KalturaError | null, 
+/**
+ * Who downloads it: `background` (the browser's Background Fetch, which goes on with
+ * every page closed) or `foreground` (the worker, while a page of the app is open).
+ */
+mode: DownloadMode, 
+/**
+ * Why an entry asked to download in the background runs in the foreground.
+ */
+modeReason?: string, };
 
 export type EntryDetail = { 
 /**
@@ -408,6 +457,15 @@ expiration: number | null,
  */
 error: KalturaError | null, 
 /**
+ * Who downloads it: `background` (the browser's Background Fetch, which goes on with
+ * every page closed) or `foreground` (the worker, while a page of the app is open).
+ */
+mode: DownloadMode, 
+/**
+ * Why an entry asked to download in the background runs in the foreground.
+ */
+modeReason?: string, 
+/**
  * The sessions.
  */
 sessions?: Array<PersistentSession>, };
@@ -472,6 +530,30 @@ protection: Array<Protection>,
  */
 mediaTypes: Array<MediaType>, };
 
+export type BackgroundPlan = { 
+/**
+ * Entry id.
+ */
+entryId: string, 
+/**
+ * One per background fetch.
+ */
+fetches: Array<BackgroundRequest>, };
+
+export type BackgroundRequest = { 
+/**
+ * The background fetch id.
+ */
+id: string, 
+/**
+ * What it fetches, each URL whole.
+ */
+urls: Array<string>, 
+/**
+ * What the browser's download UI shows.
+ */
+title: string, };
+
 export type ProgressDetail = { 
 /**
  * Entry id.
@@ -518,7 +600,11 @@ state: EntryState,
 /**
  * Why it stopped.
  */
-stopReason: StopReason | null, };
+stopReason: StopReason | null, 
+/**
+ * Who downloads it (changes to foreground when the browser fails a background fetch).
+ */
+mode: DownloadMode, };
 
 export type Event = { "type": "progress", "detail": ProgressDetail } | { "type": "statechange", "detail": StateChangeDetail } | { "type": "error", "detail": KalturaError };
 
@@ -537,10 +623,12 @@ export interface CommandResults {
   renew: Renewed;
   protection: ProtectionAnswer;
   keepSessions: EntrySummary;
+  backgroundPlan: BackgroundPlan;
+  backgroundStarted: EntrySummary;
 }
 
 /** Every command type. */
-export const COMMAND_TYPES = ['prepare', 'download', 'pause', 'resume', 'remove', 'pauseAll', 'removeAll', 'get', 'list', 'ping', 'renew', 'protection', 'keepSessions'] as const;
+export const COMMAND_TYPES = ['prepare', 'download', 'pause', 'resume', 'remove', 'pauseAll', 'removeAll', 'get', 'list', 'ping', 'renew', 'protection', 'keepSessions', 'backgroundPlan', 'backgroundStarted'] as const;
 
 /** Playkit's category-9 (STORAGE) error codes. */
 export const ErrorCode = {

@@ -28,7 +28,8 @@ const OM_LAYOUT = {
     "type": "type",
     "url": "url",
     "range": "range"
-  }
+  },
+  "backgroundFetchPrefix": "offline-manager:"
 };
 /** Category-9 error codes by name. */
 const OM_ERROR_CODE = {

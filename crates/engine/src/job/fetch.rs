@@ -41,7 +41,7 @@ impl RedirectPolicy {
     }
 
     /// `Err` with the final origin when `requested` landed on an origin not allowed.
-    fn check(&self, requested: &str, final_url: Option<&str>) -> Result<(), FetchError> {
+    pub(super) fn check(&self, requested: &str, final_url: Option<&str>) -> Result<(), FetchError> {
         let Some(final_url) = final_url.filter(|f| !f.is_empty() && *f != requested) else {
             return Ok(());
         };
@@ -126,7 +126,7 @@ pub(super) fn backoff_ms(cfg: JobConfig, attempt: u32, random: f64) -> u32 {
 
 /// A body for a byte range must be exactly that long: whatever the server claimed, a short or
 /// long body is never stored (and the request is tried again).
-fn check_size<B: Body>(body: &B, range: Option<[u64; 2]>) -> Result<(), FetchError> {
+pub(super) fn check_size<B: Body>(body: &B, range: Option<[u64; 2]>) -> Result<(), FetchError> {
     let Some([a, b]) = range else {
         return Ok(());
     };

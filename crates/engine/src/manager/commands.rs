@@ -55,6 +55,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                 Some(id),
             ));
         }
+        Self::refuse_if_background(&entry)?;
         if entry.state == State::Completed {
             return Err(KalturaError::new(
                 Code::EntryAlreadyExists,
@@ -81,6 +82,8 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         self.store.put_manifest(id, &local).await.map_err(db)?;
         self.store_poster(id, &entry.config).await;
         entry.plan = Some(plan);
+        (entry.mode, entry.mode_reason) = self.choose_mode(&options);
+        entry.background_handover = self.handover_if_background(&entry);
         entry.options = options;
         self.set_state(&mut entry, State::Downloading, None, None)
             .await?;
@@ -127,6 +130,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             )),
             _ => {
                 self.stop_job(id);
+                self.abort_background(&mut entry).await;
                 if entry.state != State::Paused || entry.stop_reason != Some(StopReason::User) {
                     let error = entry.error.clone();
                     self.set_state(&mut entry, State::Paused, Some(StopReason::User), error)
@@ -146,8 +150,13 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                 format!("entry {id} has not been downloaded before; call download first"),
                 Some(id),
             )),
+            _ if entry.state == State::Downloading && !entry.background_fetches.is_empty() => {
+                self.summary_answer(&entry).await // the browser is downloading it
+            }
             _ => {
                 if !self.running.borrow().contains_key(id) {
+                    (entry.mode, entry.mode_reason) = self.choose_mode(&entry.options);
+                    entry.background_handover = self.handover_if_background(&entry);
                     self.set_state(&mut entry, State::Downloading, None, None)
                         .await?;
                     self.start_job(entry.clone());
@@ -160,8 +169,10 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     /// The answer names the entry's persistent-license sessions: the page releases them from
     /// the CDM (workers have no EME).
     pub(super) async fn remove(self: &Rc<Self>, id: &str) -> Result<Removed, KalturaError> {
-        let sessions = self.entry(id).await?.sessions;
+        let mut entry = self.entry(id).await?;
         self.stop_job(id);
+        self.abort_background(&mut entry).await;
+        let sessions = entry.sessions;
         self.unsaved.borrow_mut().remove(id);
         self.forget_claims(id);
         self.store.delete_entry(id).await.map_err(|e| {

@@ -88,6 +88,8 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             progress: totals.percent(),
             expiration: entry.expiration,
             error: entry.error.clone(),
+            mode: entry.mode,
+            mode_reason: entry.mode_reason.clone(),
         })
     }
 
@@ -133,11 +135,17 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             }
             Err(e) => return Err(e.to_kaltura(Some(&entry.id))),
         }
+        self.emit_state(entry);
+        Ok(())
+    }
+
+    /// Tells every page an entry's state and mode.
+    pub(super) fn emit_state(&self, entry: &Entry) {
         self.host.emit(Event::Statechange(StateDetail {
             entry_id: entry.id.clone(),
-            state,
-            stop_reason: reason,
+            state: entry.state,
+            stop_reason: entry.stop_reason,
+            mode: entry.mode,
         }));
-        Ok(())
     }
 }

@@ -2,7 +2,7 @@
 //! into the entry's new state, restarted when the worker wakes or the network comes back.
 
 use super::Manager;
-use crate::entry::{Entry, State, StopReason};
+use crate::entry::{Entry, Mode, State, StopReason};
 use crate::error::KalturaError;
 use crate::job::{self, JobError, Outcome};
 use crate::ports::{Fetcher, Host, Store};
@@ -17,6 +17,8 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     pub async fn resume_unfinished(self: &Rc<Self>) -> Result<usize, KalturaError> {
         let entries = self.entries().await?;
         let mut started = 0;
+        // The browser's background fetches, asked once per wake and only if an entry has some.
+        let mut active: Option<Option<Vec<String>>> = None;
         for mut e in entries {
             if self.running.borrow().contains_key(&e.id) {
                 continue;
@@ -27,6 +29,15 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             if network_back {
                 self.set_state(&mut e, State::Downloading, None, None)
                     .await?;
+            }
+            if e.state == State::Downloading && !e.background_fetches.is_empty() {
+                let active = match &active {
+                    Some(a) => a,
+                    None => active.insert(self.fetcher.background_active().await),
+                };
+                if self.background_still_out(&mut e, active).await? {
+                    continue; // the browser downloads it, or the foreground took over
+                }
             }
             if e.state == State::Downloading {
                 self.waiting.borrow_mut().remove(&e.id);
@@ -78,7 +89,17 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         }
     }
 
+    /// Starts downloading an entry in its mode: a background round, or the foreground job.
     pub(super) fn start_job(self: &Rc<Self>, entry: Entry) {
+        self.waiting.borrow_mut().remove(&entry.id);
+        match entry.mode {
+            Mode::Background => self.start_background(entry),
+            Mode::Foreground => self.start_foreground(entry),
+        }
+    }
+
+    /// Starts the worker's own download job for an entry.
+    pub(super) fn start_foreground(self: &Rc<Self>, entry: Entry) {
         self.waiting.borrow_mut().remove(&entry.id);
         let Some(plan) = entry.plan.clone() else {
             return;
@@ -131,7 +152,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         }));
     }
 
-    async fn finish(self: &Rc<Self>, id: &str, result: Result<Outcome, JobError>) {
+    pub(super) async fn finish(self: &Rc<Self>, id: &str, result: Result<Outcome, JobError>) {
         if matches!(result, Err(JobError::Network(_))) {
             self.retry_when_online(id.to_string());
         }

@@ -6,6 +6,7 @@
 //! `jobs` (starting, stopping and finishing download jobs), `planning` (manifest and index
 //! fetches) and `licences` (keys of encrypted entries).
 
+mod background;
 mod commands;
 mod entries;
 mod jobs;
@@ -13,11 +14,12 @@ mod licences;
 mod planning;
 mod playback;
 
+pub use background::{HANDOVER_WAIT_MS, NO_BACKGROUND_FETCH};
 pub use playback::Playback;
 
 use crate::entry::Entry;
 use crate::error::KalturaError;
-use crate::job::{Claims, JobConfig};
+use crate::job::{BackgroundLimits, Claims, JobConfig, BACKGROUND_LIMITS};
 use crate::layout;
 use crate::ports::{Fetcher, Host, Store};
 use crate::protocol::{Answer, Command, Ping};
@@ -44,6 +46,17 @@ pub struct Manager<F: Fetcher, S: Store<F::Body>, H: Host> {
     unsaved: RefCell<HashMap<String, Entry>>,
     /// What a running job and playback of the same entry share.
     claims: RefCell<HashMap<String, Rc<Claims>>>,
+    /// Entries with background fetches out that this worker knows of: pages keep it awake for
+    /// them, so that the browser's progress reaches them.
+    in_background: RefCell<HashSet<String>>,
+    /// Per entry, whether a delivery being stored may go on (a pause or removal says no).
+    ingesting: RefCell<HashMap<String, Rc<Cell<bool>>>>,
+    /// Bytes the browser downloaded so far per background fetch id (its progress events).
+    browser_progress: RefCell<HashMap<String, u64>>,
+    /// When the last progress event from the browser's figures went out, ms since the epoch.
+    last_browser_progress: Cell<f64>,
+    /// How big one background fetch may be.
+    background_limits: Cell<BackgroundLimits>,
     /// When this manager (so this worker instance) started, in ms since the epoch: a page sees a
     /// stopped and restarted worker as a new value in `ping`.
     started_at: f64,
@@ -74,7 +87,17 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             waiting: RefCell::default(),
             unsaved: RefCell::default(),
             claims: RefCell::default(),
+            in_background: RefCell::default(),
+            ingesting: RefCell::default(),
+            browser_progress: RefCell::default(),
+            last_browser_progress: Cell::new(0.0),
+            background_limits: Cell::new(BACKGROUND_LIMITS),
         })
+    }
+
+    /// Other background fetch limits (tests cut small titles into several fetches with them).
+    pub fn set_background_limits(&self, limits: BackgroundLimits) {
+        self.background_limits.set(limits);
     }
 
     /// The worker's registration scope.
@@ -104,7 +127,13 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     /// Jobs running now, plus entries waiting for the network to come back: pages keep the
     /// worker alive while this is not zero.
     pub fn active_jobs(&self) -> usize {
-        self.running.borrow().len() + self.waiting.borrow().len()
+        let background = self
+            .in_background
+            .borrow()
+            .iter()
+            .filter(|id| !self.running.borrow().contains_key(*id))
+            .count();
+        self.running.borrow().len() + self.waiting.borrow().len() + background
     }
 
     /// Executes one command.
@@ -129,6 +158,12 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             Command::KeepSessions { entry_id, sessions } => {
                 self.keep_sessions(&entry_id, sessions).await
             }
+            Command::BackgroundPlan { entry_id } => self.background_plan(&entry_id).await,
+            Command::BackgroundStarted {
+                entry_id,
+                started,
+                refused,
+            } => self.background_started(&entry_id, started, refused).await,
             Command::Ping => Ok(Answer::Ping(Ping {
                 active_jobs: self.active_jobs(),
                 wasm_memory_bytes: self.host.memory_bytes(),

@@ -1,7 +1,7 @@
 //! What each command answers. [`ANSWERS`] says which type answers which command; the generated
 //! TypeScript `CommandResults` map is written from it.
 
-use crate::entry::{PersistentSession, State, StopReason};
+use crate::entry::{Mode, PersistentSession, State, StopReason};
 use crate::error::KalturaError;
 use mpd::describe::Protection;
 use mpd::playable::MediaType;
@@ -49,6 +49,13 @@ pub struct EntrySummary {
     pub expiration: Option<f64>,
     /// Last error.
     pub error: Option<KalturaError>,
+    /// Who downloads it: `background` (the browser's Background Fetch, which goes on with
+    /// every page closed) or `foreground` (the worker, while a page of the app is open).
+    pub mode: Mode,
+    /// Why an entry asked to download in the background runs in the foreground.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub mode_reason: Option<String>,
 }
 
 /// One entry with its stored config and the URL of its local manifest (`get`).
@@ -177,12 +184,38 @@ pub enum Answer {
     Renewed(Renewed),
     /// Protection and media types.
     Protection(ProtectionAnswer),
+    /// Background fetches for a page to start.
+    BackgroundPlan(BackgroundPlan),
+}
+
+/// `backgroundPlan`: the background fetches a page starts for an entry, in order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct BackgroundPlan {
+    /// Entry id.
+    pub entry_id: String,
+    /// One per background fetch.
+    pub fetches: Vec<BackgroundRequest>,
+}
+
+/// One background fetch: `registration.backgroundFetch.fetch(id, urls, {title})`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct BackgroundRequest {
+    /// The background fetch id.
+    pub id: String,
+    /// What it fetches, each URL whole.
+    pub urls: Vec<String>,
+    /// What the browser's download UI shows.
+    pub title: String,
 }
 
 /// Which answer type each command type has: `(command type, TypeScript type)`. The handler's
 /// match in `manager` is the implementation; a native test runs every command and checks its
 /// answer against this table.
-pub const ANSWERS: [(&str, &str); 13] = [
+pub const ANSWERS: [(&str, &str); 15] = [
     ("prepare", "EntrySummary"),
     ("download", "EntrySummary"),
     ("pause", "EntrySummary"),
@@ -196,6 +229,8 @@ pub const ANSWERS: [(&str, &str); 13] = [
     ("renew", "Renewed"),
     ("protection", "ProtectionAnswer"),
     ("keepSessions", "EntrySummary"),
+    ("backgroundPlan", "BackgroundPlan"),
+    ("backgroundStarted", "EntrySummary"),
 ];
 
 impl Answer {
@@ -210,6 +245,7 @@ impl Answer {
             Answer::Ping(_) => "Ping",
             Answer::Renewed(_) => "Renewed",
             Answer::Protection(_) => "ProtectionAnswer",
+            Answer::BackgroundPlan(_) => "BackgroundPlan",
         }
     }
 }

@@ -1,6 +1,6 @@
 //! What the worker broadcasts to every page: progress, state changes and errors.
 
-use crate::entry::{State, StopReason};
+use crate::entry::{Mode, State, StopReason};
 use crate::error::KalturaError;
 use serde::Serialize;
 
@@ -56,6 +56,8 @@ pub struct StateDetail {
     pub state: State,
     /// Why it stopped.
     pub stop_reason: Option<StopReason>,
+    /// Who downloads it (changes to foreground when the browser fails a background fetch).
+    pub mode: Mode,
 }
 
 /// The envelope of a broadcast event: `{kind: "event", type, detail}`.

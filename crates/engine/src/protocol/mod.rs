@@ -124,6 +124,25 @@ pub enum Command {
         /// The sessions.
         sessions: Vec<PersistentSession>,
     },
+    /// The background fetches a page should start for an entry in background mode (browsers
+    /// allow `backgroundFetch.fetch()` only in pages, not in service workers); empty when there
+    /// is nothing to hand over.
+    BackgroundPlan {
+        /// Entry id.
+        entry_id: String,
+    },
+    /// What the page started of a [`Command::BackgroundPlan`]: the ids the browser took, and
+    /// why it refused the rest. With none started the entry downloads in the foreground.
+    BackgroundStarted {
+        /// Entry id.
+        entry_id: String,
+        /// Ids of the background fetches the browser took.
+        started: Vec<String>,
+        /// The browser's refusal (`backgroundFetch.fetch()`'s error), if it refused one.
+        #[serde(default)]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        refused: Option<String>,
+    },
 }
 
 impl Command {
@@ -143,6 +162,8 @@ impl Command {
             Command::Renew { .. } => "renew",
             Command::Protection { .. } => "protection",
             Command::KeepSessions { .. } => "keepSessions",
+            Command::BackgroundPlan { .. } => "backgroundPlan",
+            Command::BackgroundStarted { .. } => "backgroundStarted",
         }
     }
 
@@ -157,7 +178,9 @@ impl Command {
             | Command::Get { entry_id }
             | Command::Renew { entry_id, .. }
             | Command::Protection { entry_id, .. }
-            | Command::KeepSessions { entry_id, .. } => Some(entry_id),
+            | Command::KeepSessions { entry_id, .. }
+            | Command::BackgroundPlan { entry_id }
+            | Command::BackgroundStarted { entry_id, .. } => Some(entry_id),
             _ => None,
         }
     }
@@ -199,8 +222,31 @@ pub fn parse_request(json: &str) -> Result<Request, (f64, KalturaError)> {
             ));
         }
     }
+    if let Command::BackgroundStarted {
+        entry_id,
+        started,
+        refused,
+    } = &req.command
+    {
+        let foreign = started
+            .iter()
+            .any(|f| crate::layout::background_fetch_entry(f) != Some(entry_id.as_str()));
+        if foreign || started.len() > MAX_BACKGROUND_FETCHES {
+            return Err(bad(
+                id,
+                format!("started must name at most {MAX_BACKGROUND_FETCHES} background fetch ids of the entry, as backgroundPlan gave them"),
+            ));
+        }
+        if refused.as_ref().is_some_and(|r| r.len() > 4096) {
+            return Err(bad(id, "refused must be at most 4096 bytes".into()));
+        }
+    }
     Ok(req)
 }
+
+/// Most background fetches one entry hands over at once (a 10,000-request title at 200
+/// requests each is 50).
+pub const MAX_BACKGROUND_FETCHES: usize = 1000;
 
 /// The single answer to a request (the bootstrap adds `v` and `workerVersion`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -310,6 +356,7 @@ mod tests {
             entry_id: "x".into(),
             state: State::Completed,
             stop_reason: None,
+            mode: crate::entry::Mode::Background,
         });
         let v = serde_json::to_value(EventMessage {
             kind: "event",
@@ -318,7 +365,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             v,
-            serde_json::json!({"kind":"event","type":"statechange","detail":{"entryId":"x","state":"completed","stopReason":null}})
+            serde_json::json!({"kind":"event","type":"statechange","detail":{"entryId":"x","state":"completed","stopReason":null,"mode":"background"}})
         );
     }
 }

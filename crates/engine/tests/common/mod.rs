@@ -7,6 +7,8 @@
     reason = "shared by the test files, each of which uses its own part; a panic is a failed test"
 )]
 
+pub mod single_file;
+
 use engine::memory::{MemFetcher, MemHost, MemStore};
 use engine::{Command, JobConfig, Manager, State, StopReason};
 use futures::executor::LocalPool;
