@@ -4,7 +4,7 @@
 # scripts/build.sh first, and the MPD benchmark's native and wasm planners, unless --no-build is
 # given. Not part of CI: 6–10 minutes on 2 cores.
 #
-#   bash scripts/bench.sh [--no-build] [--only download,mpd,serve,start,coldstart,size]
+#   bash scripts/bench.sh [--no-build] [--only download,mpd,serve,start,play-while-downloading,background,coldstart,size]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=1

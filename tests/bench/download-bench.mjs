@@ -44,23 +44,23 @@ import {commOf, descendants, startRssSampler} from './proc-rss.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '../..');
-const CONTENT_DIR = process.env.BENCH_CONTENT_DIR || path.join(REPO, 'target/bench/content');
+export const CONTENT_DIR = process.env.BENCH_CONTENT_DIR || path.join(REPO, 'target/bench/content');
 const LATEST = path.join(REPO, 'target/bench/download-latest.json');
 const CONCURRENCY = 4; // ours: JobConfig::default() in crates/engine/src/job.rs
 const BATCH = 4;
 const SWEEP = [2, 4, 8];
 const MB = 1e6;
 
-const median = (xs) => {
+export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const n = s.length;
   return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 };
-const mbps = (r) => r.bytes / MB / (r.ms / 1000);
+export const mbps = (r) => r.bytes / MB / (r.ms / 1000);
 const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function ensureContent(log) {
+export function ensureContent(log) {
   const out = execFileSync('bash', [path.join(HERE, 'make-big-content.sh')], {env: {...process.env, BENCH_CONTENT_DIR: CONTENT_DIR}, encoding: 'utf8'});
   log(out.trim());
 }
@@ -97,7 +97,7 @@ async function withMemory(sampler, step, measure) {
   return {result, rssGrowth: peak - base, rssBase: base, rssByProcess: growth};
 }
 
-function oursTrial(app, url, memory = false, options = {}) {
+export function oursTrial(app, url, memory = false, options = {}) {
   return trial(app, async ({page, sampler}) => {
     await page.evaluate((u) => window.bench.ours.prepare(u), url);
     const {result, ...mem} = await withMemory(sampler, () => page.evaluate((o) => window.bench.ours.download(o), options), memory);

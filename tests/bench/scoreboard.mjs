@@ -53,6 +53,7 @@ const BENCHES = [
       ['segments fetched twice while playing a download', 'count'],
     ],
   },
+  {id: 'background', file: 'background-bench.mjs', timeout: 8 * MINUTE, rows: [['background download throughput (200 MB)', 'MB/s']]},
   {id: 'coldstart', file: 'coldstart-bench.mjs', timeout: 3 * MINUTE, rows: [['worker cold start', 'ms']]},
   {id: 'size', file: 'size-bench.mjs', timeout: MINUTE, rows: [['sizes', 'bytes']]},
 ];

@@ -10,7 +10,7 @@
 //
 // Content: tests/.content/many (tests/content/make-engine-content.sh, made here when missing).
 
-import {test, before, after} from 'node:test';
+import {test, before, after, afterEach} from 'node:test';
 import assert from 'node:assert/strict';
 import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
@@ -48,6 +48,15 @@ after(async () => {
 });
 
 const many = () => `${proxy.url}/content/many/manifest.mpd`;
+
+/** Removes every entry (a failed test's too), so the next test's requests are its own. */
+async function cleanUp() {
+  const page = await openPage();
+  await page.evaluate(() => window.om.removeAll());
+  await page.close();
+}
+
+afterEach(cleanUp);
 
 /** A new page of core.html with `window.om` (keep-alive pings every second). */
 async function openPage() {

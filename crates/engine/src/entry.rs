@@ -133,6 +133,10 @@ pub struct Entry {
     /// epoch), until the page says what it started: a wake meanwhile leaves the entry alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub background_handover: Option<f64>,
+    /// Since when (ms since the epoch) none of `background_fetches` is in the browser's list
+    /// while no delivery came: after a while they are taken for lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background_missing_since: Option<f64>,
     /// The number the next background fetch id takes, so that no id is used twice.
     #[serde(default)]
     pub background_next: u32,
@@ -160,6 +164,7 @@ impl Entry {
             mode_reason: None,
             background_fetches: Vec::new(),
             background_handover: None,
+            background_missing_since: None,
             background_next: 0,
             created_at: now,
             updated_at: now,

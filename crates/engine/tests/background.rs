@@ -100,7 +100,23 @@ fn deliver_records(w: &mut World, id: &str, end: BackgroundEnd, records: Vec<Del
     w.pool.run_until_stalled();
 }
 
-/// Runs the worker's tasks until the store has taken `n` commits: the moment to kill or remove.
+/// The browser finishes fetch `offline-manager:e:0`; the worker starts storing it and is left
+/// after `n` commits: the moment to kill it or remove the entry.
+fn store_delivery_until_commits(w: &mut World, n: u32) {
+    let records = w.fetcher.finish_background("offline-manager:e:0");
+    let m = w.manager.clone();
+    w.pool
+        .spawner()
+        .spawn_local(async move {
+            let _ = m
+                .background_delivered("offline-manager:e:0", BackgroundEnd::Success, records)
+                .await;
+        })
+        .unwrap();
+    run_until_commits(w, n);
+}
+
+/// Runs the worker's tasks until the store has taken `n` commits.
 fn run_until_commits(w: &mut World, n: u32) {
     let store = w.store.clone();
     let mut polls = 0u32;
@@ -297,44 +313,37 @@ fn a_response_redirected_to_another_origin_is_not_stored() {
 }
 
 #[test]
-fn pause_aborts_the_background_fetch_a_late_delivery_stores_nothing_and_resume_starts_anew() {
+fn pause_aborts_the_background_fetch_keeps_what_it_delivered_and_resume_hands_over_the_rest() {
     let mut w = browser(true);
+    w.manager.set_background_limits(BackgroundLimits {
+        max_requests: 5,
+        max_bytes: u64::MAX,
+    });
     start(&mut w, MANIFEST);
     w.run(Command::Pause {
         entry_id: "e".into(),
     })
     .unwrap();
-    assert_eq!(
-        w.fetcher.background.aborted.borrow().clone(),
-        vec!["offline-manager:e:0".to_string()]
-    );
-    let late = w
-        .fetcher
-        .background
-        .started
-        .borrow()
-        .first()
-        .map(|(_, urls)| urls.clone())
-        .unwrap();
-    let records = late
-        .into_iter()
+    let aborted = w.fetcher.background.aborted.borrow().clone();
+    assert_eq!(aborted.len(), 3, "every fetch out is aborted: {aborted:?}");
+    assert!(w.fetcher.background_ids().is_empty());
+    // The abort event brings what the first fetch had finished: it is kept.
+    let first = w.fetcher.background.started.borrow()[0].1.clone();
+    let records = first
+        .iter()
         .map(|url| Delivered {
+            url: url.clone(),
             response: Ok(engine::ports::Fetched {
-                body: Bytes(std::rc::Rc::new(vec![1u8; 10])),
+                body: Bytes(std::rc::Rc::new(
+                    w.fetcher.content.borrow().get(url).cloned().unwrap(),
+                )),
                 content_type: None,
                 final_url: None,
             }),
-            url,
         })
         .collect();
-    deliver_records(
-        &mut w,
-        "offline-manager:e:0",
-        BackgroundEnd::Aborted,
-        records,
-    );
-    assert_eq!(w.stored("e"), 0);
-    assert_eq!(w.state("e").0, State::Paused);
+    deliver_records(&mut w, &aborted[0], BackgroundEnd::Aborted, records);
+    assert_eq!((w.state("e").0, w.stored("e")), (State::Paused, 5));
     let resumed = w
         .run(Command::Resume {
             entry_id: "e".into(),
@@ -342,29 +351,24 @@ fn pause_aborts_the_background_fetch_a_late_delivery_stores_nothing_and_resume_s
         .unwrap();
     assert_eq!(resumed["mode"], "background");
     hand_over(&mut w);
-    assert_eq!(
-        w.fetcher.background_ids(),
-        vec!["offline-manager:e:1".to_string()]
-    );
-    deliver(&mut w, "offline-manager:e:1", BackgroundEnd::Success);
-    assert_eq!(w.state("e").0, State::Completed);
+    let ids = w.fetcher.background_ids();
+    let asked: usize = ids
+        .iter()
+        .map(|id| w.fetcher.background.out.borrow()[id].len())
+        .sum();
+    assert_eq!((ids[0].as_str(), asked), ("offline-manager:e:3", 9));
+    for id in ids {
+        deliver(&mut w, &id, BackgroundEnd::Success);
+    }
+    assert_eq!((w.state("e").0, w.stored("e")), (State::Completed, 14));
+    assert!(worker_fetches(&w).is_empty());
 }
 
 #[test]
 fn remove_while_a_delivery_is_being_stored_leaves_no_record() {
     let mut w = browser(true);
     start(&mut w, MANIFEST);
-    let records = w.fetcher.finish_background("offline-manager:e:0");
-    let m = w.manager.clone();
-    w.pool
-        .spawner()
-        .spawn_local(async move {
-            let _ = m
-                .background_delivered("offline-manager:e:0", BackgroundEnd::Success, records)
-                .await;
-        })
-        .unwrap();
-    run_until_commits(&mut w, 2);
+    store_delivery_until_commits(&mut w, 2);
     assert!(
         w.stored("e") < 14,
         "the delivery was stored whole before the removal"
@@ -382,21 +386,22 @@ fn remove_while_a_delivery_is_being_stored_leaves_no_record() {
 fn a_worker_killed_while_storing_a_delivery_loses_nothing_and_fetches_only_what_is_missing() {
     let mut w = browser(true);
     start(&mut w, MANIFEST);
-    let records = w.fetcher.finish_background("offline-manager:e:0");
-    let m = w.manager.clone();
-    w.pool
-        .spawner()
-        .spawn_local(async move {
-            let _ = m
-                .background_delivered("offline-manager:e:0", BackgroundEnd::Success, records)
-                .await;
-        })
-        .unwrap();
-    run_until_commits(&mut w, 3);
+    store_delivery_until_commits(&mut w, 3);
     let stored = w.stored("e");
     assert!(stored > 0 && stored < 14, "{stored} stored");
-    // The worker is killed: the browser has delivered the fetch and will not again.
+    // The worker is killed: the browser has delivered the fetch and will not again. A wake
+    // first waits for a delivery that may be on its way, then downloads the rest itself.
     let mut w = w.restarted(JobConfig::default());
+    w.wake();
+    w.pool.run_until_stalled();
+    assert_eq!(w.state("e").0, State::Downloading);
+    assert!(
+        worker_fetches(&w).is_empty(),
+        "it took the fetch for lost at once"
+    );
+    w.host
+        .now
+        .set(w.host.now.get() + engine::manager::LOST_AFTER_MS);
     w.wake();
     w.pool.run_until_stalled();
     assert_eq!((w.state("e").0, w.stored("e")), (State::Completed, 14));
@@ -445,6 +450,28 @@ fn a_page_cannot_hand_over_background_fetch_ids_of_another_entry() {
     assert!(engine::parse_request(text).is_err());
     let ok = r#"{"v":1,"id":1,"type":"backgroundStarted","entryId":"e","started":["offline-manager:e:0"]}"#;
     assert!(engine::parse_request(ok).is_ok());
+}
+
+#[test]
+fn a_delivery_that_comes_after_its_fetch_was_taken_for_lost_is_stored_too() {
+    let mut w = browser(true);
+    start(&mut w, MANIFEST);
+    let records = w.fetcher.finish_background("offline-manager:e:0");
+    w.wake();
+    w.host
+        .now
+        .set(w.host.now.get() + engine::manager::LOST_AFTER_MS);
+    w.fetcher.stall.set(true); // the foreground engine that takes over gets nowhere
+    w.wake();
+    w.pool.run_until_stalled();
+    assert_eq!(entry(&w).mode, Mode::Foreground);
+    deliver_records(
+        &mut w,
+        "offline-manager:e:0",
+        BackgroundEnd::Success,
+        records,
+    );
+    assert_eq!(w.stored("e"), 14);
 }
 
 #[test]

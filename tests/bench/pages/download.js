@@ -66,6 +66,8 @@ async function oursDownload(options = {}) {
     expectedSize: item.expectedSize,
     storedRecordBytes: stored,
     segmentsTotal: summary.segmentsTotal,
+    mode: item.mode,
+    modeReason: item.modeReason,
     segments: records.length,
     records,
   };

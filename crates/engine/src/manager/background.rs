@@ -187,12 +187,17 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             .await
             .map_err(|e| e.to_kaltura(Some(id)))?
         else {
-            return Ok(());
+            return Ok(()); // removed: nothing is stored
         };
-        if !entry.background_fetches.iter().any(|f| f == fetch_id) {
-            return Ok(());
-        }
-        let Some(plan) = entry.plan.clone() else {
+        // A fetch the entry no longer lists (aborted by a pause, or taken for lost and left to
+        // the foreground) still has good segments: they are stored, and the round is not
+        // touched.
+        let listed = entry.background_fetches.iter().any(|f| f == fetch_id);
+        let Some(plan) = entry
+            .plan
+            .clone()
+            .filter(|_| entry.state != State::Completed)
+        else {
             return Ok(());
         };
         self.browser_progress.borrow_mut().remove(fetch_id);
@@ -223,7 +228,11 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                 .map_err(|e| e.to_kaltura(Some(id)))?;
             return Ok(());
         };
+        if !listed {
+            return result.map(|_| ()).map_err(job_error);
+        }
         entry.background_fetches.retain(|f| f != fetch_id);
+        entry.background_missing_since = None;
         let report = match result {
             Ok(r) => r,
             Err(e) => {
@@ -330,18 +339,33 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             self.in_background.borrow_mut().insert(entry.id.clone());
             return Ok(true);
         };
-        let before = entry.background_fetches.len();
-        entry
+        self.in_background.borrow_mut().insert(entry.id.clone());
+        let out = entry
             .background_fetches
-            .retain(|f| active.iter().any(|a| a == f));
-        if entry.background_fetches.len() != before {
-            self.save_entry(entry).await?;
+            .iter()
+            .any(|f| active.iter().any(|a| a == f));
+        if out {
+            if entry.background_missing_since.take().is_some() {
+                self.save_entry(entry).await?;
+            }
+            return Ok(true);
         }
-        if entry.background_fetches.is_empty() {
-            let reason = "the browser ended its background fetch while the worker was stopped, before everything was stored: the rest downloads while a page of the app is open".to_string();
-            self.fall_back(entry.clone(), reason).await;
-        } else {
-            self.in_background.borrow_mut().insert(entry.id.clone());
+        // None is out: the browser is about to deliver the last one (it leaves the list before
+        // its event runs), or it delivered it to a worker that was stopped before it stored it
+        // all (the browser delivers once). After LOST_AFTER_MS the foreground takes over.
+        let now = self.host.now_ms();
+        match entry.background_missing_since {
+            None => {
+                entry.background_missing_since = Some(now);
+                self.save_entry(entry).await?;
+            }
+            Some(since) if now - since >= LOST_AFTER_MS => {
+                entry.background_fetches.clear();
+                entry.background_missing_since = None;
+                let reason = "the browser ended its background fetch while the worker was stopped, before everything was stored: the rest downloads while a page of the app is open".to_string();
+                self.fall_back(entry.clone(), reason).await;
+            }
+            Some(_) => {}
         }
         Ok(true)
     }
@@ -408,6 +432,10 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
 /// foreground: the page asks `backgroundPlan` and answers `backgroundStarted` within
 /// milliseconds, unless it was closed in between.
 pub const HANDOVER_WAIT_MS: f64 = 60_000.0;
+
+/// How long an entry's background fetches may be missing from the browser's list, with no
+/// delivery, before the rest is downloaded in the foreground.
+pub const LOST_AFTER_MS: f64 = 30_000.0;
 
 /// The error a command answers for a job error.
 fn job_error(e: JobError) -> KalturaError {

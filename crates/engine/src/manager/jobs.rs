@@ -15,6 +15,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     /// middle of, and those paused by a network failure once the device is online again (never
     /// those paused by the user, or by a full disk, which waits for the user to free space).
     pub async fn resume_unfinished(self: &Rc<Self>) -> Result<usize, KalturaError> {
+        self.woken.set(true);
         let entries = self.entries().await?;
         let mut started = 0;
         // The browser's background fetches, asked once per wake and only if an entry has some.

@@ -14,7 +14,7 @@ mod licences;
 mod planning;
 mod playback;
 
-pub use background::{HANDOVER_WAIT_MS, NO_BACKGROUND_FETCH};
+pub use background::{HANDOVER_WAIT_MS, LOST_AFTER_MS, NO_BACKGROUND_FETCH};
 pub use playback::Playback;
 
 use crate::entry::Entry;
@@ -57,6 +57,8 @@ pub struct Manager<F: Fetcher, S: Store<F::Body>, H: Host> {
     last_browser_progress: Cell<f64>,
     /// How big one background fetch may be.
     background_limits: Cell<BackgroundLimits>,
+    /// Whether `resume_unfinished` ran in this worker instance.
+    woken: Cell<bool>,
     /// When this manager (so this worker instance) started, in ms since the epoch: a page sees a
     /// stopped and restarted worker as a new value in `ping`.
     started_at: f64,
@@ -92,6 +94,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             browser_progress: RefCell::default(),
             last_browser_progress: Cell::new(0.0),
             background_limits: Cell::new(BACKGROUND_LIMITS),
+            woken: Cell::new(false),
         })
     }
 
@@ -164,11 +167,24 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                 started,
                 refused,
             } => self.background_started(&entry_id, started, refused).await,
-            Command::Ping => Ok(Answer::Ping(Ping {
-                active_jobs: self.active_jobs(),
-                wasm_memory_bytes: self.host.memory_bytes(),
-                started_at: self.started_at,
-            })),
+            Command::Ping => {
+                // A restarted worker's first ping resumes first, so that the count keeps the
+                // page pinging for what it resumed (a background download waiting for its
+                // delivery among them).
+                if !self.woken.get() {
+                    let _ = self.resume_unfinished().await;
+                }
+                self.ping()
+            }
         }
+    }
+
+    /// The worker's state, for the keep-alive.
+    fn ping(&self) -> Res {
+        Ok(Answer::Ping(Ping {
+            active_jobs: self.active_jobs(),
+            wasm_memory_bytes: self.host.memory_bytes(),
+            started_at: self.started_at,
+        }))
     }
 }
