@@ -47,6 +47,7 @@ export type {
   OfflineEventMap,
   OfflineEventType,
   WorkerEventMessage,
+  Verified,
 } from './protocol.js';
 export type { OfflineEvent, Listener } from './events.js';
 export { appendQuery, deriveEntryId } from './url.js';

@@ -27,7 +27,9 @@ import {
   type PlanOptions,
   type ProtectionInfo,
   type StopReason,
+  type Verified,
 } from './protocol.js';
+import { requestPersistentStorage, storagePersisted } from './storage.js';
 import { handOver } from './background.js';
 import { checkDownloadOptions, checkEntryId, dashOf, jsonCopy, noDash } from './arguments.js';
 import { mediaSource, playableTypes } from './playable.js';
@@ -136,6 +138,12 @@ export interface DownloadItem {
   mode: DownloadMode;
   /** Why a download asked for in the background runs in the foreground. */
   modeReason?: string;
+  /**
+   * Whether the browser keeps this site's storage under pressure (`navigator.storage.persisted()`,
+   * the same for every item). When false it may evict every download at once: ask the user, then
+   * call `navigator.storage.persist()`.
+   */
+  persisted: boolean;
 }
 
 /** The event object listeners receive: `{type, payload: {detail}}`. */
@@ -143,16 +151,6 @@ export type OfflineManagerEvent<K extends OfflineEventType = OfflineEventType> =
 export type OfflineManagerListener<K extends OfflineEventType = OfflineEventType> = Listener<OfflineManagerEvent<K>>;
 
 let shimBaseUrl: string | undefined;
-
-/**
- * Asks the browser to exempt this origin's storage from eviction (which would delete every
- * download at once). Best effort: browsers may refuse or prompt, and the answer changes nothing
- * here, so the promise is not awaited.
- */
-function requestPersistentStorage(): void {
-  const storage = (globalThis as { navigator?: { storage?: { persist?: () => Promise<boolean> } } }).navigator?.storage;
-  storage?.persist?.().catch(() => undefined);
-}
 
 /** Records where the shim script was loaded from, so the default worker URL sits beside it. */
 export function setShimBaseUrl(url: string | undefined): void {
@@ -398,7 +396,7 @@ export class OfflineManager {
   /** Every stored or prepared entry. */
   getAllDownloads(): Promise<DownloadItem[]> {
     return this.run(async () => {
-      const list = await this.send('list', {});
+      const [list, persisted] = await Promise.all([this.send('list', {}), storagePersisted()]);
       return list.map((e) => ({
         id: e.id,
         metadata: e.metadata,
@@ -412,8 +410,19 @@ export class OfflineManager {
         stopReason: e.stopReason,
         mode: e.mode,
         ...(e.modeReason === undefined ? {} : { modeReason: e.modeReason }),
+        persisted,
       }));
     });
+  }
+
+  /**
+   * Reads every stored record of an entry back (every byte, its size against what was stored)
+   * and checks its manifest and licences. What cannot be read is deleted; a completed entry
+   * missing anything becomes `failed` with stopReason `evicted` (resume downloads what is
+   * missing). With `{repair: true}` the download of what is missing starts at once.
+   */
+  verify(entryId: string, options: { repair?: boolean } = {}): Promise<Verified> {
+    return this.run(async () => this.send('verify', { entryId: checkEntryId(entryId, 'verify'), ...(options.repair === true ? { repair: true } : {}) }));
   }
 
   /** The licence expiry of an entry in ms since the epoch; null for clear content. */

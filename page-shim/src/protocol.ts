@@ -27,6 +27,7 @@ export type {
   Renewed,
   StateChangeDetail,
   StopReason,
+  Verified,
 } from './generated/protocol.js';
 export type { DashSource, DrmData, JsonObject, MediaConfig, MediaSources } from './media-config.js';
 

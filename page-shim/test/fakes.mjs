@@ -147,6 +147,23 @@ export class FakeWorker extends EventTarget {
         if (m.started.length === 0) Object.assign(e, { mode: 'foreground', modeReason: `refused (${m.refused})` });
         return this.summary(e);
       }
+      case 'verify': {
+        const e = this.entry(m.entryId);
+        const ok = e.state === 'completed';
+        if (!ok && m.repair) e.state = 'downloading';
+        return {
+          entryId: e.id,
+          records: 4,
+          bytes: e.size ?? 0,
+          missing: ok ? 0 : 1,
+          unreadable: 0,
+          manifest: true,
+          licenses: true,
+          ok,
+          state: e.state,
+          stopReason: null,
+        };
+      }
       case 'list':
         return [...this.entries.values()].map((e) => this.summary(e));
       case 'ping':

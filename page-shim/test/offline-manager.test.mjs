@@ -281,6 +281,40 @@ test('getDownloadedMediaConfig: a paused download plays with its state and progr
   );
 });
 
+test('getAllDownloads says whether the browser keeps the storage, as navigator.storage.persisted() answers', async () => {
+  const { om, container } = make();
+  const w = await worker(container);
+  completedEntry(w, 'a');
+  const had = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+  try {
+    for (const answer of [true, false]) {
+      Object.defineProperty(globalThis, 'navigator', { value: { storage: { persisted: async () => answer } }, configurable: true });
+      assert.equal((await om.getAllDownloads())[0].persisted, answer);
+    }
+    Object.defineProperty(globalThis, 'navigator', { value: { storage: { persisted: async () => Promise.reject(new Error('no')) } }, configurable: true });
+    assert.equal((await om.getAllDownloads())[0].persisted, false, 'a browser that cannot say counts as not persistent');
+  } finally {
+    if (had) Object.defineProperty(globalThis, 'navigator', had);
+    else delete globalThis.navigator;
+  }
+});
+
+test('verify sends the entry and repair to the worker and resolves with its report', async () => {
+  const { om, container } = make();
+  const w = await worker(container);
+  completedEntry(w, 'a', { state: 'failed' });
+  const report = await om.verify('a', { repair: true });
+  assert.deepEqual(
+    sent(w, 'verify').map(({ entryId, repair }) => ({ entryId, repair })),
+    [{ entryId: 'a', repair: true }],
+  );
+  assert.equal(report.ok, false);
+  assert.equal(report.state, 'downloading');
+  await om.verify('a');
+  assert.equal(sent(w, 'verify')[1].repair, undefined, 'no repair unless asked');
+  await assert.rejects(om.verify(''), (e) => e.code === 9013);
+});
+
 test('getAllDownloads, pause, resume, remove, pauseAll, removeAll resolve to documented values', async () => {
   const { om, container } = make();
   const w = await worker(container);
@@ -299,6 +333,7 @@ test('getAllDownloads, pause, resume, remove, pauseAll, removeAll resolve to doc
     progress: 100,
     stopReason: null,
     mode: 'foreground',
+    persisted: false,
   });
   assert.equal((await om.pause('b')).state, 'paused');
   assert.equal((await om.resume('b')).state, 'downloading');

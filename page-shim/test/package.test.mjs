@@ -31,6 +31,7 @@ const TYPES = [
   'protocol',
   'provider',
   'registration',
+  'storage',
   'timeout',
   'url',
 ];

@@ -65,6 +65,7 @@ const FULL = {
   keepSessions: { entryId, sessions },
   backgroundPlan: { entryId },
   backgroundStarted: { entryId, started: ['offline-manager:0_abc:0'], refused: 'QuotaExceededError: Quota exceeded.' },
+  verify: { entryId, repair: true },
 };
 
 test('every command the shim builds, with all its fields, passes the worker validation', () => {

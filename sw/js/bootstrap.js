@@ -314,7 +314,11 @@ omSelf.addEventListener('fetch', (event) => {
         || loading.then(() => (records && wasm_bindgen.handle_fetch_from_records(rest, event.request, records)) || usual()),
     );
   }
-  event.respondWith(answer.catch((e) => new Response(`${OM_ERROR_CODE.INDEXED_DB_ERROR}: the offline worker could not read IndexedDB: ${e}`, { status: 500 })));
+  event.respondWith(
+    answer.catch(
+      (e) => new Response(`${OM_ERROR_CODE.INDEXED_DB_ERROR}: the offline worker could not read IndexedDB: ${e?.data?.message || e}`, { status: 500 }),
+    ),
+  );
   event.waitUntil(omWake(false));
 });
 
@@ -373,7 +377,10 @@ omSelf.addEventListener('message', (event) => {
       .then(() => omWake(true))
       .catch((e) => {
         console.error('[offline-manager] message failed', e);
-        reply({ ok: false, error: omError(OM_ERROR_CODE.INDEXED_DB_ERROR, `the offline worker failed: ${e}; reload the page`) });
+        // The worker's own KalturaError (its database cannot be opened: the message says why and
+        // what to do) goes to the page as it is.
+        const own = e !== null && typeof e === 'object' && e.category === 9 && typeof e.code === 'number';
+        reply({ ok: false, error: own ? e : omError(OM_ERROR_CODE.INDEXED_DB_ERROR, `the offline worker failed: ${e}; reload the page`) });
       }),
   );
 });

@@ -12,12 +12,18 @@
 //! - `licenses` (key `[entryId, keyId]`, version 2): `{entryId, keyId, key, expiration,
 //!   licenseUrl, acquiredAt}`, the ClearKey keys kept for offline playback.
 //!
-//! Migrations run step by step in `open`: 0→1 creates the first three stores; 1→2 adds
-//! `licenses` (version 1 segment records lack `chunks`, which is read as 1).
+//! Migrations run step by step (`connection::migrate`): 0→1 creates the first three stores;
+//! 1→2 adds `licenses` (version 1 segment records lack `chunks`, which is read as 1). The
+//! connection (`connection`) opens with a deadline, gives way to other contexts and reopens.
+
+mod connection;
+
+use connection::Connection;
+pub use connection::Lost;
 
 use crate::body::BlobBody;
 use engine::license::StoredLicense;
-use engine::ports::{NewSegment, Store, StoredSegment};
+use engine::ports::{NewSegment, ReadBack, ReadBackReport, RecordKey, Store, StoredSegment};
 use engine::{Entry, StoreError};
 use futures::future::{FutureExt, LocalBoxFuture};
 use indexed_db_futures::database::Database;
@@ -30,10 +36,7 @@ use std::cell::Cell;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use engine::layout::{
-    BLOB_PROBE, DB_NAME, DB_VERSION, ENTRY_KEY, MANIFEST_KEY, MANIFEST_TEXT,
-    SEGMENT_RECORD as FIELD, STORES,
-};
+use engine::layout::{BLOB_PROBE, MANIFEST_KEY, MANIFEST_TEXT, SEGMENT_RECORD as FIELD, STORES};
 
 const ENTRIES: &str = STORES.entries;
 const SEGMENTS: &str = STORES.segments;
@@ -53,35 +56,16 @@ enum BytesForm {
 
 /// IndexedDB-backed store.
 pub struct IdbStore {
-    db: Database,
+    conn: Connection,
     form: Cell<Option<BytesForm>>,
 }
 
 impl IdbStore {
-    /// Opens (and migrates) the database.
-    pub async fn open() -> Result<IdbStore, StoreError> {
-        let db = Database::open(DB_NAME)
-            .with_version(DB_VERSION)
-            .with_on_upgrade_needed(|event, db| {
-                let old = event.old_version() as u32;
-                if old < 1 {
-                    db.create_object_store(ENTRIES)
-                        .with_key_path(ENTRY_KEY.into())
-                        .build()?;
-                    db.create_object_store(SEGMENTS).build()?;
-                    db.create_object_store(MANIFESTS)
-                        .with_key_path(MANIFEST_KEY.into())
-                        .build()?;
-                }
-                if old < 2 {
-                    db.create_object_store(LICENSES).build()?;
-                }
-                Ok(())
-            })
-            .await
-            .map_err(|e| StoreError::Other(format!("opening IndexedDB: {e}")))?;
+    /// Opens (and migrates) the database; `on_lost` hears when the connection goes away under
+    /// the worker (see `connection`).
+    pub async fn open(on_lost: Box<dyn Fn(Lost)>) -> Result<IdbStore, StoreError> {
         Ok(IdbStore {
-            db,
+            conn: Connection::open(on_lost).await?,
             form: Cell::new(None),
         })
     }
@@ -94,10 +78,11 @@ impl IdbStore {
         if let Some(form) = self.form.get() {
             return Ok(form);
         }
+        let db = self.conn.db().await?;
         let key: JsValue = Array::of2(&Array::new(), &BLOB_PROBE.into()).into();
         let probe = web_sys::Blob::new_with_str_sequence(&Array::of1(&"x".into()))
             .map_err(|e| StoreError::Other(format!("{e:?}")))?;
-        let tx = self.write(SEGMENTS)?;
+        let tx = write(&db, SEGMENTS)?;
         let put = tx
             .object_store(SEGMENTS)
             .map_err(other)?
@@ -115,7 +100,7 @@ impl IdbStore {
             Err(_) => BytesForm::ArrayBuffer,
         };
         if form == BytesForm::Blob {
-            let tx = self.write(SEGMENTS)?;
+            let tx = write(&db, SEGMENTS)?;
             tx.object_store(SEGMENTS)
                 .map_err(other)?
                 .delete(key)
@@ -127,21 +112,10 @@ impl IdbStore {
         Ok(form)
     }
 
-    /// A read-write transaction over `stores`.
-    fn write<S>(&self, stores: S) -> Result<Transaction<'_>, StoreError>
-    where
-        S: indexed_db_futures::database::ObjectStoreName,
-    {
-        self.db
-            .transaction(stores)
-            .with_mode(TransactionMode::Readwrite)
-            .build()
-            .map_err(other)
-    }
-
     /// The local manifest text of an entry.
     pub async fn manifest(&self, id: &str) -> Result<Option<String>, StoreError> {
-        let tx = self.db.transaction(MANIFESTS).build().map_err(other)?;
+        let db = self.conn.db().await?;
+        let tx = db.transaction(MANIFESTS).build().map_err(other)?;
         let store = tx.object_store(MANIFESTS).map_err(other)?;
         let rec: Option<JsValue> = store
             .get(JsValue::from_str(id))
@@ -177,7 +151,8 @@ impl IdbStore {
         store: &str,
         range: KeyRange<JsValue>,
     ) -> Result<Vec<JsValue>, StoreError> {
-        let tx = self.db.transaction(store).build().map_err(other)?;
+        let db = self.conn.db().await?;
+        let tx = db.transaction(store).build().map_err(other)?;
         tx.object_store(store)
             .map_err(other)?
             .get_all()
@@ -231,6 +206,17 @@ pub fn join_records(
     let parts: Array = records.iter().map(bytes).collect::<Result<_, _>>()?;
     let blob = web_sys::Blob::new_with_blob_sequence(&parts).map_err(|_| bad_record())?;
     Ok(Some((blob, kind)))
+}
+
+/// A read-write transaction over `stores`.
+fn write<S>(db: &Database, stores: S) -> Result<Transaction<'_>, StoreError>
+where
+    S: indexed_db_futures::database::ObjectStoreName,
+{
+    db.transaction(stores)
+        .with_mode(TransactionMode::Readwrite)
+        .build()
+        .map_err(other)
 }
 
 fn bad_record() -> StoreError {
@@ -311,7 +297,8 @@ impl Store<BlobBody> for IdbStore {
         id: &'a str,
     ) -> LocalBoxFuture<'a, Result<Option<Entry>, StoreError>> {
         async move {
-            let tx = self.db.transaction(ENTRIES).build().map_err(other)?;
+            let db = self.conn.db().await?;
+            let tx = db.transaction(ENTRIES).build().map_err(other)?;
             let store = tx.object_store(ENTRIES).map_err(other)?;
             let rec: Option<JsValue> = store
                 .get(JsValue::from_str(id))
@@ -326,7 +313,8 @@ impl Store<BlobBody> for IdbStore {
 
     fn put_entry<'a>(&'a self, entry: &'a Entry) -> LocalBoxFuture<'a, Result<(), StoreError>> {
         async move {
-            let tx = self.write(ENTRIES)?;
+            let db = self.conn.db().await?;
+            let tx = write(&db, ENTRIES)?;
             let store = tx.object_store(ENTRIES).map_err(other)?;
             store.put(to_js(entry)?).primitive().map_err(other)?;
             commit(tx).await
@@ -336,7 +324,8 @@ impl Store<BlobBody> for IdbStore {
 
     fn list_entries(&self) -> LocalBoxFuture<'_, Result<Vec<Entry>, StoreError>> {
         async move {
-            let tx = self.db.transaction(ENTRIES).build().map_err(other)?;
+            let db = self.conn.db().await?;
+            let tx = db.transaction(ENTRIES).build().map_err(other)?;
             let store = tx.object_store(ENTRIES).map_err(other)?;
             let all: Vec<JsValue> = store
                 .get_all()
@@ -353,7 +342,8 @@ impl Store<BlobBody> for IdbStore {
 
     fn delete_entry<'a>(&'a self, id: &'a str) -> LocalBoxFuture<'a, Result<(), StoreError>> {
         async move {
-            let tx = self.write([ENTRIES, SEGMENTS, MANIFESTS, LICENSES])?;
+            let db = self.conn.db().await?;
+            let tx = write(&db, [ENTRIES, SEGMENTS, MANIFESTS, LICENSES])?;
             tx.object_store(LICENSES)
                 .map_err(other)?
                 .delete::<JsValue, _>(entry_range(id))
@@ -385,7 +375,8 @@ impl Store<BlobBody> for IdbStore {
         text: &'a str,
     ) -> LocalBoxFuture<'a, Result<(), StoreError>> {
         async move {
-            let tx = self.write(MANIFESTS)?;
+            let db = self.conn.db().await?;
+            let tx = write(&db, MANIFESTS)?;
             let rec = Object::new();
             set(&rec, MANIFEST_KEY, &id.into());
             set(&rec, MANIFEST_TEXT, &text.into());
@@ -401,7 +392,8 @@ impl Store<BlobBody> for IdbStore {
 
     fn clear_segments<'a>(&'a self, id: &'a str) -> LocalBoxFuture<'a, Result<(), StoreError>> {
         async move {
-            let tx = self.write(SEGMENTS)?;
+            let db = self.conn.db().await?;
+            let tx = write(&db, SEGMENTS)?;
             tx.object_store(SEGMENTS)
                 .map_err(other)?
                 .delete::<JsValue, _>(entry_range(id))
@@ -441,6 +433,7 @@ impl Store<BlobBody> for IdbStore {
         items: Vec<NewSegment<BlobBody>>,
     ) -> LocalBoxFuture<'a, Result<(), StoreError>> {
         async move {
+            let db = self.conn.db().await?;
             let form = self.bytes_form().await?;
             // ArrayBuffers are read before the transaction opens: one left waiting on a read
             // would commit early.
@@ -453,7 +446,7 @@ impl Store<BlobBody> for IdbStore {
                     buffers.push(buffer);
                 }
             }
-            let tx = self.write(SEGMENTS)?;
+            let tx = write(&db, SEGMENTS)?;
             let store = tx.object_store(SEGMENTS).map_err(other)?;
             for (k, s) in items.iter().enumerate() {
                 let rec = Object::new();
@@ -496,7 +489,8 @@ impl Store<BlobBody> for IdbStore {
         licenses: Vec<StoredLicense>,
     ) -> LocalBoxFuture<'a, Result<(), StoreError>> {
         async move {
-            let tx = self.write(LICENSES)?;
+            let db = self.conn.db().await?;
+            let tx = write(&db, LICENSES)?;
             let store = tx.object_store(LICENSES).map_err(other)?;
             store
                 .delete::<JsValue, _>(entry_range(id))
@@ -525,4 +519,108 @@ impl Store<BlobBody> for IdbStore {
         }
         .boxed_local()
     }
+
+    fn has_manifest<'a>(&'a self, id: &'a str) -> LocalBoxFuture<'a, Result<bool, StoreError>> {
+        async move {
+            let db = self.conn.db().await?;
+            let tx = db.transaction(MANIFESTS).build().map_err(other)?;
+            let count = tx
+                .object_store(MANIFESTS)
+                .map_err(other)?
+                .count()
+                .with_query::<JsValue, _>(KeyRange::Only(JsValue::from_str(id)))
+                .primitive()
+                .map_err(other)?
+                .await
+                .map_err(other)?;
+            Ok(count > 0)
+        }
+        .boxed_local()
+    }
+
+    fn read_back<'a>(
+        &'a self,
+        id: &'a str,
+        depth: ReadBack,
+    ) -> LocalBoxFuture<'a, Result<ReadBackReport, StoreError>> {
+        async move {
+            let all = self.read_all(SEGMENTS, entry_range(id)).await?;
+            let chosen: Vec<&JsValue> = match depth {
+                ReadBack::Full => all.iter().collect(),
+                ReadBack::Probe => {
+                    let mut ends: Vec<&JsValue> =
+                        all.first().into_iter().chain(all.last()).collect();
+                    if all.len() < 2 {
+                        ends.truncate(1);
+                    }
+                    ends
+                }
+            };
+            let mut report = ReadBackReport::default();
+            for record in chosen {
+                report.records += 1;
+                match read_record(record, depth).await {
+                    Some(read) => report.bytes += read,
+                    None => report.faults.push(record_key(record)),
+                }
+            }
+            Ok(report)
+        }
+        .boxed_local()
+    }
+
+    fn delete_records<'a>(
+        &'a self,
+        id: &'a str,
+        keys: &'a [RecordKey],
+    ) -> LocalBoxFuture<'a, Result<(), StoreError>> {
+        async move {
+            let db = self.conn.db().await?;
+            let tx = write(&db, SEGMENTS)?;
+            let store = tx.object_store(SEGMENTS).map_err(other)?;
+            for k in keys {
+                store
+                    .delete(segment_key(id, &k.track, k.index, k.chunk))
+                    .primitive()
+                    .map_err(other)?;
+            }
+            commit(tx).await
+        }
+        .boxed_local()
+    }
+}
+
+/// A record's key below its entry, from its fields.
+fn record_key(record: &JsValue) -> RecordKey {
+    let field = |k: &str| Reflect::get(record, &k.into()).unwrap_or_default();
+    RecordKey {
+        track: field(FIELD.track).as_string().unwrap_or_default(),
+        index: field(FIELD.index).as_f64().unwrap_or(0.0) as u32,
+        chunk: field(FIELD.chunk).as_f64().unwrap_or(0.0) as u32,
+    }
+}
+
+/// Reads a record's bytes (`Probe`: its first byte) and gives how many were read; `None` when
+/// they cannot be read (the browser lost the Blob's file) or are not as many as recorded.
+async fn read_record(record: &JsValue, depth: ReadBack) -> Option<u64> {
+    let field = |k: &str| Reflect::get(record, &k.into()).unwrap_or_default();
+    let recorded = field(FIELD.size).as_f64()?;
+    let bytes = field(FIELD.bytes);
+    if let Some(buffer) = bytes.dyn_ref::<js_sys::ArrayBuffer>() {
+        let len = f64::from(buffer.byte_length());
+        return (len == recorded).then_some(len as u64);
+    }
+    let blob = field(FIELD.blob).dyn_into::<web_sys::Blob>().ok()?;
+    if blob.size() != recorded {
+        return None;
+    }
+    let read = match depth {
+        ReadBack::Full => blob.clone(),
+        ReadBack::Probe => blob
+            .slice_with_f64_and_f64(0.0, 1.0_f64.min(recorded))
+            .ok()?,
+    };
+    let buffer = JsFuture::from(read.array_buffer()).await.ok()?;
+    let len = f64::from(buffer.dyn_into::<js_sys::ArrayBuffer>().ok()?.byte_length());
+    (len == read.size()).then_some(len as u64)
 }

@@ -44,11 +44,19 @@ pub async fn boot(scope: String) -> Result<(), JsValue> {
     if MANAGER.with(|m| m.borrow().is_some()) {
         return Ok(());
     }
-    let store = Rc::new(
-        IdbStore::open()
-            .await
-            .map_err(|e| JsValue::from_str(&format!("{e:?}")))?,
-    );
+    // The manager exists by the time the connection can be lost (it is built right after).
+    let on_lost = Box::new(|lost: idb::Lost| {
+        if let Ok(manager) = manager() {
+            manager.storage_lost(lost == idb::Lost::Vanished);
+        }
+    });
+    let store = Rc::new(IdbStore::open(on_lost).await.map_err(|e| {
+        // A KalturaError object: the bootstrap passes it to the page as the command's error.
+        serde_json::to_string(&e.to_kaltura(None))
+            .ok()
+            .and_then(|json| js_sys::JSON::parse(&json).ok())
+            .unwrap_or_else(|| JsValue::from_str(e.message()))
+    })?);
     let manager = Manager::new(
         Rc::new(WebFetcher),
         store.clone(),

@@ -22,13 +22,16 @@ export async function startWorld() {
     await servers.stop();
   });
 
-  /** A fresh page of core.html with `window.om` built from `options`; closed after `fn`. */
-  async function withPage(fn, {options = {}, eng = engine, delayMs = 0} = {}) {
+  /**
+   * A fresh page of core.html with `window.om` built from `options` (unless `setup` is false:
+   * the test builds it itself); closed after `fn`.
+   */
+  async function withPage(fn, {options = {}, eng = engine, delayMs = 0, setup = true} = {}) {
     proxy.clearRules();
     if (delayMs) proxy.addRule({match: SEGMENTS, action: 'delay', delayMs});
     const page = await eng.newPage(`${servers.app.url}/pages/core.html`);
     try {
-      await page.evaluate((o) => window.setup(o), options);
+      if (setup) await page.evaluate((o) => window.setup(o), options);
       return await fn(page);
     } finally {
       proxy.clearRules();

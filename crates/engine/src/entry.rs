@@ -36,6 +36,9 @@ pub enum StopReason {
     Network,
     /// An error.
     Error,
+    /// The browser deleted stored records (storage pressure, site data cleared) or can no
+    /// longer read them: resume downloads what is missing.
+    Evicted,
 }
 
 /// Who downloads an entry: the browser's Background Fetch, which goes on with every page

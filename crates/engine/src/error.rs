@@ -203,13 +203,16 @@ pub enum StoreError {
     Quota(String),
     /// Any other IndexedDB failure.
     Other(String),
+    /// The database cannot be opened (held by another tab, written by a newer release, an
+    /// upgrade that failed): the message says what to do, and the stored titles are untouched.
+    Unavailable(String),
 }
 
 impl StoreError {
     /// What the store said.
     pub fn message(&self) -> &str {
         match self {
-            StoreError::Quota(m) | StoreError::Other(m) => m,
+            StoreError::Quota(m) | StoreError::Other(m) | StoreError::Unavailable(m) => m,
         }
     }
 
@@ -230,6 +233,7 @@ impl StoreError {
                 format!("IndexedDB failed ({m}); try again (resume a download), reload the page, or clear the site's data if it persists"),
                 entry_id,
             ),
+            StoreError::Unavailable(m) => KalturaError::new(Code::IndexedDbError, m.as_str(), entry_id),
         }
     }
 }

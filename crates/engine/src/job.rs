@@ -322,7 +322,7 @@ pub fn store_error(entry_id: &str, e: StoreError) -> JobError {
     let err = e.to_kaltura(Some(entry_id));
     match e {
         StoreError::Quota(_) => JobError::Quota(err),
-        StoreError::Other(_) => JobError::Fatal(err),
+        StoreError::Other(_) | StoreError::Unavailable(_) => JobError::Fatal(err),
     }
 }
 

@@ -104,6 +104,54 @@ pub trait Store<B: Body>: 'static {
         &'a self,
         id: &'a str,
     ) -> LocalBoxFuture<'a, Result<Vec<StoredLicense>, StoreError>>;
+    /// Whether the entry's local manifest is stored.
+    fn has_manifest<'a>(&'a self, id: &'a str) -> LocalBoxFuture<'a, Result<bool, StoreError>>;
+    /// Reads an entry's segment records back and names those that cannot give their bytes: a
+    /// Blob whose file the browser lost (`NotReadableError`), or bytes of another size than
+    /// recorded. The size was checked against the plan when the record was stored.
+    fn read_back<'a>(
+        &'a self,
+        id: &'a str,
+        depth: ReadBack,
+    ) -> LocalBoxFuture<'a, Result<ReadBackReport, StoreError>>;
+    /// Delete some segment records of an entry, in one transaction.
+    fn delete_records<'a>(
+        &'a self,
+        id: &'a str,
+        keys: &'a [RecordKey],
+    ) -> LocalBoxFuture<'a, Result<(), StoreError>>;
+}
+
+/// How much of an entry a read-back reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadBack {
+    /// One byte of the first and of the last record: cheap enough for every worker start, and
+    /// enough to notice that the browser lost the entry's files.
+    Probe,
+    /// Every byte of every record.
+    Full,
+}
+
+/// A segment record's key below its entry.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RecordKey {
+    /// Track key.
+    pub track: String,
+    /// Segment index (0: the init segment).
+    pub index: u32,
+    /// Chunk of the segment.
+    pub chunk: u32,
+}
+
+/// What a read-back found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadBackReport {
+    /// Records read.
+    pub records: u64,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Records that cannot give their bytes.
+    pub faults: Vec<RecordKey>,
 }
 
 /// Why a segment-encryption key cannot be used.

@@ -8,8 +8,8 @@ use crate::error::{Code, KalturaError, CATEGORY_STORAGE, SEVERITY_CRITICAL, SEVE
 use crate::layout::LAYOUT;
 use crate::protocol::{
     BackgroundPlan, BackgroundRequest, Command, EntriesActedOn, EntryDetail, EntrySummary, Event,
-    Ping, ProgressDetail, ProtectionAnswer, Removed, Renewed, Request, StateDetail, ANSWERS,
-    MAX_ENTRY_ID_LEN, PROTOCOL_VERSION,
+    Ping, ProgressDetail, ProtectionAnswer, Removed, Renewed, Request, StateDetail, Verified,
+    ANSWERS, MAX_ENTRY_ID_LEN, PROTOCOL_VERSION,
 };
 use mpd::describe::Protection;
 use mpd::playable::MediaType;
@@ -92,6 +92,7 @@ fn protocol_ts() -> String {
         decl::<ProtectionAnswer>(&cfg),
         decl::<BackgroundPlan>(&cfg),
         decl::<BackgroundRequest>(&cfg),
+        decl::<Verified>(&cfg),
         decl::<ProgressDetail>(&cfg),
         decl::<StateDetail>(&cfg),
         decl::<Event>(&cfg),

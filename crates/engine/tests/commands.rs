@@ -48,6 +48,10 @@ fn every_command_answers_with_the_type_the_protocol_declares() {
         Command::PauseAll,
         Command::Resume { entry_id: id() },
         Command::Get { entry_id: id() },
+        Command::Verify {
+            entry_id: id(),
+            repair: None,
+        },
         Command::List,
         Command::Remove { entry_id: id() },
         Command::Prepare {

@@ -43,7 +43,7 @@ data: KalturaErrorData, };
 
 export type EntryState = "prepared" | "downloading" | "paused" | "completed" | "failed";
 
-export type StopReason = "user" | "quota" | "network" | "error";
+export type StopReason = "user" | "quota" | "network" | "error" | "evicted";
 
 export type DownloadMode = "foreground" | "background";
 
@@ -237,7 +237,15 @@ started: Array<string>,
 /**
  * The browser's refusal (`backgroundFetch.fetch()`'s error), if it refused one.
  */
-refused?: string, };
+refused?: string, } | { "type": "verify", 
+/**
+ * Entry id.
+ */
+entryId: string, 
+/**
+ * Download what is missing at once.
+ */
+repair?: boolean, };
 
 export type RequestMessage = { 
 /**
@@ -320,7 +328,15 @@ started: Array<string>,
 /**
  * The browser's refusal (`backgroundFetch.fetch()`'s error), if it refused one.
  */
-refused?: string, });
+refused?: string, } | { "type": "verify", 
+/**
+ * Entry id.
+ */
+entryId: string, 
+/**
+ * Download what is missing at once.
+ */
+repair?: boolean, });
 
 export type EntrySummary = { 
 /**
@@ -554,6 +570,49 @@ urls: Array<string>,
  */
 title: string, };
 
+export type Verified = { 
+/**
+ * Entry id.
+ */
+entryId: string, 
+/**
+ * Records read back whole.
+ */
+records: number, 
+/**
+ * Bytes read back.
+ */
+bytes: number, 
+/**
+ * Planned items with no complete record (for a completed entry: lost).
+ */
+missing: number, 
+/**
+ * Records whose bytes could not be read, or whose size is not the one recorded or
+ * planned (deleted, so a download fetches them again).
+ */
+unreadable: number, 
+/**
+ * Whether the local manifest is stored.
+ */
+manifest: boolean, 
+/**
+ * Whether every licence the worker keeps for it is stored (true for clear content).
+ */
+licenses: boolean, 
+/**
+ * Whether everything is there and readable.
+ */
+ok: boolean, 
+/**
+ * The entry's state after the check.
+ */
+state: EntryState, 
+/**
+ * Why it stopped, after the check.
+ */
+stopReason: StopReason | null, };
+
 export type ProgressDetail = { 
 /**
  * Entry id.
@@ -625,10 +684,11 @@ export interface CommandResults {
   keepSessions: EntrySummary;
   backgroundPlan: BackgroundPlan;
   backgroundStarted: EntrySummary;
+  verify: Verified;
 }
 
 /** Every command type. */
-export const COMMAND_TYPES = ['prepare', 'download', 'pause', 'resume', 'remove', 'pauseAll', 'removeAll', 'get', 'list', 'ping', 'renew', 'protection', 'keepSessions', 'backgroundPlan', 'backgroundStarted'] as const;
+export const COMMAND_TYPES = ['prepare', 'download', 'pause', 'resume', 'remove', 'pauseAll', 'removeAll', 'get', 'list', 'ping', 'renew', 'protection', 'keepSessions', 'backgroundPlan', 'backgroundStarted', 'verify'] as const;
 
 /** Playkit's category-9 (STORAGE) error codes. */
 export const ErrorCode = {

@@ -153,6 +153,12 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             _ if entry.state == State::Downloading && !entry.background_fetches.is_empty() => {
                 self.summary_answer(&entry).await // the browser is downloading it
             }
+            // What the browser deleted may include the manifest and licences: planned again,
+            // with what is still stored kept.
+            State::Failed if entry.stop_reason == Some(StopReason::Evicted) => {
+                let options = entry.options.clone();
+                self.download(id, options).await
+            }
             _ => {
                 if !self.running.borrow().contains_key(id) {
                     (entry.mode, entry.mode_reason) = self.choose_mode(&entry.options);
@@ -217,8 +223,9 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     }
 
     pub(super) async fn get(self: &Rc<Self>, id: &str) -> Res {
-        let entry = self.entry(id).await?;
+        let mut entry = self.entry(id).await?;
         let summary = self.summary(&entry).await?;
+        let summary = self.check_listed(&mut entry, summary).await?;
         let keeps_keys = entry.protected && entry.sessions.is_empty();
         Ok(Answer::Detail(Box::new(EntryDetail {
             summary,
@@ -234,8 +241,9 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
 
     pub(super) async fn list(self: &Rc<Self>) -> Res {
         let mut out = Vec::new();
-        for e in self.entries().await? {
-            out.push(self.summary(&e).await?);
+        for mut e in self.entries().await? {
+            let summary = self.summary(&e).await?;
+            out.push(self.check_listed(&mut e, summary).await?);
         }
         Ok(Answer::Entries(out))
     }

@@ -3,7 +3,7 @@
 
 use super::Manager;
 use crate::entry::{Entry, Mode, State, StopReason};
-use crate::error::KalturaError;
+use crate::error::{Code, KalturaError};
 use crate::job::{self, JobError, Outcome};
 use crate::ports::{Fetcher, Host, Store};
 use crate::protocol::Event;
@@ -16,7 +16,10 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     /// those paused by the user, or by a full disk, which waits for the user to free space).
     pub async fn resume_unfinished(self: &Rc<Self>) -> Result<usize, KalturaError> {
         self.woken.set(true);
-        let entries = self.entries().await?;
+        let mut entries = self.entries().await?;
+        if !self.probed.replace(true) {
+            self.probe_completed(&mut entries).await?;
+        }
         let mut started = 0;
         // The browser's background fetches, asked once per wake and only if an entry has some.
         let mut active: Option<Option<Vec<String>>> = None;
@@ -81,6 +84,30 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             }
             me.waiting.borrow_mut().remove(&id);
         }));
+    }
+
+    /// The database went away under the worker: another context needs it (a newer release's
+    /// upgrade, a page deleting it) or the browser closed it. Every running job stops without
+    /// touching its entry, which stays `downloading`, so the next wake resumes whatever still
+    /// exists once the database opens again. `vanished`: the reopened database was empty where
+    /// this worker had one, so the browser deleted the site's storage, and every page is told.
+    pub fn storage_lost(&self, vanished: bool) {
+        let running: Vec<_> = self.running.borrow_mut().drain().collect();
+        for (_, (_, handle)) in running {
+            handle.abort();
+        }
+        self.waiting.borrow_mut().clear();
+        self.claims.borrow_mut().clear();
+        if vanished {
+            self.host.emit(Event::Error(KalturaError::new(
+                Code::IndexedDbError,
+                "the browser deleted this site's offline storage (its data was cleared, or it was \
+                 evicted under storage pressure): the stored titles are gone; download them \
+                 again, and ask for persistent storage (navigator.storage.persist()) so the \
+                 browser keeps them",
+                None,
+            )));
+        }
     }
 
     pub(super) fn stop_job(&self, id: &str) {

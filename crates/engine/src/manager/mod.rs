@@ -9,6 +9,7 @@
 mod background;
 mod commands;
 mod entries;
+mod integrity;
 mod jobs;
 mod licences;
 mod planning;
@@ -59,6 +60,8 @@ pub struct Manager<F: Fetcher, S: Store<F::Body>, H: Host> {
     background_limits: Cell<BackgroundLimits>,
     /// Whether `resume_unfinished` ran in this worker instance.
     woken: Cell<bool>,
+    /// Whether this worker instance probed the completed entries' records.
+    probed: Cell<bool>,
     /// When this manager (so this worker instance) started, in ms since the epoch: a page sees a
     /// stopped and restarted worker as a new value in `ping`.
     started_at: f64,
@@ -95,6 +98,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             last_browser_progress: Cell::new(0.0),
             background_limits: Cell::new(BACKGROUND_LIMITS),
             woken: Cell::new(false),
+            probed: Cell::new(false),
         })
     }
 
@@ -167,6 +171,9 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                 started,
                 refused,
             } => self.background_started(&entry_id, started, refused).await,
+            Command::Verify { entry_id, repair } => {
+                self.verify(&entry_id, repair.unwrap_or(false)).await
+            }
             Command::Ping => {
                 // A restarted worker's first ping resumes first, so that the count keeps the
                 // page pinging for what it resumed (a background download waiting for its

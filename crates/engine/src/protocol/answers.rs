@@ -186,6 +186,40 @@ pub enum Answer {
     Protection(ProtectionAnswer),
     /// Background fetches for a page to start.
     BackgroundPlan(BackgroundPlan),
+    /// What reading an entry back found.
+    Verified(Verified),
+}
+
+/// `verify`: what reading an entry's stored records back found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct Verified {
+    /// Entry id.
+    pub entry_id: String,
+    /// Records read back whole.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub records: u64,
+    /// Bytes read back.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub bytes: u64,
+    /// Planned items with no complete record (for a completed entry: lost).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub missing: u64,
+    /// Records whose bytes could not be read, or whose size is not the one recorded or
+    /// planned (deleted, so a download fetches them again).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub unreadable: u64,
+    /// Whether the local manifest is stored.
+    pub manifest: bool,
+    /// Whether every licence the worker keeps for it is stored (true for clear content).
+    pub licenses: bool,
+    /// Whether everything is there and readable.
+    pub ok: bool,
+    /// The entry's state after the check.
+    pub state: State,
+    /// Why it stopped, after the check.
+    pub stop_reason: Option<StopReason>,
 }
 
 /// `backgroundPlan`: the background fetches a page starts for an entry, in order.
@@ -215,7 +249,7 @@ pub struct BackgroundRequest {
 /// Which answer type each command type has: `(command type, TypeScript type)`. The handler's
 /// match in `manager` is the implementation; a native test runs every command and checks its
 /// answer against this table.
-pub const ANSWERS: [(&str, &str); 15] = [
+pub const ANSWERS: [(&str, &str); 16] = [
     ("prepare", "EntrySummary"),
     ("download", "EntrySummary"),
     ("pause", "EntrySummary"),
@@ -231,6 +265,7 @@ pub const ANSWERS: [(&str, &str); 15] = [
     ("keepSessions", "EntrySummary"),
     ("backgroundPlan", "BackgroundPlan"),
     ("backgroundStarted", "EntrySummary"),
+    ("verify", "Verified"),
 ];
 
 impl Answer {
@@ -246,6 +281,7 @@ impl Answer {
             Answer::Renewed(_) => "Renewed",
             Answer::Protection(_) => "ProtectionAnswer",
             Answer::BackgroundPlan(_) => "BackgroundPlan",
+            Answer::Verified(_) => "Verified",
         }
     }
 }

@@ -143,6 +143,18 @@ pub enum Command {
         #[cfg_attr(feature = "ts", ts(optional))]
         refused: Option<String>,
     },
+    /// Read every stored record of an entry back (every byte, and its size against the record
+    /// and the plan) and check its manifest and licences are there. What cannot be read is
+    /// deleted, and a completed entry missing something becomes `failed` with stop reason
+    /// `evicted`; with `repair` the entry then downloads what is missing.
+    Verify {
+        /// Entry id.
+        entry_id: String,
+        /// Download what is missing at once.
+        #[serde(default)]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        repair: Option<bool>,
+    },
 }
 
 impl Command {
@@ -164,6 +176,7 @@ impl Command {
             Command::KeepSessions { .. } => "keepSessions",
             Command::BackgroundPlan { .. } => "backgroundPlan",
             Command::BackgroundStarted { .. } => "backgroundStarted",
+            Command::Verify { .. } => "verify",
         }
     }
 
@@ -180,7 +193,8 @@ impl Command {
             | Command::Protection { entry_id, .. }
             | Command::KeepSessions { entry_id, .. }
             | Command::BackgroundPlan { entry_id }
-            | Command::BackgroundStarted { entry_id, .. } => Some(entry_id),
+            | Command::BackgroundStarted { entry_id, .. }
+            | Command::Verify { entry_id, .. } => Some(entry_id),
             _ => None,
         }
     }

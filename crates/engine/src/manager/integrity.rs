@@ -1,0 +1,156 @@
+//! Noticing what the browser took away: records it deleted (storage pressure, the site's data
+//! cleared from devtools) and Blobs whose files it lost (`NotReadableError` on reading). A
+//! completed entry missing anything becomes `failed` with stop reason `evicted` and an error
+//! saying what to do; resuming it downloads what is missing. Listing checks counts only (its
+//! summaries read the stored records anyway), a worker's first wake reads one byte of each
+//! completed entry's first and last record, and `verify` reads every byte.
+
+use super::{Manager, Res};
+use crate::entry::{Entry, State, StopReason};
+use crate::error::{Code, KalturaError, StoreError};
+use crate::ports::{Fetcher, Host, ReadBack, Store};
+use crate::progress::Totals;
+use crate::protocol::{Answer, EntrySummary, Event, Verified};
+use std::rc::Rc;
+
+impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
+    /// `verify`: reads every record of an entry back; deletes the unreadable ones, marks a
+    /// completed entry that lost anything as evicted, and with `repair` downloads what is
+    /// missing.
+    pub(super) async fn verify(self: &Rc<Self>, id: &str, repair: bool) -> Res {
+        let mut entry = self.entry(id).await?;
+        let mut verified = self.inspect(&entry, Some(ReadBack::Full)).await?;
+        self.mark_if_evicted(&mut entry, &verified).await?;
+        let idle = entry.state != State::Downloading || !self.running.borrow().contains_key(id);
+        if repair && !verified.ok && entry.state != State::Completed && idle {
+            self.resume(id).await?;
+            entry = self.entry(id).await?;
+        }
+        verified.state = entry.state;
+        verified.stop_reason = entry.stop_reason;
+        Ok(Answer::Verified(verified))
+    }
+
+    /// Marks a completed entry evicted when its summary counts fewer stored items than planned
+    /// or its manifest is gone; gives the summary to show.
+    pub(super) async fn check_listed(
+        &self,
+        entry: &mut Entry,
+        summary: EntrySummary,
+    ) -> Result<EntrySummary, KalturaError> {
+        if entry.state != State::Completed {
+            return Ok(summary);
+        }
+        let manifest = self
+            .store
+            .has_manifest(&entry.id)
+            .await
+            .map_err(|e| e.to_kaltura(Some(&entry.id)))?;
+        if manifest && summary.segments_done >= summary.segments_total {
+            return Ok(summary);
+        }
+        let verified = self.inspect(entry, None).await?;
+        if self.mark_if_evicted(entry, &verified).await? {
+            return self.summary(entry).await;
+        }
+        Ok(summary)
+    }
+
+    /// Once per worker instance: a byte of each completed entry's first and last record, so a
+    /// browser that lost the entry's files is noticed before a player meets the error.
+    pub(super) async fn probe_completed(&self, entries: &mut [Entry]) -> Result<(), KalturaError> {
+        for entry in entries.iter_mut().filter(|e| e.state == State::Completed) {
+            let verified = self.inspect(entry, Some(ReadBack::Probe)).await?;
+            self.mark_if_evicted(entry, &verified).await?;
+        }
+        Ok(())
+    }
+
+    /// What of an entry is there: records read back at `depth` (unreadable ones deleted),
+    /// planned items without a complete record, its manifest and the licences the worker keeps.
+    async fn inspect(
+        &self,
+        entry: &Entry,
+        depth: Option<ReadBack>,
+    ) -> Result<Verified, KalturaError> {
+        let id = entry.id.as_str();
+        let db = |e: StoreError| e.to_kaltura(Some(id));
+        let report = match depth {
+            Some(depth) => self.store.read_back(id, depth).await.map_err(db)?,
+            None => Default::default(),
+        };
+        if !report.faults.is_empty() {
+            self.store
+                .delete_records(id, &report.faults)
+                .await
+                .map_err(db)?;
+        }
+        let missing = match &entry.plan {
+            Some(plan) => {
+                let stored = self.store.stored_segments(id).await.map_err(db)?;
+                let totals = Totals::of(plan, &stored);
+                totals.items_total.saturating_sub(totals.items_done)
+            }
+            None => 0,
+        };
+        let manifest = entry.plan.is_none() || self.store.has_manifest(id).await.map_err(db)?;
+        let keeps_keys = entry.protected && entry.sessions.is_empty() && entry.plan.is_some();
+        let licenses = !keeps_keys || !self.store.licenses(id).await.map_err(db)?.is_empty();
+        let unreadable = report.faults.len() as u64;
+        Ok(Verified {
+            entry_id: id.to_string(),
+            records: report.records.saturating_sub(unreadable),
+            bytes: report.bytes,
+            missing,
+            unreadable,
+            manifest,
+            licenses,
+            ok: missing == 0 && unreadable == 0 && manifest && licenses,
+            state: entry.state,
+            stop_reason: entry.stop_reason,
+        })
+    }
+
+    /// A completed entry that lost anything becomes `failed`, stop reason `evicted`, and every
+    /// page hears why; true when it did.
+    async fn mark_if_evicted(
+        &self,
+        entry: &mut Entry,
+        found: &Verified,
+    ) -> Result<bool, KalturaError> {
+        let complete = found.missing == 0 && found.manifest && found.licenses;
+        if entry.state != State::Completed || complete {
+            return Ok(false);
+        }
+        let mut lost = Vec::new();
+        if found.missing > 0 {
+            lost.push(format!("{} stored segments", found.missing));
+        }
+        if !found.manifest {
+            lost.push("its manifest".to_string());
+        }
+        if !found.licenses {
+            lost.push("its licences".to_string());
+        }
+        let error = KalturaError::new(
+            Code::IndexedDbError,
+            format!(
+                "the browser deleted {} of entry {} (storage pressure, or the site's data was \
+                 cleared); resume it to download what is missing, and ask for persistent \
+                 storage (navigator.storage.persist()) so the browser keeps downloads",
+                lost.join(" and "),
+                entry.id
+            ),
+            Some(&entry.id),
+        );
+        self.set_state(
+            entry,
+            State::Failed,
+            Some(StopReason::Evicted),
+            Some(error.clone()),
+        )
+        .await?;
+        self.host.emit(Event::Error(error));
+        Ok(true)
+    }
+}
