@@ -195,13 +195,14 @@ fn watch(state: &Rc<State>, db: &Database, generation: u32) {
 /// ran, then the app was rolled back) is left alone: its titles are readable again once the
 /// newer release is back.
 async fn open_error(what: &str) -> StoreError {
-    if what.contains("VersionError") || what.contains("version") && what.contains("less") {
-        let found = stored_version().await;
+    if let Some(found) = stored_version()
+        .await
+        .filter(|v| *v > f64::from(DB_VERSION))
+    {
         return StoreError::Unavailable(format!(
             "the offline database was written by a newer release of this app (database version \
-             {}, this worker reads up to {DB_VERSION}); reload the page to get the new release. \
-             Do not clear the site's data: the stored titles are kept",
-            found.map_or_else(|| "?".to_string(), |v| v.to_string())
+             {found}, this worker reads up to {DB_VERSION}); reload the page to get the new \
+             release. Do not clear the site's data: the stored titles are kept"
         ));
     }
     StoreError::Unavailable(format!(
@@ -211,13 +212,24 @@ async fn open_error(what: &str) -> StoreError {
     ))
 }
 
-/// The version the stored database is at, opened without asking for one (which never upgrades).
+/// The version of the stored database, from `indexedDB.databases()`, which opens nothing (an
+/// open could create an empty database where there is none).
 async fn stored_version() -> Option<f64> {
-    let db = Database::open(DB_NAME).await.ok()?;
-    let version = db
-        .as_sys()
-        .unchecked_ref::<web_sys::IdbDatabase>()
-        .version();
-    db.close();
-    Some(version)
+    let factory = js_sys::Reflect::get(&js_sys::global(), &"indexedDB".into()).ok()?;
+    let databases: js_sys::Function = js_sys::Reflect::get(&factory, &"databases".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let promise: js_sys::Promise = databases.call0(&factory).ok()?.dyn_into().ok()?;
+    let list: js_sys::Array = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    list.iter().find_map(|d| {
+        let name = js_sys::Reflect::get(&d, &"name".into()).ok()?.as_string()?;
+        (name == DB_NAME)
+            .then(|| js_sys::Reflect::get(&d, &"version".into()).ok()?.as_f64())
+            .flatten()
+    })
 }
