@@ -83,6 +83,15 @@ pub enum JobError {
     Fatal(KalturaError),
 }
 
+impl JobError {
+    /// The error a command answers with, whatever the job does next.
+    pub fn into_kaltura(self) -> KalturaError {
+        match self {
+            JobError::Network(e) | JobError::Quota(e) | JobError::Fatal(e) => e,
+        }
+    }
+}
+
 /// Runs the job to completion or error. Dropping the future stops it; what was committed stays.
 pub async fn run<F, S, H>(
     entry_id: &str,

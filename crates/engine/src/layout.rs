@@ -179,9 +179,16 @@ pub fn background_fetch_id(entry_id: &str, n: u32) -> String {
 
 /// The entry a background fetch id belongs to; `None` for ids this worker did not make.
 pub fn background_fetch_entry(id: &str) -> Option<&str> {
+    background_fetch_parts(id).map(|(entry, _)| entry)
+}
+
+/// The entry and the round number of a background fetch id (`offline-manager:{entry}:{n}`);
+/// `None` for ids this worker did not make.
+pub fn background_fetch_parts(id: &str) -> Option<(&str, u32)> {
     let rest = id.strip_prefix(BACKGROUND_FETCH_PREFIX)?;
     let (entry, n) = rest.rsplit_once(':')?;
-    (!entry.is_empty() && n.parse::<u32>().is_ok()).then_some(entry)
+    let n = n.parse::<u32>().ok()?;
+    (!entry.is_empty()).then_some((entry, n))
 }
 
 /// The URL of segment `index` of an entry's track.

@@ -91,7 +91,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             self.cfg.chunk_bytes,
             self.background_limits.get(),
         )
-        .map_err(job_error)?;
+        .map_err(JobError::into_kaltura)?;
         if batches.is_empty() {
             entry.background_handover = None;
             self.save_entry(&mut entry).await?;
@@ -135,9 +135,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         }
         let next = entry.background_next;
         let ours = |f: &String| {
-            f.rsplit_once(':')
-                .and_then(|(_, n)| n.parse::<u32>().ok())
-                .is_some_and(|n| n < next)
+            layout::background_fetch_parts(f).is_some_and(|(e, n)| e == entry.id && n < next)
         };
         entry.background_handover = None;
         for f in started.into_iter().filter(ours) {
@@ -229,7 +227,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             return Ok(());
         };
         if !listed {
-            return result.map(|_| ()).map_err(job_error);
+            return result.map(|_| ()).map_err(JobError::into_kaltura);
         }
         entry.background_fetches.retain(|f| f != fetch_id);
         entry.background_missing_since = None;
@@ -436,13 +434,6 @@ pub const HANDOVER_WAIT_MS: f64 = 60_000.0;
 /// How long an entry's background fetches may be missing from the browser's list, with no
 /// delivery, before the rest is downloaded in the foreground.
 pub const LOST_AFTER_MS: f64 = 30_000.0;
-
-/// The error a command answers for a job error.
-fn job_error(e: JobError) -> KalturaError {
-    match e {
-        JobError::Network(e) | JobError::Quota(e) | JobError::Fatal(e) => e,
-    }
-}
 
 /// What the browser's download UI shows: the entry's name, else its id.
 fn title_of(entry: &Entry) -> String {
