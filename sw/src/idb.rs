@@ -541,23 +541,30 @@ impl Store<BlobBody> for IdbStore {
     fn read_back<'a>(
         &'a self,
         id: &'a str,
-        depth: ReadBack,
+        depth: ReadBack<'a>,
     ) -> LocalBoxFuture<'a, Result<ReadBackReport, StoreError>> {
         async move {
-            let all = self.read_all(SEGMENTS, entry_range(id)).await?;
-            let chosen: Vec<&JsValue> = match depth {
-                ReadBack::Full => all.iter().collect(),
-                ReadBack::Probe => {
-                    let mut ends: Vec<&JsValue> =
-                        all.first().into_iter().chain(all.last()).collect();
-                    if all.len() < 2 {
-                        ends.truncate(1);
+            let records = match depth {
+                ReadBack::Full => self.read_all(SEGMENTS, entry_range(id)).await?,
+                ReadBack::Probe(keys) => {
+                    let db = self.conn.db().await?;
+                    let tx = db.transaction(SEGMENTS).build().map_err(other)?;
+                    let store = tx.object_store(SEGMENTS).map_err(other)?;
+                    let mut found = Vec::new();
+                    for k in keys {
+                        let rec: Option<JsValue> = store
+                            .get(segment_key(id, &k.track, k.index, k.chunk))
+                            .primitive()
+                            .map_err(other)?
+                            .await
+                            .map_err(other)?;
+                        found.extend(rec);
                     }
-                    ends
+                    found
                 }
             };
             let mut report = ReadBackReport::default();
-            for record in chosen {
+            for record in &records {
                 report.records += 1;
                 match read_record(record, depth).await {
                     Some(read) => report.bytes += read,
@@ -602,7 +609,7 @@ fn record_key(record: &JsValue) -> RecordKey {
 
 /// Reads a record's bytes (`Probe`: its first byte) and gives how many were read; `None` when
 /// they cannot be read (the browser lost the Blob's file) or are not as many as recorded.
-async fn read_record(record: &JsValue, depth: ReadBack) -> Option<u64> {
+async fn read_record(record: &JsValue, depth: ReadBack<'_>) -> Option<u64> {
     let field = |k: &str| Reflect::get(record, &k.into()).unwrap_or_default();
     let recorded = field(FIELD.size).as_f64()?;
     let bytes = field(FIELD.bytes);
@@ -616,7 +623,7 @@ async fn read_record(record: &JsValue, depth: ReadBack) -> Option<u64> {
     }
     let read = match depth {
         ReadBack::Full => blob.clone(),
-        ReadBack::Probe => blob
+        ReadBack::Probe(_) => blob
             .slice_with_f64_and_f64(0.0, 1.0_f64.min(recorded))
             .ok()?,
     };

@@ -112,7 +112,7 @@ pub trait Store<B: Body>: 'static {
     fn read_back<'a>(
         &'a self,
         id: &'a str,
-        depth: ReadBack,
+        depth: ReadBack<'a>,
     ) -> LocalBoxFuture<'a, Result<ReadBackReport, StoreError>>;
     /// Delete some segment records of an entry, in one transaction.
     fn delete_records<'a>(
@@ -124,10 +124,10 @@ pub trait Store<B: Body>: 'static {
 
 /// How much of an entry a read-back reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReadBack {
-    /// One byte of the first and of the last record: cheap enough for every worker start, and
-    /// enough to notice that the browser lost the entry's files.
-    Probe,
+pub enum ReadBack<'a> {
+    /// One byte of each of these records (a record that is not stored is skipped): cheap
+    /// enough for every worker start, and enough to notice that the browser lost the files.
+    Probe(&'a [RecordKey]),
     /// Every byte of every record.
     Full,
 }

@@ -8,9 +8,10 @@
 use super::{Manager, Res};
 use crate::entry::{Entry, State, StopReason};
 use crate::error::{Code, KalturaError, StoreError};
-use crate::ports::{Fetcher, Host, ReadBack, Store};
+use crate::ports::{Fetcher, Host, ReadBack, RecordKey, Store};
 use crate::progress::Totals;
 use crate::protocol::{Answer, EntrySummary, Event, Verified};
+use mpd::plan::PlanItem;
 use std::rc::Rc;
 
 impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
@@ -56,11 +57,25 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         Ok(summary)
     }
 
-    /// Once per worker instance: a byte of each completed entry's first and last record, so a
-    /// browser that lost the entry's files is noticed before a player meets the error.
+    /// Once per worker instance: a byte of each completed entry's first and last planned
+    /// record, so a browser that lost the entry's files is noticed before a player meets the
+    /// error. Two reads per entry, whatever its length.
     pub(super) async fn probe_completed(&self, entries: &mut [Entry]) -> Result<(), KalturaError> {
         for entry in entries.iter_mut().filter(|e| e.state == State::Completed) {
-            let verified = self.inspect(entry, Some(ReadBack::Probe)).await?;
+            let Some(plan) = &entry.plan else { continue };
+            let key = |i: PlanItem<'_>| RecordKey {
+                track: i.track.to_string(),
+                index: i.index,
+                chunk: 0,
+            };
+            let mut ends: Vec<RecordKey> = plan.items().next().map(key).into_iter().collect();
+            ends.extend(
+                plan.items()
+                    .last()
+                    .map(key)
+                    .filter(|k| Some(k) != ends.first()),
+            );
+            let verified = self.inspect(entry, Some(ReadBack::Probe(&ends))).await?;
             self.mark_if_evicted(entry, &verified).await?;
         }
         Ok(())
@@ -71,7 +86,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     async fn inspect(
         &self,
         entry: &Entry,
-        depth: Option<ReadBack>,
+        depth: Option<ReadBack<'_>>,
     ) -> Result<Verified, KalturaError> {
         let id = entry.id.as_str();
         let db = |e: StoreError| e.to_kaltura(Some(id));
@@ -86,6 +101,8 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                 .map_err(db)?;
         }
         let missing = match &entry.plan {
+            // The probe reads two records: what it found unreadable (and deleted) is missing.
+            _ if matches!(depth, Some(ReadBack::Probe(_))) => report.faults.len() as u64,
             Some(plan) => {
                 let stored = self.store.stored_segments(id).await.map_err(db)?;
                 let totals = Totals::of(plan, &stored);

@@ -202,23 +202,18 @@ impl Store<Bytes> for MemStore {
     fn read_back<'a>(
         &'a self,
         id: &'a str,
-        depth: ReadBack,
+        depth: ReadBack<'a>,
     ) -> LocalBoxFuture<'a, Result<ReadBackReport, StoreError>> {
         async move {
             let segs = self.segments.borrow();
-            let mine: Vec<_> = segs.iter().filter(|(k, _)| k.0 == id).collect();
             let read: Vec<_> = match depth {
-                ReadBack::Full => mine,
-                ReadBack::Probe => {
-                    let mut ends: Vec<_> = mine
-                        .first()
-                        .into_iter()
-                        .chain(mine.last())
-                        .cloned()
-                        .collect();
-                    ends.dedup_by(|a, b| a.0 == b.0);
-                    ends
-                }
+                ReadBack::Full => segs.iter().filter(|(k, _)| k.0 == id).collect(),
+                ReadBack::Probe(keys) => keys
+                    .iter()
+                    .filter_map(|k| {
+                        segs.get_key_value(&(id.to_string(), k.track.clone(), k.index, k.chunk))
+                    })
+                    .collect(),
             };
             let unreadable = self.unreadable.borrow();
             let mut report = ReadBackReport::default();
@@ -230,8 +225,10 @@ impl Store<Bytes> for MemStore {
                         index: k.2,
                         chunk: k.3,
                     });
-                } else {
+                } else if depth == ReadBack::Full {
                     report.bytes += chunk.body.size();
+                } else {
+                    report.bytes += chunk.body.size().min(1);
                 }
             }
             Ok(report)
