@@ -56,6 +56,36 @@ const BENCHES = [
   {id: 'background', file: 'background-bench.mjs', timeout: 8 * MINUTE, rows: [['background download throughput (200 MB)', 'MB/s']]},
   {id: 'coldstart', file: 'coldstart-bench.mjs', timeout: 3 * MINUTE, rows: [['worker cold start', 'ms']]},
   {id: 'size', file: 'size-bench.mjs', timeout: MINUTE, rows: [['sizes', 'bytes']]},
+  {
+    id: 'limits',
+    file: 'limits-bench.mjs',
+    timeout: 4 * MINUTE,
+    rows: [
+      ['download vs fetch alone (machine limit)', 'MB/s'],
+      ['download vs store alone (machine limit)', 'MB/s'],
+      ['download as a share of the slower of fetch/store', '%'],
+    ],
+  },
+  {
+    id: 'link',
+    file: 'link-bench.mjs',
+    timeout: 7 * MINUTE,
+    rows: [
+      ['download on a 100 Mbit/s, 40 ms RTT link, share of the link', '%'],
+      ['download on a 100 Mbit/s, 40 ms RTT link vs shaka Storage', 'MB/s'],
+      ['download on a 20 Mbit/s, 80 ms RTT link, share of the link', '%'],
+      ['download on a 20 Mbit/s, 80 ms RTT link vs shaka Storage', 'MB/s'],
+    ],
+  },
+  {
+    id: 'scale',
+    file: 'scale-bench.mjs',
+    timeout: 4 * MINUTE,
+    rows: [
+      ['getAllDownloads(), 200 titles vs 1', 'ms'],
+      ['worker cold start → segment, 200 titles vs 1', 'ms'],
+    ],
+  },
 ];
 
 function machine() {

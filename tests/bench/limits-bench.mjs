@@ -1,0 +1,199 @@
+// The machine's limits benchmark: how fast this browser on this machine can fetch the bench
+// stream's segments alone, and store them alone, beside our download of the same segments, all
+// in the same run, in headless Chromium against the same loopback media server.
+//
+//   node tests/bench/limits-bench.mjs [--runs N]     (or through tests/bench/scoreboard.mjs)
+//
+// - Content: bench-200m.mpd (tests/bench/make-big-content.sh), the stream download-bench.mjs
+//   measures throughput on: ours stores the highest video and the 3 audio languages, ~220 MB.
+// - Every trial runs in a fresh browser (a new on-disk profile, deleted afterwards), on
+//   tests/bench/pages/download.html of a bench origin (bench-server.mjs).
+// - ours: OfflineManager download, timed from download() to the 'completed' statechange, as in
+//   download-bench.mjs (pages/download.js). The segments it stored are the list the other two use.
+// - fetch alone: from the same page, every one of those segments fetched (cache 'no-store', the
+//   byte range when there is one, as our worker requests them) with 4 requests in flight (ours'
+//   default concurrency, JobConfig::default()) → Response.blob(); nothing is written anywhere.
+//   The clock runs from the first request to the last blob; the blobs are dropped as they come.
+// - store alone: the segments fetched once more the same way, this time keeping the Blobs
+//   (timed and logged, not a row), then those Blobs put into a scratch IndexedDB database
+//   (`limits-scratch`, not `offline-manager`), 4 puts per readwrite transaction and one
+//   transaction in flight at a time, as our job commits; the clock runs until the last one
+//   completes.
+// - Throughput: bytes / wall time, 1 MB = 10^6 bytes; median of `runs` (default 5) trials of each,
+//   in the order ours, fetch+store, repeated.
+// Rows: ours vs fetch alone and vs store alone (context), and ours as a share of the slower of
+// the two (goal ≥ 80 %).
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {fileURLToPath, pathToFileURL} from 'node:url';
+import {chromium} from 'playwright-core';
+import {CHROMIUM_OPTIONS} from '../e2e/harness.mjs';
+import {startMediaServer} from '../server/media-server.mjs';
+import {startBenchServer} from './bench-server.mjs';
+import {CONTENT_DIR, ensureContent, mbps, median} from './download-bench.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, '../..');
+const CONCURRENCY = 4; // ours: JobConfig::default() in crates/engine/src/job.rs
+const BATCH = 4;
+const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** Runs `fn(page)` in a fresh Chromium with a new on-disk profile, pages/download.html loaded. */
+export async function freshBrowser(app, fn) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'om-limits-'));
+  const context = await chromium.launchPersistentContext(dir, CHROMIUM_OPTIONS);
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.on('pageerror', (e) => console.error('[page error]', e.message));
+    await page.goto(`${app.url}/bench/download.html`);
+    await page.waitForFunction(() => window.benchReady === true);
+    return await fn(page);
+  } finally {
+    await context.close();
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+}
+
+/** Our download of `mpdUrl` (download `options`), in a fresh browser: {ms, bytes, records, ...}. */
+export function oursDownload(app, mpdUrl, options = {}) {
+  return freshBrowser(app, async (page) => {
+    await page.evaluate((u) => window.bench.ours.prepare(u), mpdUrl);
+    return page.evaluate((o) => window.bench.ours.download(o), options);
+  });
+}
+
+/**
+ * In the page: fetches `items` with `concurrency` in flight → blobs, dropped as they come, or
+ * with `keep` kept in window.limitsBlobs (for pageStoreAlone).
+ */
+async function pageFetchAlone({items, concurrency, keep}) {
+  const blobs = new Array(items.length);
+  let next = 0;
+  let bytes = 0;
+  const t0 = performance.now();
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      const {url, range} = items[i];
+      const headers = range ? {Range: `bytes=${range[0]}-${range[1]}`} : undefined;
+      const response = await fetch(url, {headers, cache: 'no-store'});
+      if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+      const blob = await response.blob();
+      bytes += blob.size;
+      if (keep) blobs[i] = blob;
+    }
+  };
+  await Promise.all(Array.from({length: concurrency}, lane));
+  const ms = performance.now() - t0;
+  window.limitsBlobs = keep ? blobs : null;
+  return {ms, bytes, segments: items.length};
+}
+
+/** In the page: puts window.limitsBlobs into `limits-scratch`, `batch` per transaction, one at a time. */
+async function pageStoreAlone({batch}) {
+  const request = (r) =>
+    new Promise((resolve, reject) => {
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+  const open = indexedDB.open('limits-scratch', 1);
+  open.onupgradeneeded = () => open.result.createObjectStore('segments');
+  const db = await request(open);
+  const blobs = window.limitsBlobs;
+  let bytes = 0;
+  let transactions = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < blobs.length; i += batch) {
+    await new Promise((resolve, reject) => {
+      const tx = db.transaction('segments', 'readwrite');
+      const store = tx.objectStore('segments');
+      for (let k = i; k < Math.min(blobs.length, i + batch); k++) {
+        store.put({blob: blobs[k], size: blobs[k].size}, k);
+        bytes += blobs[k].size;
+      }
+      tx.oncomplete = resolve;
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error ?? new Error('transaction aborted'));
+    });
+    transactions++;
+  }
+  const ms = performance.now() - t0;
+  db.close();
+  window.limitsBlobs = null;
+  return {ms, bytes, transactions};
+}
+
+function fetchThenStore(app, mpdUrl, items) {
+  return freshBrowser(app, async (page) => {
+    await page.evaluate((u) => fetch(u, {cache: 'no-store'}).then((r) => r.text()), mpdUrl);
+    const fetched = await page.evaluate(pageFetchAlone, {items, concurrency: CONCURRENCY, keep: false});
+    const kept = await page.evaluate(pageFetchAlone, {items, concurrency: CONCURRENCY, keep: true});
+    const stored = await page.evaluate(pageStoreAlone, {batch: BATCH});
+    return {fetched, kept, stored};
+  });
+}
+
+const line = (name, r) => `  ${name.padEnd(16)} ${String(r.bytes).padStart(11)} B in ${round(r.ms / 1000, 2)} s = ${round(mbps(r))} MB/s`;
+
+/**
+ * Runs the benchmark; resolves to the scoreboard rows.
+ * @param {{runs?: number, log?: (line: string) => void}} [opts]
+ */
+export async function run(opts = {}) {
+  const {runs = 5, log = (l) => console.error(l)} = opts;
+  ensureContent(log);
+  const media = await startMediaServer({contentDir: CONTENT_DIR});
+  const app = await startBenchServer({root: REPO});
+  try {
+    const mpdUrl = `${media.url}/content/bench-200m.mpd`;
+    const figures = {ours: [], fetch: [], store: []};
+    let items = null;
+    let bytes = 0;
+    log(`limits: bench-200m.mpd, ${runs} trials each of ours and fetch alone → store alone, a fresh browser profile per trial`);
+    for (let i = 0; i < runs; i++) {
+      const ours = await oursDownload(app, mpdUrl);
+      if (!items) {
+        items = ours.records.map((r) => ({url: r.url, range: r.range}));
+        bytes = ours.bytes;
+        log(`  ours stored ${items.length} segments, ${bytes} bytes`);
+      }
+      log(line(`ours #${i + 1}`, ours));
+      const {fetched, kept, stored} = await fetchThenStore(app, mpdUrl, items);
+      log(line(`fetch alone #${i + 1}`, fetched));
+      log(`${line(`fetch, kept #${i + 1}`, kept)}  (the Blobs for the store step; not a row)`);
+      log(`${line(`store alone #${i + 1}`, stored)}  ${stored.transactions} transactions`);
+      for (const r of [fetched, kept, stored]) {
+        if (r.bytes !== bytes) log(`  !! ${r.bytes} bytes, ours stored ${bytes}: not like for like`);
+      }
+      figures.ours.push(mbps(ours));
+      figures.fetch.push(mbps(fetched));
+      figures.store.push(mbps(stored));
+    }
+    const med = Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, median(v)]));
+    const slower = Math.min(med.fetch, med.store);
+    const which = med.fetch <= med.store ? 'fetch alone' : 'store alone';
+    const share = (med.ours / slower) * 100;
+    log(`  median MB/s: ours ${round(med.ours)}, fetch alone ${round(med.fetch)}, store alone ${round(med.store)}; ours = ${round(share)} % of ${which}`);
+    return [
+      row('download vs fetch alone (machine limit)', 'MB/s', med.ours, `fetch → Blob, ${CONCURRENCY} in flight, discarded`, med.fetch, null, null),
+      row('download vs store alone (machine limit)', 'MB/s', med.ours, `Blobs → IndexedDB, ${BATCH} puts/tx, 1 tx in flight`, med.store, null, null),
+      row('download as a share of the slower of fetch/store', '%', share, `${which} (${round(slower)} MB/s) = 100 %`, 100, '≥ 80 %', share >= 80),
+    ];
+  } finally {
+    await app.stop();
+    await media.stop();
+  }
+}
+
+function row(name, unit, ours, peerName, peer, goal, met) {
+  const ratio = peer > 0 ? ours / peer : null;
+  return {name, unit, ours: round(ours), peer_name: peerName, peer: round(peer), ratio: ratio === null ? null : round(ratio, 2), goal, met};
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const args = process.argv.slice(2);
+  const i = args.indexOf('--runs');
+  console.log(JSON.stringify(await run({runs: i >= 0 ? Number(args[i + 1]) : 5}), null, 1));
+}
