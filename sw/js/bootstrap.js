@@ -374,7 +374,9 @@ omSelf.addEventListener('message', (event) => {
             : { ok: false, error: omError(OM_ERROR_CODE.INDEXED_DB_ERROR, 'the offline worker sent an unreadable reply; reload the page') },
         ),
       )
-      .then(() => omWake(true))
+      // A ping (the pages' keep-alive, and their 'online' event) resumes what should run; any
+      // first message of a worker instance does too. Other commands do not re-read every entry.
+      .then(() => omWake(data.type === 'ping'))
       .catch((e) => {
         console.error('[offline-manager] message failed', e);
         // The worker's own KalturaError (its database cannot be opened: the message says why and

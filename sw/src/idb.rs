@@ -410,19 +410,59 @@ impl Store<BlobBody> for IdbStore {
     ) -> LocalBoxFuture<'a, Result<Vec<StoredSegment>, StoreError>> {
         async move {
             let all = self.read_all(SEGMENTS, entry_range(id)).await?;
-            let field = |r: &JsValue, k: &str| Reflect::get(r, &k.into()).ok();
-            Ok(all
-                .iter()
-                .filter_map(|r| {
-                    Some(StoredSegment {
-                        track: field(r, FIELD.track)?.as_string()?,
-                        index: field(r, FIELD.index)?.as_f64()? as u32,
-                        chunk: field(r, FIELD.chunk)?.as_f64().unwrap_or(0.0) as u32,
-                        chunks: field(r, FIELD.chunks)?.as_f64().unwrap_or(1.0) as u32,
-                        size: field(r, FIELD.size)?.as_f64()? as u64,
-                    })
-                })
-                .collect())
+            Ok(all.iter().filter_map(stored_segment).collect())
+        }
+        .boxed_local()
+    }
+
+    fn stored_segments_of<'a>(
+        &'a self,
+        ids: &'a [&'a str],
+    ) -> LocalBoxFuture<'a, Result<Vec<Vec<StoredSegment>>, StoreError>> {
+        async move {
+            let db = self.conn.db().await?;
+            let tx = db.transaction(SEGMENTS).build().map_err(other)?;
+            let store = tx.object_store(SEGMENTS).map_err(other)?;
+            // Every request goes out before the first answer is awaited.
+            let mut requests = Vec::with_capacity(ids.len());
+            for id in ids {
+                requests.push(
+                    store
+                        .get_all()
+                        .with_query::<JsValue, _>(entry_range(id))
+                        .primitive()
+                        .map_err(other)?,
+                );
+            }
+            let mut out = Vec::with_capacity(ids.len());
+            for request in requests {
+                let records: Vec<JsValue> = request
+                    .await
+                    .map_err(other)?
+                    .collect::<Result<_, _>>()
+                    .map_err(other)?;
+                out.push(records.iter().filter_map(stored_segment).collect());
+            }
+            Ok(out)
+        }
+        .boxed_local()
+    }
+
+    fn manifest_ids(&self) -> LocalBoxFuture<'_, Result<Vec<String>, StoreError>> {
+        async move {
+            let db = self.conn.db().await?;
+            let tx = db.transaction(MANIFESTS).build().map_err(other)?;
+            let keys: Vec<JsValue> = tx
+                .object_store(MANIFESTS)
+                .map_err(other)?
+                .get_all_keys()
+                .primitive()
+                .map_err(other)?
+                .await
+                .map_err(other)?
+                .collect::<Result<_, _>>()
+                .map_err(other)?;
+            Ok(keys.iter().filter_map(JsValue::as_string).collect())
         }
         .boxed_local()
     }
@@ -595,6 +635,18 @@ impl Store<BlobBody> for IdbStore {
         }
         .boxed_local()
     }
+}
+
+/// What a segment record says of itself; `None` for a record missing a field.
+fn stored_segment(r: &JsValue) -> Option<StoredSegment> {
+    let field = |k: &str| Reflect::get(r, &k.into()).ok();
+    Some(StoredSegment {
+        track: field(FIELD.track)?.as_string()?,
+        index: field(FIELD.index)?.as_f64()? as u32,
+        chunk: field(FIELD.chunk)?.as_f64().unwrap_or(0.0) as u32,
+        chunks: field(FIELD.chunks)?.as_f64().unwrap_or(1.0) as u32,
+        size: field(FIELD.size)?.as_f64()? as u64,
+    })
 }
 
 /// A record's key below its entry, from its fields.

@@ -169,3 +169,28 @@ test(`verify reads a sound title back in ${engine.name} and reports every record
     );
   });
 });
+
+test('a title removed right after the worker restarts stays removed', T, async (t) => {
+  if (!engine.can.stopWorkers) return t.skip(`${engine.name} cannot stop its workers here: ${engine.why.stopWorkers}`);
+  await withPage(async (page) => {
+    const ids = ['removed-1', 'removed-2', 'removed-3'];
+    for (const id of ids) await downloaded(page, id);
+    for (const id of ids) {
+      // The first message of a new worker instance probes every completed title while the
+      // removal runs: the probe must not write the removed entry back.
+      await engine.stopWorkers(page);
+      await page.evaluate(() => window.om.getAllDownloads());
+      await page.evaluate((id) => window.om.remove(id), id);
+      await new Promise((r) => setTimeout(r, 500));
+      const listed = await page.evaluate(() => window.om.getAllDownloads());
+      assert.equal(
+        listed.find((e) => e.id === id),
+        undefined,
+        `${id} stays removed: ${JSON.stringify(listed.map((e) => [e.id, e.state, e.stopReason]))}`,
+      );
+      assert.deepEqual(await world.recordsOf(page, id), {entry: false, items: 0});
+    }
+    const errors = await page.evaluate(() => window.events.filter((e) => e.type === 'error').map((e) => e.detail));
+    assert.deepEqual(errors, [], 'no title was reported evicted');
+  });
+});

@@ -5,7 +5,7 @@ use crate::entry::Entry;
 use crate::error::{FetchError, StoreError};
 use crate::license::StoredLicense;
 use crate::protocol::Event;
-use futures::future::LocalBoxFuture;
+use futures::future::{FutureExt, LocalBoxFuture};
 
 /// A fetched body. In the worker it is a `Blob` handle: bytes never enter wasm memory.
 pub trait Body: Clone + 'static {
@@ -87,6 +87,24 @@ pub trait Store<B: Body>: 'static {
         &'a self,
         id: &'a str,
     ) -> LocalBoxFuture<'a, Result<Vec<StoredSegment>, StoreError>>;
+    /// What is stored for each of several entries, read at once (one transaction, every
+    /// request out before the first answer: listing hundreds of titles costs about one round
+    /// trip to the storage, not one per title).
+    fn stored_segments_of<'a>(
+        &'a self,
+        ids: &'a [&'a str],
+    ) -> LocalBoxFuture<'a, Result<Vec<Vec<StoredSegment>>, StoreError>> {
+        async move {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                out.push(self.stored_segments(id).await?);
+            }
+            Ok(out)
+        }
+        .boxed_local()
+    }
+    /// The ids of every entry whose local manifest is stored.
+    fn manifest_ids(&self) -> LocalBoxFuture<'_, Result<Vec<String>, StoreError>>;
     /// Store several segments in one transaction: all or none.
     fn put_segments<'a>(
         &'a self,

@@ -9,6 +9,7 @@ use crate::ports::{Fetcher, Host, NewSegment, Store};
 use crate::protocol::{Answer, EntriesActedOn, EntryDetail, Removed, Sessions};
 use mpd::SelectOptions;
 use serde_json::Value;
+use std::collections::HashSet;
 use std::rc::Rc;
 
 impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
@@ -37,7 +38,10 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                 e
             }
             Some(e) => return self.summary_answer(&e).await,
-            None => Entry::prepared(id, config, self.host.now_ms()),
+            None => {
+                self.removed.borrow_mut().remove(id);
+                Entry::prepared(id, config, self.host.now_ms())
+            }
         };
         self.store
             .put_entry(&entry)
@@ -179,6 +183,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         self.stop_job(id);
         self.abort_background(&mut entry).await;
         let sessions = entry.sessions;
+        self.removed.borrow_mut().insert(id.to_string());
         self.unsaved.borrow_mut().remove(id);
         self.forget_claims(id);
         self.store.delete_entry(id).await.map_err(|e| {
@@ -225,7 +230,13 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     pub(super) async fn get(self: &Rc<Self>, id: &str) -> Res {
         let mut entry = self.entry(id).await?;
         let summary = self.summary(&entry).await?;
-        let summary = self.check_listed(&mut entry, summary).await?;
+        let manifest = entry.state != State::Completed
+            || self
+                .store
+                .has_manifest(id)
+                .await
+                .map_err(|e| e.to_kaltura(Some(id)))?;
+        let summary = self.check_listed(&mut entry, summary, manifest).await?;
         let keeps_keys = entry.protected && entry.sessions.is_empty();
         Ok(Answer::Detail(Box::new(EntryDetail {
             summary,
@@ -239,11 +250,37 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         })))
     }
 
+    /// Every entry's summary, from three reads whatever the number of titles: the entries,
+    /// their stored segments (at once) and the ids of the stored manifests.
     pub(super) async fn list(self: &Rc<Self>) -> Res {
-        let mut out = Vec::new();
-        for mut e in self.entries().await? {
-            let summary = self.summary(&e).await?;
-            out.push(self.check_listed(&mut e, summary).await?);
+        let db = |e: crate::StoreError| e.to_kaltura(None);
+        let entries = self.entries().await?;
+        let planned: Vec<&str> = entries
+            .iter()
+            .filter(|e| e.plan.is_some())
+            .map(|e| e.id.as_str())
+            .collect();
+        let mut stored = self.store.stored_segments_of(&planned).await.map_err(db)?;
+        let manifests: HashSet<String> = if entries.iter().any(|e| e.state == State::Completed) {
+            self.store
+                .manifest_ids()
+                .await
+                .map_err(db)?
+                .into_iter()
+                .collect()
+        } else {
+            HashSet::new()
+        };
+        let mut out = Vec::with_capacity(entries.len());
+        let mut next = stored.drain(..);
+        for mut e in entries {
+            let segments = match &e.plan {
+                Some(_) => next.next().unwrap_or_default(),
+                None => Vec::new(),
+            };
+            let summary = self.summary_of(&e, &segments);
+            let manifest = manifests.contains(&e.id);
+            out.push(self.check_listed(&mut e, summary, manifest).await?);
         }
         Ok(Answer::Entries(out))
     }

@@ -5,7 +5,7 @@ use super::{Manager, Res};
 use crate::entry::{Entry, State, StopReason};
 use crate::error::{Code, KalturaError, StoreError};
 use crate::layout::{self, POSTER_TRACK};
-use crate::ports::{Fetcher, Host, Store};
+use crate::ports::{Fetcher, Host, Store, StoredSegment};
 use crate::progress::Totals;
 use crate::protocol::{Answer, EntrySummary, Event, StateDetail};
 use serde_json::Value;
@@ -55,8 +55,13 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                 .map_err(|e| e.to_kaltura(Some(&entry.id)))?,
             None => Vec::new(),
         };
+        Ok(self.summary_of(entry, &stored))
+    }
+
+    /// The summary of an entry whose stored segments are read already.
+    pub(super) fn summary_of(&self, entry: &Entry, stored: &[StoredSegment]) -> EntrySummary {
         let totals = match &entry.plan {
-            Some(plan) => Totals::of(plan, &stored),
+            Some(plan) => Totals::of(plan, stored),
             None => Totals::default(),
         };
         let local_poster = stored
@@ -74,7 +79,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                 .cloned()
                 .unwrap_or(Value::Null)
         };
-        Ok(EntrySummary {
+        EntrySummary {
             id: entry.id.clone(),
             state: entry.state,
             stop_reason: entry.stop_reason,
@@ -90,7 +95,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             error: entry.error.clone(),
             mode: entry.mode,
             mode_reason: entry.mode_reason.clone(),
-        })
+        }
     }
 
     /// The summary as a command's answer.

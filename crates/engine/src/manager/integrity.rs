@@ -12,6 +12,7 @@ use crate::ports::{Fetcher, Host, ReadBack, RecordKey, Store};
 use crate::progress::Totals;
 use crate::protocol::{Answer, EntrySummary, Event, Verified};
 use mpd::plan::PlanItem;
+use std::collections::HashSet;
 use std::rc::Rc;
 
 impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
@@ -20,7 +21,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     /// missing.
     pub(super) async fn verify(self: &Rc<Self>, id: &str, repair: bool) -> Res {
         let mut entry = self.entry(id).await?;
-        let mut verified = self.inspect(&entry, Some(ReadBack::Full)).await?;
+        let mut verified = self.inspect(&entry, Some(ReadBack::Full), None).await?;
         self.mark_if_evicted(&mut entry, &verified).await?;
         let idle = entry.state != State::Downloading || !self.running.borrow().contains_key(id);
         if repair && !verified.ok && entry.state != State::Completed && idle {
@@ -33,24 +34,20 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     }
 
     /// Marks a completed entry evicted when its summary counts fewer stored items than planned
-    /// or its manifest is gone; gives the summary to show.
+    /// or its manifest is gone (`manifest`: whether it is stored); gives the summary to show.
     pub(super) async fn check_listed(
         &self,
         entry: &mut Entry,
         summary: EntrySummary,
+        manifest: bool,
     ) -> Result<EntrySummary, KalturaError> {
         if entry.state != State::Completed {
             return Ok(summary);
         }
-        let manifest = self
-            .store
-            .has_manifest(&entry.id)
-            .await
-            .map_err(|e| e.to_kaltura(Some(&entry.id)))?;
         if manifest && summary.segments_done >= summary.segments_total {
             return Ok(summary);
         }
-        let verified = self.inspect(entry, None).await?;
+        let verified = self.inspect(entry, None, Some(manifest)).await?;
         if self.mark_if_evicted(entry, &verified).await? {
             return self.summary(entry).await;
         }
@@ -61,6 +58,16 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     /// record, so a browser that lost the entry's files is noticed before a player meets the
     /// error. Two reads per entry, whatever its length.
     pub(super) async fn probe_completed(&self, entries: &mut [Entry]) -> Result<(), KalturaError> {
+        if !entries.iter().any(|e| e.state == State::Completed) {
+            return Ok(());
+        }
+        let manifests: HashSet<String> = self
+            .store
+            .manifest_ids()
+            .await
+            .map_err(|e| e.to_kaltura(None))?
+            .into_iter()
+            .collect();
         for entry in entries.iter_mut().filter(|e| e.state == State::Completed) {
             let Some(plan) = &entry.plan else { continue };
             let key = |i: PlanItem<'_>| RecordKey {
@@ -75,7 +82,10 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                     .map(key)
                     .filter(|k| Some(k) != ends.first()),
             );
-            let verified = self.inspect(entry, Some(ReadBack::Probe(&ends))).await?;
+            let manifest = manifests.contains(&entry.id);
+            let verified = self
+                .inspect(entry, Some(ReadBack::Probe(&ends)), Some(manifest))
+                .await?;
             self.mark_if_evicted(entry, &verified).await?;
         }
         Ok(())
@@ -83,10 +93,12 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
 
     /// What of an entry is there: records read back at `depth` (unreadable ones deleted),
     /// planned items without a complete record, its manifest and the licences the worker keeps.
+    /// `manifest`: whether its manifest is stored, when the caller knows.
     async fn inspect(
         &self,
         entry: &Entry,
         depth: Option<ReadBack<'_>>,
+        manifest: Option<bool>,
     ) -> Result<Verified, KalturaError> {
         let id = entry.id.as_str();
         let db = |e: StoreError| e.to_kaltura(Some(id));
@@ -110,7 +122,11 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             }
             None => 0,
         };
-        let manifest = entry.plan.is_none() || self.store.has_manifest(id).await.map_err(db)?;
+        let manifest = match manifest {
+            _ if entry.plan.is_none() => true,
+            Some(known) => known,
+            None => self.store.has_manifest(id).await.map_err(db)?,
+        };
         let keeps_keys = entry.protected && entry.sessions.is_empty() && entry.plan.is_some();
         let licenses = !keeps_keys || !self.store.licenses(id).await.map_err(db)?.is_empty();
         let unreadable = report.faults.len() as u64;
@@ -138,6 +154,17 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         let complete = found.missing == 0 && found.manifest && found.licenses;
         if entry.state != State::Completed || complete {
             return Ok(false);
+        }
+        // What was read may be older than a removal (or any change) since: only an entry still
+        // stored and still completed is marked, and nothing is written back for a removed one.
+        let gone = |me: &Self| me.removed.borrow().contains(&entry.id);
+        if gone(self) {
+            return Ok(false);
+        }
+        match self.store.get_entry(&entry.id).await {
+            Ok(Some(now)) if now.state == State::Completed && !gone(self) => *entry = now,
+            Ok(_) => return Ok(false),
+            Err(e) => return Err(e.to_kaltura(Some(&entry.id))),
         }
         let mut lost = Vec::new();
         if found.missing > 0 {

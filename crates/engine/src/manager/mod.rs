@@ -62,6 +62,9 @@ pub struct Manager<F: Fetcher, S: Store<F::Body>, H: Host> {
     woken: Cell<bool>,
     /// Whether this worker instance probed the completed entries' records.
     probed: Cell<bool>,
+    /// Entries removed since this worker started (until prepared again): a check that read an
+    /// entry before its removal must not write it back.
+    removed: RefCell<HashSet<String>>,
     /// When this manager (so this worker instance) started, in ms since the epoch: a page sees a
     /// stopped and restarted worker as a new value in `ping`.
     started_at: f64,
@@ -99,6 +102,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             background_limits: Cell::new(BACKGROUND_LIMITS),
             woken: Cell::new(false),
             probed: Cell::new(false),
+            removed: RefCell::default(),
         })
     }
 

@@ -196,6 +196,9 @@ impl Store<Bytes> for MemStore {
     ) -> LocalBoxFuture<'a, Result<Vec<StoredLicense>, StoreError>> {
         async move { Ok(self.licenses.borrow().get(id).cloned().unwrap_or_default()) }.boxed_local()
     }
+    fn manifest_ids(&self) -> LocalBoxFuture<'_, Result<Vec<String>, StoreError>> {
+        async move { Ok(self.manifests.borrow().keys().cloned().collect()) }.boxed_local()
+    }
     fn has_manifest<'a>(&'a self, id: &'a str) -> LocalBoxFuture<'a, Result<bool, StoreError>> {
         async move { Ok(self.manifests.borrow().contains_key(id)) }.boxed_local()
     }
