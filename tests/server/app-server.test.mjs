@@ -33,6 +33,7 @@ describe('app server', () => {
       'dist/offline-manager.js': 'export {};',
       'demo/index.html': '<!doctype html>demo',
       'tests/pages/a.css': 'p{}',
+      'tests/pages/app-sw.js': 'importScripts("/offline-manager-sw.js");',
       'node_modules/shaka-player/dist/shaka-player.compiled.js': '//shaka',
       'secret.txt': 'secret',
     };
@@ -70,6 +71,23 @@ describe('app server', () => {
     assert.match(css.headers.get('content-type'), /^text\/css/);
     await css.text();
     assert.equal(await (await fetch(`${app.url}/vendor/shaka/shaka-player.compiled.js`)).text(), '//shaka');
+  });
+
+  test('a new worker build changes the bytes of every worker script, and only theirs', async () => {
+    const text = (p) => fetch(`${app.url}${p}`).then((r) => r.text());
+    try {
+      app.setWorkerBuild(2);
+      const sw = await fetch(`${app.url}/offline-manager-sw.js`);
+      assert.equal(sw.headers.get('content-type'), 'text/javascript; charset=utf-8');
+      assert.equal(sw.headers.get('cache-control'), 'no-store');
+      assert.equal(await sw.text(), 'self.x = 1;\n// build 2\n');
+      assert.equal(await text('/pages/app-sw.js'), 'importScripts("/offline-manager-sw.js");\n// build 2\n');
+      assert.equal(await text('/offline-manager.js'), 'export {};');
+      assert.equal(await text('/pages/a.css'), 'p{}');
+    } finally {
+      app.setWorkerBuild(0);
+    }
+    assert.equal(await text('/offline-manager-sw.js'), 'self.x = 1;');
   });
 
   test('unknown paths are 404 and traversal is refused', async () => {

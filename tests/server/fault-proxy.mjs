@@ -7,7 +7,9 @@
 //   const rule = proxy.addRule({match: 'chunk-stream0-00002', action: 'status', status: 500, times: 2});
 //   // ... the page fetches `${proxy.url}/content/...` ...
 //   rule.hits;        // how many requests the rule answered
-//   proxy.requests;   // [{method, url, range, action, at}] in arrival order
+//   proxy.requests;   // [{method, url, range, action, at, endedAt, whole}] in arrival order:
+//                     // endedAt = when the answer ended (null while it runs), whole = whether
+//                     // it went out whole (false: cut by the proxy's rule or by the client)
 //   proxy.clearRules(); await proxy.stop();
 //
 // A rule: {match, action, times = Infinity, delayMs = 0, ...}
@@ -91,7 +93,20 @@ export async function startFaultProxy({target, port = 0, host = '127.0.0.1'} = {
   const handler = async (req, res) => {
     const rule = req.method === 'OPTIONS' ? null : (rules.find((r) => r.hits < r.times && matches(r, req)) ?? null);
     if (rule) rule.hits += 1;
-    requests.push({method: req.method, url: req.url, range: req.headers.range ?? null, action: rule?.action ?? null, at: Date.now()});
+    const record = {
+      method: req.method,
+      url: req.url,
+      range: req.headers.range ?? null,
+      action: rule?.action ?? null,
+      at: Date.now(),
+      endedAt: null,
+      whole: false,
+    };
+    requests.push(record);
+    res.on('close', () => {
+      record.endedAt = Date.now();
+      record.whole = res.writableFinished;
+    });
     if (rule?.action === 'status') {
       if (rule.delayMs > 0) await sleep(rule.delayMs);
       const body = `fault-proxy: ${rule.status}\n`;

@@ -186,6 +186,17 @@ test('the log records method, URL, Range and the fault applied, in arrival order
   assert.equal(proxy.requestsTo('other.m4s', {faulted: false}).length, 1);
 });
 
+test('the log records when each answer ended and whether it went out whole', async () => {
+  proxy.addRule({match: 'seg.m4s', action: 'drop', afterBytes: 30_000, times: 1});
+  await get('/seg.m4s');
+  await get('/other.m4s');
+  for (let i = 0; i < 50 && proxy.requests.some((r) => r.endedAt === null); i++) await new Promise((r) => setTimeout(r, 10));
+  const [cut, whole] = proxy.requests;
+  assert.equal(cut.whole, false, 'a dropped answer is not whole');
+  assert.equal(whole.whole, true);
+  for (const r of [cut, whole]) assert.ok(r.endedAt >= r.at, JSON.stringify(r));
+});
+
 test('an unknown action or a rule missing its parameter is refused at once', () => {
   assert.throws(() => proxy.addRule({match: 'x', action: 'explode'}), /unknown action/);
   assert.throws(() => proxy.addRule({match: 'x', action: 'status'}), /status/);

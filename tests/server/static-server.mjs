@@ -7,8 +7,9 @@
 //   const s = await startStaticServer({root: REPO, mounts: [['/pages/', 'tests/pages']]});
 //   // s.url -> http://127.0.0.1:PORT ; s.requests ; await s.stop()
 
+import fs from 'node:fs';
 import path from 'node:path';
-import {rawPathOf, readBody, resolveInside, sendFile, sendText, startHttpServer} from './http.mjs';
+import {contentTypeFor, rawPathOf, readBody, resolveInside, sendFile, sendText, startHttpServer} from './http.mjs';
 
 /** The files of dist/ a page origin serves at its root. */
 export const DIST_ROOT_FILES = ['offline-manager-sw.js', 'offline-manager-sw_bg.wasm', 'offline-manager.js', 'kaltura-offline-manager.js'];
@@ -45,6 +46,19 @@ async function readJson(req) {
   }
 }
 
+/** Sends `file` followed by `extra` (whole, no ranges); false when there is no such file. */
+async function sendWithSuffix(req, res, file, extra) {
+  let bytes;
+  try {
+    bytes = Buffer.concat([await fs.promises.readFile(file), Buffer.from(extra)]);
+  } catch {
+    return false;
+  }
+  res.writeHead(200, {...HEADERS, 'Content-Type': contentTypeFor(file), 'Content-Length': bytes.length});
+  res.end(req.method === 'HEAD' ? undefined : bytes);
+  return true;
+}
+
 /**
  * Starts a static server.
  * @param {object} options
@@ -56,11 +70,22 @@ async function readJson(req) {
  * @param {Record<string, (body: unknown) => Promise<unknown>>} [options.actions] POST paths,
  *   each called with the request's JSON body (null when it has none or it is not JSON); the
  *   answer is its result as JSON
+ * @param {(rawPath: string) => string} [options.suffix] text appended to the file served for a
+ *   path ('' for none); such a file is served whole from memory
  * @param {number} [options.port=0]
  * @param {string} [options.host='127.0.0.1']
  * @returns {Promise<{url: string, port: number, requests: Array<{method: string, url: string}>, stop: () => Promise<void>}>}
  */
-export async function startStaticServer({root, mounts, rootFiles = DIST_ROOT_FILES, home = null, actions = {}, port = 0, host = '127.0.0.1'} = {}) {
+export async function startStaticServer({
+  root,
+  mounts,
+  rootFiles = DIST_ROOT_FILES,
+  home = null,
+  actions = {},
+  suffix = () => '',
+  port = 0,
+  host = '127.0.0.1',
+} = {}) {
   if (!root) throw new Error('startStaticServer: root is required');
   const absRoot = path.resolve(root);
   const files = new Set(rootFiles);
@@ -84,7 +109,8 @@ export async function startStaticServer({root, mounts, rootFiles = DIST_ROOT_FIL
       return res.end();
     }
     const file = fileFor(absRoot, rawPath, mounts, files);
-    const sent = file && (await sendFile(req, res, file, {headers: HEADERS, ranges: false}));
+    const extra = file ? suffix(rawPath) : '';
+    const sent = file && (extra ? await sendWithSuffix(req, res, file, extra) : await sendFile(req, res, file, {headers: HEADERS, ranges: false}));
     if (!sent) sendText(res, 404, `not found: ${rawPath}`, HEADERS);
   };
 
