@@ -28,8 +28,8 @@ const T = {timeout: 240_000};
 const MANY = `${proxy.url}/content/many/manifest.mpd`;
 
 let workerBuild = 0;
-/** The app ships a new build: the worker scripts the server sends change. */
-const shipNewBuild = () => servers.app.setWorkerBuild(++workerBuild);
+/** The app ships a new build: the worker scripts the server sends change (`{wasm: true}`: its wasm too). */
+const shipNewBuild = (o) => servers.app.setWorkerBuild(++workerBuild, o);
 
 /**
  * In the page: records which worker sent each event (its message's `source`, numbered in the
@@ -120,7 +120,7 @@ const waitSegments = (page, entryId, n) =>
  * asked for more than once (with whether each answer went out whole), and those whose answers
  * overlapped in time (two fetchers at once).
  */
-function segmentLog(since) {
+function segmentLog(since, t0 = 0) {
   const groups = new Map();
   for (const r of proxy.requests.slice(since)) {
     if (!SEGMENTS.test(r.url) || r.method !== 'GET') continue;
@@ -132,13 +132,13 @@ function segmentLog(since) {
   return {
     requests: [...groups.values()].reduce((n, rs) => n + rs.length, 0),
     segments: groups.size,
-    refetched: many.map(([key, rs]) => ({key, whole: rs.map((r) => r.whole)})),
+    refetched: many.map(([key, rs]) => ({key, whole: rs.map((r) => r.whole), ms: rs.map((r) => [r.at - t0, r.endedAt - t0])})),
     overlapping: many.filter(([, rs]) => rs.some((a, i) => rs.slice(i + 1).some((b) => overlap(a, b)))).map(([key]) => key),
   };
 }
 
 /** The shared end of both switch tests: one 'completed', the origin's bytes, no double fetch. */
-async function checkCompletedOnce(page, id, since, label) {
+async function checkCompletedOnce(page, id, since, label, switchedAt = 0) {
   const end = await waitEnd(page, id, 120_000);
   assert.equal(end.state, 'completed', JSON.stringify(end));
   await sleep(1500); // a second 'completed' from the other worker would arrive by now
@@ -150,7 +150,7 @@ async function checkCompletedOnce(page, id, since, label) {
   assert.deepEqual(seen.rejected, [], `none of the page's ${seen.calls} calls during the switch was rejected`);
   assert.ok(seen.calls > 4, `${seen.calls} calls made`);
   await checkStored(page, id, CONTENT_DIR);
-  const log = segmentLog(since);
+  const log = segmentLog(since, switchedAt);
   assert.deepEqual(log.overlapping, [], 'no segment was fetched by two workers at once');
   const byWorker = {};
   for (const e of seen.events.filter((e) => e.entryId === id && e.type === 'progress')) byWorker[e.worker] = (byWorker[e.worker] ?? 0) + 1;
@@ -162,148 +162,188 @@ async function checkCompletedOnce(page, id, since, label) {
   return {seen, log, completed: completed[0]};
 }
 
-test(
-  'a new standalone worker takes over at once while a download runs: it completes once, every segment stored once, and a stored title keeps playing',
-  T,
-  async () => {
-    await withPage(async (page) => {
-      // A stored title to play during the switch.
-      await startDownload(page, 'update-film', MANY);
-      assert.equal((await waitEnd(page, 'update-film')).state, 'completed');
-      const film = (await page.evaluate(() => window.om.getDownloadedMediaConfig('update-film'))).sources.dash[0].url;
-      await page.evaluate(startPlaying, film);
+/** In the page: the names of the worker's wasm caches (one per wasm build). */
+const wasmCaches = (page) => page.evaluate(async () => (await caches.keys()).filter((k) => k.startsWith('offline-manager-wasm-')).sort());
 
-      const id = 'update-standalone';
-      const rule = proxy.addRule({match: SEGMENTS, action: 'delay', delayMs: 400});
-      const since = proxy.requests.length;
-      await page.evaluate(watchWorkers);
-      const oldStart = await startedAt(page);
-      await startDownload(page, id, MANY);
-      await waitSegments(page, id, 8);
+for (const wasm of [false, true]) {
+  const what = wasm ? 'with a new wasm' : 'with the same wasm';
+  test(
+    `a new standalone worker ${what} takes over at once while a download runs: it completes once, every segment stored once, and a stored title keeps playing`,
+    T,
+    async () => {
+      await withPage(async (page) => {
+        // A stored title to play during the switch.
+        await startDownload(page, 'update-film', MANY);
+        assert.equal((await waitEnd(page, 'update-film')).state, 'completed');
+        const film = (await page.evaluate(() => window.om.getDownloadedMediaConfig('update-film'))).sources.dash[0].url;
+        await page.evaluate(startPlaying, film);
+        const oldCaches = await wasmCaches(page);
+        assert.equal(oldCaches.length, 1, JSON.stringify(oldCaches));
 
-      shipNewBuild();
-      const switchedAt = await page.evaluate(async () => {
-        await (await navigator.serviceWorker.getRegistration()).update();
-        const t0 = Date.now();
-        while (!window.watch.controllerChanges.length) {
-          if (Date.now() - t0 > 30_000) throw new Error('no controllerchange within 30 s of update()');
-          await new Promise((r) => setTimeout(r, 50));
+        const id = 'update-standalone';
+        const rule = proxy.addRule({match: SEGMENTS, action: 'delay', delayMs: 400});
+        const since = proxy.requests.length;
+        await page.evaluate(watchWorkers);
+        const oldStart = await startedAt(page);
+        await startDownload(page, id, MANY);
+        await waitSegments(page, id, 8);
+
+        shipNewBuild({wasm});
+        const switchedAt = await page.evaluate(async () => {
+          await (await navigator.serviceWorker.getRegistration()).update();
+          const t0 = Date.now();
+          while (!window.watch.controllerChanges.length) {
+            if (Date.now() - t0 > 30_000) throw new Error('no controllerchange within 30 s of update()');
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          return window.watch.controllerChanges[0].at;
+        });
+        const midway = await summaryOf(page, id);
+        assert.notEqual(await startedAt(page), oldStart, 'a new worker instance answers the page');
+        assert.equal(midway.state, 'downloading', `the switch came before the end: ${JSON.stringify(midway)}`);
+
+        const {seen} = await checkCompletedOnce(page, id, since, `standalone ${what} (skipWaiting + claim)`, switchedAt);
+        assert.deepEqual(
+          seen.controllerChanges.map((c) => c.worker),
+          [1],
+          'the page went from the old worker to the new one, once',
+        );
+        const firstNew = seen.events.find((e) => e.entryId === id && e.type === 'progress' && e.worker === 1);
+        console.log(`${ENGINE} standalone ${what}: the new worker's first progress came ${firstNew.at - switchedAt} ms after the controller changed`);
+        proxy.removeRule(rule);
+        const newCaches = await wasmCaches(page);
+        if (wasm) {
+          assert.equal(newCaches.length, 1, `only the new wasm's cache is kept: ${newCaches}`);
+          assert.notDeepEqual(newCaches, oldCaches, 'the new worker keeps its own wasm');
+        } else {
+          assert.deepEqual(newCaches, oldCaches, 'the same wasm, the same cache');
         }
-        return window.watch.controllerChanges[0].at;
-      });
-      const midway = await summaryOf(page, id);
-      assert.notEqual(await startedAt(page), oldStart, 'a new worker instance answers the page');
-      assert.equal(midway.state, 'downloading', `the switch came before the end: ${JSON.stringify(midway)}`);
 
-      const {seen} = await checkCompletedOnce(page, id, since, 'standalone (skipWaiting + claim)');
-      assert.deepEqual(
-        seen.controllerChanges.map((c) => c.worker),
-        [1],
-        'the page went from the old worker to the new one, once',
-      );
-      proxy.removeRule(rule);
-
-      // The title kept playing across the switch: currentTime moved on for 3 s after it.
-      await page.evaluate(
-        ({switchedAt}) =>
-          new Promise((resolve) => {
-            const tick = () => {
-              const last = window.playing.samples.at(-1);
-              const at = window.playing.samples.find((s) => s.at >= switchedAt);
-              if ((last && at && last.t - at.t > 3) || window.playing.errors.length) return resolve();
-              setTimeout(tick, 250);
-            };
-            setTimeout(resolve, 15_000);
-            tick();
-          }),
-        {switchedAt},
-      );
-      const playing = await page.evaluate(() => {
-        clearInterval(window.playing.timer);
-        return {errors: window.playing.errors, samples: window.playing.samples};
+        // The title kept playing across the switch: currentTime moved on for 3 s after it.
+        await page.evaluate(
+          ({switchedAt}) =>
+            new Promise((resolve) => {
+              const tick = () => {
+                const last = window.playing.samples.at(-1);
+                const at = window.playing.samples.find((s) => s.at >= switchedAt);
+                if ((last && at && last.t - at.t > 3) || window.playing.errors.length) return resolve();
+                setTimeout(tick, 250);
+              };
+              setTimeout(resolve, 15_000);
+              tick();
+            }),
+          {switchedAt},
+        );
+        const playing = await page.evaluate(() => {
+          clearInterval(window.playing.timer);
+          return {errors: window.playing.errors, samples: window.playing.samples};
+        });
+        assert.deepEqual(playing.errors, [], 'the player reported no error');
+        const before = playing.samples.filter((s) => s.at < switchedAt).at(-1);
+        const after = playing.samples.at(-1);
+        assert.ok(before && before.t > 0, `it played before the switch: ${JSON.stringify(before)}`);
+        assert.ok(after.t - before.t > 3, `currentTime went on across the switch: ${before.t} -> ${after.t}`);
+        for (const [i, s] of playing.samples.entries()) assert.ok(i === 0 || s.t >= playing.samples[i - 1].t, 'currentTime never went back');
       });
-      assert.deepEqual(playing.errors, [], 'the player reported no error');
-      const before = playing.samples.filter((s) => s.at < switchedAt).at(-1);
-      const after = playing.samples.at(-1);
-      assert.ok(before && before.t > 0, `it played before the switch: ${JSON.stringify(before)}`);
-      assert.ok(after.t - before.t > 3, `currentTime went on across the switch: ${before.t} -> ${after.t}`);
-      for (const [i, s] of playing.samples.entries()) assert.ok(i === 0 || s.t >= playing.samples[i - 1].t, 'currentTime never went back');
-    });
-  },
-);
+    },
+  );
+}
+
+const EMBEDDED = {serviceWorkerUrl: '/pages/embedded-sw.js'};
+
+/** The page's registration: its workers' states and whether the page is controlled. */
+const registration = (page) =>
+  page.evaluate(async () => {
+    const r = await navigator.serviceWorker.getRegistration();
+    return {
+      scope: r?.scope,
+      active: r?.active?.state ?? null,
+      waiting: r?.waiting?.state ?? null,
+      installing: r?.installing?.state ?? null,
+      controlled: Boolean(navigator.serviceWorker.controller),
+    };
+  });
+
+/**
+ * With the embedded worker controlling the page (a second visit: the first registers it, and it
+ * claims nothing), starts downloading `id` slowly, then ships a new build (`wasm`: with a new
+ * wasm) and waits until the browser has installed it beside the old one. Gives what the test
+ * needs next.
+ */
+async function embeddedUpdateWaiting(page, id, {wasm}) {
+  const pages = `${servers.app.url}/pages/`;
+  await page.evaluate(() => window.om.getAllDownloads());
+  await page.reload();
+  await page.evaluate((o) => window.setup(o), EMBEDDED);
+  await page.evaluate(() => window.om.getAllDownloads());
+  assert.deepEqual(await registration(page), {scope: pages, active: 'activated', waiting: null, installing: null, controlled: true});
+
+  const since = proxy.requests.length;
+  await page.evaluate(watchWorkers);
+  const oldStart = await startedAt(page);
+  await startDownload(page, id, MANY, {bitrate: 400000, concurrency: 2});
+  await waitSegments(page, id, 6);
+
+  shipNewBuild({wasm});
+  await page.evaluate(async () => {
+    const r = await navigator.serviceWorker.getRegistration();
+    await r.update();
+    for (const t0 = Date.now(); !r.waiting; await new Promise((resolve) => setTimeout(resolve, 50))) {
+      if (Date.now() - t0 > 30_000) throw new Error('the new build was not installed within 30 s of update()');
+    }
+  });
+  const waitingFrom = await summaryOf(page, id);
+  await sleep(3000);
+  assert.deepEqual(
+    await registration(page),
+    {scope: pages, active: 'activated', waiting: 'installed', installing: null, controlled: true},
+    'the new build waits',
+  );
+  const later = await summaryOf(page, id);
+  assert.ok(later.progress > waitingFrom.progress, `the old worker goes on downloading meanwhile: ${waitingFrom.progress} -> ${later.progress} %`);
+  assert.equal(await startedAt(page), oldStart, 'the old worker still answers');
+  return {since, oldStart};
+}
+
+/**
+ * The app's page goes away, so the waiting build activates (once no page uses the old one), and
+ * comes back. Back too early, it finds the old worker still in control: then it leaves for longer.
+ * Gives how long it was away in all.
+ */
+async function leaveUntilNewBuild(page) {
+  let away = 0;
+  let back;
+  for (const ms of [1000, 3000, 12_000]) {
+    await page.goto('about:blank');
+    await sleep(ms);
+    away += ms;
+    await page.goto(`${servers.app.url}/pages/core.html`);
+    await page.evaluate((o) => window.setup(o), EMBEDDED);
+    back = await registration(page);
+    if (back.waiting === null) break;
+  }
+  assert.deepEqual(
+    back,
+    {scope: `${servers.app.url}/pages/`, active: 'activated', waiting: null, installing: null, controlled: true},
+    'the new build took over',
+  );
+  return away;
+}
 
 test(
   'a new embedded worker waits while the app page is open, then takes over the download once the page is gone: it completes once, every segment stored once',
   T,
   async () => {
-    const options = {serviceWorkerUrl: '/pages/embedded-sw.js'};
     await withPage(
       async (page) => {
-        const reg = () =>
-          page.evaluate(async () => {
-            const r = await navigator.serviceWorker.getRegistration();
-            return {
-              scope: r?.scope,
-              active: r?.active?.state ?? null,
-              waiting: r?.waiting?.state ?? null,
-              installing: r?.installing?.state ?? null,
-              controlled: Boolean(navigator.serviceWorker.controller),
-            };
-          });
-        // The first visit registers the worker, which claims nothing: the next visit is its client.
-        await page.evaluate(() => window.om.getAllDownloads());
-        await page.reload();
-        await page.evaluate((o) => window.setup(o), options);
-        await page.evaluate(() => window.om.getAllDownloads());
-        assert.deepEqual(await reg(), {scope: `${servers.app.url}/pages/`, active: 'activated', waiting: null, installing: null, controlled: true});
-
         const id = 'update-embedded';
-        const since = proxy.requests.length;
-        await page.evaluate(watchWorkers);
-        const oldStart = await startedAt(page);
-        await startDownload(page, id, MANY, {bitrate: 400000, concurrency: 2});
-        await waitSegments(page, id, 6);
-
-        shipNewBuild();
-        await page.evaluate(async () => {
-          const r = await navigator.serviceWorker.getRegistration();
-          await r.update();
-          for (const t0 = Date.now(); !r.waiting; await new Promise((resolve) => setTimeout(resolve, 50))) {
-            if (Date.now() - t0 > 30_000) throw new Error('the new build was not installed within 30 s of update()');
-          }
-        });
-        const waitingFrom = await summaryOf(page, id);
-        await sleep(3000);
-        assert.deepEqual(
-          await reg(),
-          {scope: `${servers.app.url}/pages/`, active: 'activated', waiting: 'installed', installing: null, controlled: true},
-          'the new build waits',
-        );
+        const {since, oldStart} = await embeddedUpdateWaiting(page, id, {wasm: false});
         const stillOld = await watched(page);
         assert.deepEqual(stillOld.controllerChanges, [], 'the page stays with the old worker');
         assert.deepEqual(stillOld.rejected, []);
-        const later = await summaryOf(page, id);
-        assert.ok(later.progress > waitingFrom.progress, `the old worker goes on downloading meanwhile: ${waitingFrom.progress} -> ${later.progress} %`);
-        assert.equal(await startedAt(page), oldStart, 'the old worker still answers');
+        assert.deepEqual(stillOld.pageErrors, []);
 
-        // The app's page goes away; the new worker activates once no page uses the old one. Coming
-        // back too early finds the old worker still in control: then the page leaves for longer.
-        let away = 0;
-        let back;
-        for (const ms of [1000, 3000, 12_000]) {
-          await page.goto('about:blank');
-          await sleep(ms);
-          away += ms;
-          await page.goto(`${servers.app.url}/pages/core.html`);
-          await page.evaluate((o) => window.setup(o), options);
-          back = await reg();
-          if (back.waiting === null) break;
-        }
-        assert.deepEqual(
-          back,
-          {scope: `${servers.app.url}/pages/`, active: 'activated', waiting: null, installing: null, controlled: true},
-          'the new build took over',
-        );
+        const away = await leaveUntilNewBuild(page);
         await page.evaluate(watchWorkers);
         assert.notEqual(await startedAt(page), oldStart, 'a new worker instance answers the page');
         const midway = await summaryOf(page, id);
@@ -311,10 +351,55 @@ test(
         console.log(`${ENGINE} embedded: the new build took over after the page was away ${away} ms in all; back at ${midway.progress} %`);
         await checkCompletedOnce(page, id, since, 'embedded (no skipWaiting)');
       },
-      {options, delayMs: 500},
+      {options: EMBEDDED, delayMs: 500},
     );
   },
 );
+
+test('an old embedded worker restarted while a new build with a new wasm waits starts from its own wasm and finishes the download; the new build then serves it', {
+  ...T,
+  skip:
+    (!world.engine.can.stopWorkers && world.engine.why.stopWorkers)
+    || (ENGINE === 'webkit'
+      && "WebKit's worker stop here takes the page away until the worker is terminated (WebDriver has no worker command), which lets the waiting build take over: the old one cannot be restarted while it keeps the page"),
+}, async () => {
+  await withPage(
+    async (page) => {
+      const id = 'update-restarted';
+      const {since, oldStart} = await embeddedUpdateWaiting(page, id, {wasm: true});
+      const both = await wasmCaches(page);
+      assert.equal(both.length, 2, `the new build cached its wasm beside the old one's: ${both}`);
+
+      await world.engine.stopWorkers(page);
+      const restarted = await startedAt(page);
+      assert.notEqual(restarted, oldStart, 'the old worker was restarted');
+      assert.equal((await registration(page)).waiting, 'installed', 'the new build still waits');
+      const {seen} = await checkCompletedOnce(page, id, since, 'embedded, old worker restarted while a new wasm waits');
+      assert.deepEqual(seen.controllerChanges, [], 'the old worker finished it');
+      assert.deepEqual(await wasmCaches(page), both, 'both wasm caches are kept while the new build waits');
+
+      await leaveUntilNewBuild(page);
+      const caches = await wasmCaches(page);
+      assert.equal(caches.length, 1, `only the new wasm's cache is kept: ${caches}`);
+      assert.ok(both.includes(caches[0]));
+      const local = (await page.evaluate((id) => window.om.getDownloadedMediaConfig(id), id)).sources.dash[0].url;
+      const {entry} = await page.evaluate((id) => window.readStore(id), id);
+      const segment = local.replace(/manifest\.mpd$/, `${entry.plan.tracks[0].key}/1`);
+      const served = await page.evaluate(
+        async ({local, segment}) => {
+          const manifest = await fetch(local);
+          const r = await fetch(segment);
+          return {manifest: manifest.status, segment: r.status, bytes: (await r.arrayBuffer()).byteLength};
+        },
+        {local, segment},
+      );
+      assert.equal(served.manifest, 200);
+      assert.equal(served.segment, 200, JSON.stringify(served));
+      assert.ok(served.bytes > 0);
+    },
+    {options: {...EMBEDDED, keepAliveMs: 1000}, delayMs: 500},
+  );
+});
 
 const OTHER_VERSION = '0.0.0-other';
 

@@ -2,6 +2,7 @@
 
 import {after, before, describe, test} from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -97,5 +98,38 @@ describe('app server', () => {
       assert.equal(res.status, 404, p);
       assert.notEqual(res.body.toString(), 'secret');
     }
+  });
+});
+
+describe('app server: a new build with another wasm', () => {
+  const WASM = Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]); // the empty module
+  const cacheOf = (bytes) => `offline-manager-wasm-${crypto.createHash('sha256').update(bytes).digest('hex').slice(0, 16)}`;
+  let root;
+  let app;
+  before(async () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'app-server-wasm-'));
+    fs.mkdirSync(path.join(root, 'dist'));
+    fs.writeFileSync(path.join(root, 'dist/offline-manager-sw_bg.wasm'), WASM);
+    fs.writeFileSync(path.join(root, 'dist/offline-manager-sw.js'), `const OM_WASM_CACHE = '${cacheOf(WASM)}';`);
+    app = await startAppServer({root});
+  });
+  after(async () => {
+    await app.stop();
+    fs.rmSync(root, {recursive: true, force: true});
+  });
+
+  test('the wasm gets a build section and the worker script names its cache by the new hash', async () => {
+    const get = async (p) => Buffer.from(await (await fetch(`${app.url}${p}`)).arrayBuffer());
+    app.setWorkerBuild(3, {wasm: true});
+    const wasm = await get('/offline-manager-sw_bg.wasm');
+    const sections = WebAssembly.Module.customSections(new WebAssembly.Module(wasm), 'build');
+    assert.deepEqual(
+      sections.map((s) => Buffer.from(s).toString()),
+      ['3'],
+    );
+    assert.equal((await get('/offline-manager-sw.js')).toString(), `const OM_WASM_CACHE = '${cacheOf(wasm)}';\n// build 3\n`);
+    app.setWorkerBuild(4);
+    assert.ok((await get('/offline-manager-sw_bg.wasm')).equals(WASM), 'without {wasm: true} the wasm is as built');
+    assert.equal((await get('/offline-manager-sw.js')).toString(), `const OM_WASM_CACHE = '${cacheOf(WASM)}';\n// build 4\n`);
   });
 });

@@ -46,11 +46,11 @@ async function readJson(req) {
   }
 }
 
-/** Sends `file` followed by `extra` (whole, no ranges); false when there is no such file. */
-async function sendWithSuffix(req, res, file, extra) {
+/** Sends `change(bytes of file)` (whole, no ranges); false when there is no such file. */
+async function sendRewritten(req, res, file, change) {
   let bytes;
   try {
-    bytes = Buffer.concat([await fs.promises.readFile(file), Buffer.from(extra)]);
+    bytes = change(await fs.promises.readFile(file));
   } catch {
     return false;
   }
@@ -70,8 +70,9 @@ async function sendWithSuffix(req, res, file, extra) {
  * @param {Record<string, (body: unknown) => Promise<unknown>>} [options.actions] POST paths,
  *   each called with the request's JSON body (null when it has none or it is not JSON); the
  *   answer is its result as JSON
- * @param {(rawPath: string) => string} [options.suffix] text appended to the file served for a
- *   path ('' for none); such a file is served whole from memory
+ * @param {(rawPath: string) => ((bytes: Buffer) => Buffer) | null} [options.rewrite] for a path
+ *   whose file is to be served changed, the change (null: the file as it is); such a file is
+ *   served whole from memory
  * @param {number} [options.port=0]
  * @param {string} [options.host='127.0.0.1']
  * @returns {Promise<{url: string, port: number, requests: Array<{method: string, url: string}>, stop: () => Promise<void>}>}
@@ -82,7 +83,7 @@ export async function startStaticServer({
   rootFiles = DIST_ROOT_FILES,
   home = null,
   actions = {},
-  suffix = () => '',
+  rewrite = () => null,
   port = 0,
   host = '127.0.0.1',
 } = {}) {
@@ -109,8 +110,8 @@ export async function startStaticServer({
       return res.end();
     }
     const file = fileFor(absRoot, rawPath, mounts, files);
-    const extra = file ? suffix(rawPath) : '';
-    const sent = file && (extra ? await sendWithSuffix(req, res, file, extra) : await sendFile(req, res, file, {headers: HEADERS, ranges: false}));
+    const change = file ? rewrite(rawPath) : null;
+    const sent = file && (change ? await sendRewritten(req, res, file, change) : await sendFile(req, res, file, {headers: HEADERS, ranges: false}));
     if (!sent) sendText(res, 404, `not found: ${rawPath}`, HEADERS);
   };
 
