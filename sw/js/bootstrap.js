@@ -247,6 +247,21 @@ async function omWatchBackground() {
   }
 }
 
+// The wasm caches of other builds are deleted once this worker is the registration's active one
+// and no newer build is installing or waiting (it would take their wasm away): at activation, and
+// again at the first fetch event (only the active worker gets those), because Firefox ESR 153
+// dispatches no `activate` to a build that was stopped while it waited (measured:
+// tests/engines/worker-update.test.mjs), which would keep the old wasm for ever.
+let omOtherWasmChecked = false;
+async function omDeleteOtherWasm() {
+  omOtherWasmChecked = true;
+  const registration = omSelf.registration;
+  if (registration.installing || registration.waiting) return;
+  for (const name of await caches.keys()) {
+    if (name.startsWith('offline-manager-wasm-') && name !== OM_WASM_CACHE) await caches.delete(name);
+  }
+}
+
 let omWoken = false;
 /**
  * @param {boolean} force resume even if an earlier event already did
@@ -281,9 +296,7 @@ omSelf.addEventListener('install', (event) => {
 omSelf.addEventListener('activate', (event) => {
   event.waitUntil(
     (async () => {
-      for (const name of await caches.keys()) {
-        if (name.startsWith('offline-manager-wasm-') && name !== OM_WASM_CACHE) await caches.delete(name);
-      }
+      await omDeleteOtherWasm();
       if (OM_CLAIM) await omSelf.clients.claim();
     })(),
   );
@@ -293,6 +306,7 @@ omSelf.addEventListener('activate', (event) => {
 });
 
 omSelf.addEventListener('fetch', (event) => {
+  if (!omOtherWasmChecked) event.waitUntil(omDeleteOtherWasm().catch(() => undefined));
   const url = event.request.url;
   if (!url.startsWith(OM_PREFIX)) {
     event.waitUntil(omWake(false));

@@ -356,7 +356,7 @@ test(
   },
 );
 
-test('an old embedded worker restarted while a new build with a new wasm waits starts from its own wasm and finishes the download; the new build then serves it', {
+test('an old embedded worker restarted while a new build with a new wasm waits starts from its own wasm and finishes the download; the new build then serves it and keeps only its own wasm', {
   ...T,
   skip:
     (!world.engine.can.stopWorkers && world.engine.why.stopWorkers)
@@ -379,7 +379,11 @@ test('an old embedded worker restarted while a new build with a new wasm waits s
       assert.deepEqual(await wasmCaches(page), both, 'both wasm caches are kept while the new build waits');
 
       await leaveUntilNewBuild(page);
-      const caches = await wasmCaches(page);
+      let caches = await wasmCaches(page);
+      for (let i = 0; i < 50 && caches.length > 1; i++) {
+        await sleep(100); // Firefox: the new build deletes the old wasm at its first wake (see bootstrap.js)
+        caches = await wasmCaches(page);
+      }
       assert.equal(caches.length, 1, `only the new wasm's cache is kept: ${caches}`);
       assert.ok(both.includes(caches[0]));
       const local = (await page.evaluate((id) => window.om.getDownloadedMediaConfig(id), id)).sources.dash[0].url;
