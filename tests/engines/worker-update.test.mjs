@@ -7,8 +7,13 @@
 //   set, so no skipWaiting) waits while the app's page is open, and takes over once it is gone.
 // Either way the download completes once, every segment is stored once with the origin's bytes,
 // no segment is fetched by two workers at the same time (the fault proxy logs when each answer
-// started and ended), and the page sees no error event and no rejected call. A page whose shim
-// speaks another protocol version is told so with 9002 naming both versions.
+// started and ended), and the page sees no error event and no rejected call. The standalone
+// switch runs with the same wasm and with a new one (setWorkerBuild(n, {wasm: true})); an old
+// embedded worker restarted while a new-wasm build waits starts from its own cached wasm. A page
+// whose shim speaks another protocol version is told so with 9002 naming both versions.
+// Each test logs what it measured: the requests cut and fetched again ("ms": start and end of
+// each, from the switch), and which worker sent the progress events (0 = the page's controller
+// when it began watching, 1 = the next one it heard from).
 
 import {test} from 'node:test';
 import assert from 'node:assert/strict';
@@ -349,7 +354,7 @@ test(
         const midway = await summaryOf(page, id);
         assert.equal(midway.state, 'downloading', `the page came back before the end: ${JSON.stringify(midway)}`);
         console.log(`${ENGINE} embedded: the new build took over after the page was away ${away} ms in all; back at ${midway.progress} %`);
-        await checkCompletedOnce(page, id, since, 'embedded (no skipWaiting)');
+        await checkCompletedOnce(page, id, since, 'embedded (no skipWaiting)', leftAt);
       },
       {options: EMBEDDED, delayMs: 500},
     );
@@ -370,11 +375,12 @@ test('an old embedded worker restarted while a new build with a new wasm waits s
       const both = await wasmCaches(page);
       assert.equal(both.length, 2, `the new build cached its wasm beside the old one's: ${both}`);
 
+      const stoppedAt = Date.now();
       await world.engine.stopWorkers(page);
       const restarted = await startedAt(page);
       assert.notEqual(restarted, oldStart, 'the old worker was restarted');
       assert.equal((await registration(page)).waiting, 'installed', 'the new build still waits');
-      const {seen} = await checkCompletedOnce(page, id, since, 'embedded, old worker restarted while a new wasm waits');
+      const {seen} = await checkCompletedOnce(page, id, since, 'embedded, old worker restarted while a new wasm waits', stoppedAt);
       assert.deepEqual(seen.controllerChanges, [], 'the old worker finished it');
       assert.deepEqual(await wasmCaches(page), both, 'both wasm caches are kept while the new build waits');
 
