@@ -348,6 +348,7 @@ test(
         assert.deepEqual(stillOld.rejected, []);
         assert.deepEqual(stillOld.pageErrors, []);
 
+        const leftAt = Date.now();
         const away = await leaveUntilNewBuild(page);
         await page.evaluate(watchWorkers);
         assert.notEqual(await startedAt(page), oldStart, 'a new worker instance answers the page');
