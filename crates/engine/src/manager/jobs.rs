@@ -147,7 +147,16 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             // Another worker of this origin (a second registration, or the old version during
             // an update) may run this job already: then this one leaves it alone.
             let lock = me.host.try_lock(&format!("offline-manager:job:{id}")).await;
-            if lock.is_none() {
+            // With the lock, the entry is read again: the worker that held it may have finished
+            // (or removed) the entry since this one read it.
+            let current = match lock {
+                Some(_) => me.store.get_entry(&id).await.ok().flatten(),
+                None => None,
+            };
+            let wanted = current.is_some_and(|e| {
+                e.state == State::Downloading && e.plan.as_ref() == Some(&plan)
+            });
+            if !wanted {
                 if mine(&me) {
                     me.running.borrow_mut().remove(&id);
                 }
