@@ -153,9 +153,8 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                 Some(_) => me.store.get_entry(&id).await.ok().flatten(),
                 None => None,
             };
-            let wanted = current.is_some_and(|e| {
-                e.state == State::Downloading && e.plan.as_ref() == Some(&plan)
-            });
+            let wanted = current
+                .is_some_and(|e| e.state == State::Downloading && e.plan.as_ref() == Some(&plan));
             if !wanted {
                 if mine(&me) {
                     me.running.borrow_mut().remove(&id);
