@@ -28,6 +28,7 @@ use engine::{Entry, StoreError};
 use futures::future::{FutureExt, LocalBoxFuture};
 use indexed_db_futures::database::Database;
 use indexed_db_futures::internals::SystemRepr;
+use indexed_db_futures::object_store::ObjectStore;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::{Transaction, TransactionMode};
 use indexed_db_futures::KeyRange;
@@ -163,6 +164,33 @@ impl IdbStore {
             .map_err(other)?
             .collect::<Result<_, _>>()
             .map_err(other)
+    }
+}
+
+impl IdbStore {
+    /// One request per entry over its `segments` records, in one transaction, every request
+    /// out before the first answer is awaited: hundreds of titles cost about one round trip.
+    async fn per_entry<R, O, T>(
+        &self,
+        ids: &[&str],
+        send: impl Fn(&ObjectStore<'_>, KeyRange<JsValue>) -> indexed_db_futures::Result<R>,
+        take: impl Fn(O) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError>
+    where
+        R: std::future::Future<Output = indexed_db_futures::Result<O>>,
+    {
+        let db = self.conn.db().await?;
+        let tx = db.transaction(SEGMENTS).build().map_err(other)?;
+        let store = tx.object_store(SEGMENTS).map_err(other)?;
+        let mut requests = Vec::with_capacity(ids.len());
+        for id in ids {
+            requests.push(send(&store, entry_range(id)).map_err(other)?);
+        }
+        let mut out = Vec::with_capacity(ids.len());
+        for request in requests {
+            out.push(take(request.await.map_err(other)?)?);
+        }
+        Ok(out)
     }
 }
 
@@ -420,30 +448,44 @@ impl Store<BlobBody> for IdbStore {
         ids: &'a [&'a str],
     ) -> LocalBoxFuture<'a, Result<Vec<Vec<StoredSegment>>, StoreError>> {
         async move {
+            let send = |store: &ObjectStore<'_>, range| {
+                store.get_all().with_query::<JsValue, _>(range).primitive()
+            };
+            let take = |records: indexed_db_futures::iter::ArrayMapIter<JsValue>| {
+                let records: Vec<JsValue> = records.collect::<Result<_, _>>().map_err(other)?;
+                Ok(records.iter().filter_map(stored_segment).collect())
+            };
+            self.per_entry(ids, send, take).await
+        }
+        .boxed_local()
+    }
+
+    fn record_count(&self) -> LocalBoxFuture<'_, Result<u64, StoreError>> {
+        async move {
             let db = self.conn.db().await?;
             let tx = db.transaction(SEGMENTS).build().map_err(other)?;
-            let store = tx.object_store(SEGMENTS).map_err(other)?;
-            // Every request goes out before the first answer is awaited.
-            let mut requests = Vec::with_capacity(ids.len());
-            for id in ids {
-                requests.push(
-                    store
-                        .get_all()
-                        .with_query::<JsValue, _>(entry_range(id))
-                        .primitive()
-                        .map_err(other)?,
-                );
-            }
-            let mut out = Vec::with_capacity(ids.len());
-            for request in requests {
-                let records: Vec<JsValue> = request
-                    .await
-                    .map_err(other)?
-                    .collect::<Result<_, _>>()
-                    .map_err(other)?;
-                out.push(records.iter().filter_map(stored_segment).collect());
-            }
-            Ok(out)
+            let n = tx
+                .object_store(SEGMENTS)
+                .map_err(other)?
+                .count()
+                .primitive()
+                .map_err(other)?
+                .await
+                .map_err(other)?;
+            Ok(u64::from(n))
+        }
+        .boxed_local()
+    }
+
+    fn record_counts_of<'a>(
+        &'a self,
+        ids: &'a [&'a str],
+    ) -> LocalBoxFuture<'a, Result<Vec<u64>, StoreError>> {
+        async move {
+            let send = |store: &ObjectStore<'_>, range| {
+                store.count().with_query::<JsValue, _>(range).primitive()
+            };
+            self.per_entry(ids, send, |n: u32| Ok(u64::from(n))).await
         }
         .boxed_local()
     }

@@ -89,6 +89,20 @@ impl PersistentSession {
     }
 }
 
+/// The records a completed entry stored and what they hold, as counted when it completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredTotals {
+    /// Records in `segments` (an item stored in chunks is several).
+    pub records: u64,
+    /// Items (init and media segments, text, thumbnails) stored whole.
+    pub items: u64,
+    /// Bytes of every record.
+    pub bytes: u64,
+    /// Whether the poster is among them.
+    pub poster: bool,
+}
+
 /// What the worker keeps per entry (the `entries` store).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -143,6 +157,11 @@ pub struct Entry {
     /// The number the next background fetch id takes, so that no id is used twice.
     #[serde(default)]
     pub background_next: u32,
+    /// What a completed entry stored, counted as it completed: a listing shows the entry, and
+    /// checks that its records are all there, without reading them (reading a record reads its
+    /// Blob). `None` outside `completed`, and in entries completed by older releases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored: Option<StoredTotals>,
     /// Milliseconds since the epoch.
     pub created_at: f64,
     /// Milliseconds since the epoch.
@@ -169,6 +188,7 @@ impl Entry {
             background_handover: None,
             background_missing_since: None,
             background_next: 0,
+            stored: None,
             created_at: now,
             updated_at: now,
         }

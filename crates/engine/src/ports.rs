@@ -103,6 +103,14 @@ pub trait Store<B: Body>: 'static {
         }
         .boxed_local()
     }
+    /// The number of records in `segments`, every entry's together: one request, which reads
+    /// no record (a listing compares it with what the entries say they stored).
+    fn record_count(&self) -> LocalBoxFuture<'_, Result<u64, StoreError>>;
+    /// The number of records each of several entries has in `segments`, read at once.
+    fn record_counts_of<'a>(
+        &'a self,
+        ids: &'a [&'a str],
+    ) -> LocalBoxFuture<'a, Result<Vec<u64>, StoreError>>;
     /// The ids of every entry whose local manifest is stored.
     fn manifest_ids(&self) -> LocalBoxFuture<'_, Result<Vec<String>, StoreError>>;
     /// Store several segments in one transaction: all or none.

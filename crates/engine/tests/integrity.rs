@@ -84,6 +84,49 @@ fn a_completed_title_whose_records_the_browser_deleted_is_listed_as_evicted() {
 }
 
 #[test]
+fn listing_completed_titles_reads_none_of_their_records_yet_shows_their_sizes() {
+    let mut w = completed();
+    w.prepare_and_download("f");
+    w.pool.run_until_stalled();
+    let bytes = w.store.stored_bytes();
+    w.store.records_read.set(0);
+    let listed = w.run(Command::List).unwrap();
+    assert_eq!(w.store.records_read.get(), 0, "no record was read");
+    let all = listed.as_array().unwrap();
+    assert_eq!(all.len(), 2);
+    let sizes: u64 = all.iter().map(|e| e["size"].as_u64().unwrap()).sum();
+    assert_eq!(sizes, bytes, "the sizes are those of the stored records");
+    for e in all {
+        assert_eq!(e["state"], "completed");
+        assert_eq!(e["progress"], 100.0);
+        assert_eq!(e["segmentsDone"], e["segmentsTotal"]);
+        assert_eq!(e["size"], e["expectedSize"]);
+    }
+}
+
+#[test]
+fn of_two_completed_titles_only_the_one_that_lost_records_is_listed_as_evicted() {
+    let mut w = completed();
+    w.prepare_and_download("f");
+    w.pool.run_until_stalled();
+    let lost = keys(&w)[2].clone();
+    w.store.segments.borrow_mut().remove(&lost);
+    let listed = w.run(Command::List).unwrap();
+    let by_id = |id: &str| {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by_id("e")["stopReason"], "evicted");
+    assert_eq!(by_id("f")["state"], "completed");
+    assert_eq!(evicted_errors(&w).len(), 1);
+}
+
+#[test]
 fn resuming_an_evicted_title_fetches_only_what_is_missing() {
     let mut w = completed();
     let all = keys(&w);

@@ -236,7 +236,9 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                 .has_manifest(id)
                 .await
                 .map_err(|e| e.to_kaltura(Some(id)))?;
-        let summary = self.check_listed(&mut entry, summary, manifest).await?;
+        let summary = self
+            .check_listed(&mut entry, summary, manifest, false)
+            .await?;
         let keeps_keys = entry.protected && entry.sessions.is_empty();
         Ok(Answer::Detail(Box::new(EntryDetail {
             summary,
@@ -250,17 +252,24 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         })))
     }
 
-    /// Every entry's summary, from three reads whatever the number of titles: the entries,
-    /// their stored segments (at once) and the ids of the stored manifests.
+    /// Every entry's summary, from a few reads whatever the number of titles: the entries, the
+    /// stored segments of those not completed (at once), the ids of the stored manifests and
+    /// the number of stored records. A completed entry counted its records as it completed, so
+    /// its own (each with a Blob) are not read: they are counted, one count for every title
+    /// unless that count differs from what the entries say, then one per completed title.
     pub(super) async fn list(self: &Rc<Self>) -> Res {
         let db = |e: crate::StoreError| e.to_kaltura(None);
         let entries = self.entries().await?;
-        let planned: Vec<&str> = entries
+        let counted = |e: &Entry| match e.state {
+            State::Completed => e.stored,
+            _ => None,
+        };
+        let read: Vec<&str> = entries
             .iter()
-            .filter(|e| e.plan.is_some())
+            .filter(|e| e.plan.is_some() && counted(e).is_none())
             .map(|e| e.id.as_str())
             .collect();
-        let mut stored = self.store.stored_segments_of(&planned).await.map_err(db)?;
+        let mut stored = self.store.stored_segments_of(&read).await.map_err(db)?;
         let manifests: HashSet<String> = if entries.iter().any(|e| e.state == State::Completed) {
             self.store
                 .manifest_ids()
@@ -271,17 +280,54 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         } else {
             HashSet::new()
         };
+        let read_records: u64 = stored.iter().map(|s| s.len() as u64).sum();
+        let short = self.short_of_records(&entries, read_records).await?;
         let mut out = Vec::with_capacity(entries.len());
         let mut next = stored.drain(..);
         for mut e in entries {
-            let segments = match &e.plan {
-                Some(_) => next.next().unwrap_or_default(),
-                None => Vec::new(),
+            let summary = match (counted(&e), &e.plan) {
+                (Some(c), _) => self.summary_counted(&e, &c),
+                (None, Some(_)) => self.summary_of(&e, &next.next().unwrap_or_default()),
+                (None, None) => self.summary_of(&e, &[]),
             };
-            let summary = self.summary_of(&e, &segments);
             let manifest = manifests.contains(&e.id);
-            out.push(self.check_listed(&mut e, summary, manifest).await?);
+            let lost = short.contains(&e.id);
+            out.push(self.check_listed(&mut e, summary, manifest, lost).await?);
         }
         Ok(Answer::Entries(out))
+    }
+
+    /// The completed entries with fewer records stored than they counted as they completed.
+    /// `read_records`: the records of the other entries, read by the caller.
+    async fn short_of_records(
+        &self,
+        entries: &[Entry],
+        read_records: u64,
+    ) -> Result<HashSet<String>, KalturaError> {
+        let db = |e: crate::StoreError| e.to_kaltura(None);
+        let counted: Vec<(&str, u64)> = entries
+            .iter()
+            .filter(|e| e.state == State::Completed)
+            .filter_map(|e| e.stored.map(|c| (e.id.as_str(), c.records)))
+            .collect();
+        if counted.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let expected = counted
+            .iter()
+            .fold(read_records, |n, (_, r)| n.saturating_add(*r));
+        if self.store.record_count().await.map_err(db)? == expected {
+            return Ok(HashSet::new());
+        }
+        // A running job's writes since the reads above also make the counts differ: each
+        // completed entry is counted on its own before any is taken for short.
+        let ids: Vec<&str> = counted.iter().map(|(id, _)| *id).collect();
+        let have = self.store.record_counts_of(&ids).await.map_err(db)?;
+        Ok(counted
+            .iter()
+            .zip(have)
+            .filter(|((_, want), have)| have < want)
+            .map(|((id, _), _)| (*id).to_string())
+            .collect())
     }
 }

@@ -2,7 +2,7 @@
 //! pages see.
 
 use super::{Manager, Res};
-use crate::entry::{Entry, State, StopReason};
+use crate::entry::{Entry, State, StopReason, StoredTotals};
 use crate::error::{Code, KalturaError, StoreError};
 use crate::layout::{self, POSTER_TRACK};
 use crate::ports::{Fetcher, Host, Store, StoredSegment};
@@ -64,10 +64,28 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             Some(plan) => Totals::of(plan, stored),
             None => Totals::default(),
         };
-        let local_poster = stored
-            .iter()
-            .any(|s| s.track == POSTER_TRACK)
-            .then(|| Value::String(layout::poster_url(self.scope(), &entry.id)));
+        let poster = stored.iter().any(|s| s.track == POSTER_TRACK);
+        self.summary_with(entry, totals, poster)
+    }
+
+    /// The summary of a completed entry from what it counted as it completed.
+    pub(super) fn summary_counted(&self, entry: &Entry, counted: &StoredTotals) -> EntrySummary {
+        let items_total = entry
+            .plan
+            .as_ref()
+            .map_or(counted.items, |p| p.item_count() as u64);
+        let totals = Totals {
+            bytes_done: counted.bytes,
+            bytes_total: counted.bytes,
+            items_done: counted.items,
+            items_total,
+        };
+        self.summary_with(entry, totals, counted.poster)
+    }
+
+    fn summary_with(&self, entry: &Entry, totals: Totals, poster: bool) -> EntrySummary {
+        let local_poster =
+            poster.then(|| Value::String(layout::poster_url(self.scope(), &entry.id)));
         // Kaltura providers put id, poster, metadata and duration inside `sources`; plain
         // configs may put them at the top level.
         let field = |k: &str| {
@@ -123,6 +141,10 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         reason: Option<StopReason>,
         error: Option<KalturaError>,
     ) -> Result<(), KalturaError> {
+        entry.stored = match state {
+            State::Completed => self.count_stored(entry).await,
+            _ => None,
+        };
         entry.state = state;
         entry.stop_reason = reason;
         entry.error = error;
@@ -142,6 +164,23 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         }
         self.emit_state(entry);
         Ok(())
+    }
+
+    /// What a completing entry stored (one read of its records, once in its life), so that
+    /// listings need not read them again.
+    async fn count_stored(&self, entry: &Entry) -> Option<StoredTotals> {
+        let plan = entry.plan.as_ref()?;
+        // Without the count a listing reads the records instead: a failed read costs no state.
+        let Ok(stored) = self.store.stored_segments(&entry.id).await else {
+            return None;
+        };
+        let totals = Totals::of(plan, &stored);
+        Some(StoredTotals {
+            records: stored.len() as u64,
+            items: totals.items_done,
+            bytes: totals.bytes_done,
+            poster: stored.iter().any(|s| s.track == POSTER_TRACK),
+        })
     }
 
     /// Tells every page an entry's state and mode.

@@ -1,8 +1,8 @@
 //! Noticing what the browser took away: records it deleted (storage pressure, the site's data
 //! cleared from devtools) and Blobs whose files it lost (`NotReadableError` on reading). A
 //! completed entry missing anything becomes `failed` with stop reason `evicted` and an error
-//! saying what to do; resuming it downloads what is missing. Listing checks counts only (its
-//! summaries read the stored records anyway), a worker's first wake reads one byte of each
+//! saying what to do; resuming it downloads what is missing. Listing checks counts only
+//! (of records, against what each entry counted as it completed), a worker's first wake reads one byte of each
 //! completed entry's first and last record, and `verify` reads every byte.
 
 use super::{Manager, Res};
@@ -33,18 +33,20 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         Ok(Answer::Verified(verified))
     }
 
-    /// Marks a completed entry evicted when its summary counts fewer stored items than planned
-    /// or its manifest is gone (`manifest`: whether it is stored); gives the summary to show.
+    /// Marks a completed entry evicted when its summary counts fewer stored items than planned,
+    /// fewer records are stored than it counted as it completed (`short`), or its manifest is
+    /// gone (`manifest`: whether it is stored); gives the summary to show.
     pub(super) async fn check_listed(
         &self,
         entry: &mut Entry,
         summary: EntrySummary,
         manifest: bool,
+        short: bool,
     ) -> Result<EntrySummary, KalturaError> {
         if entry.state != State::Completed {
             return Ok(summary);
         }
-        if manifest && summary.segments_done >= summary.segments_total {
+        if manifest && !short && summary.segments_done >= summary.segments_total {
             return Ok(summary);
         }
         let verified = self.inspect(entry, None, Some(manifest)).await?;

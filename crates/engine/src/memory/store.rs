@@ -39,6 +39,8 @@ pub struct MemStore {
     refused: Cell<bool>,
     /// Records whose bytes can no longer be read, as a Blob whose file the browser lost.
     pub unreadable: RefCell<BTreeSet<(String, String, u32, u32)>>,
+    /// Segment records read (each of which IndexedDB hands over with its Blob).
+    pub records_read: Cell<u64>,
 }
 
 impl MemStore {
@@ -133,7 +135,7 @@ impl Store<Bytes> for MemStore {
         id: &'a str,
     ) -> LocalBoxFuture<'a, Result<Vec<StoredSegment>, StoreError>> {
         async move {
-            Ok(self
+            let stored: Vec<StoredSegment> = self
                 .segments
                 .borrow()
                 .iter()
@@ -145,7 +147,11 @@ impl Store<Bytes> for MemStore {
                     chunks: v.chunks,
                     size: v.body.size(),
                 })
-                .collect())
+                .collect();
+            let read = self.records_read.get();
+            self.records_read
+                .set(read.saturating_add(stored.len() as u64));
+            Ok(stored)
         }
         .boxed_local()
     }
@@ -198,6 +204,22 @@ impl Store<Bytes> for MemStore {
     }
     fn manifest_ids(&self) -> LocalBoxFuture<'_, Result<Vec<String>, StoreError>> {
         async move { Ok(self.manifests.borrow().keys().cloned().collect()) }.boxed_local()
+    }
+    fn record_count(&self) -> LocalBoxFuture<'_, Result<u64, StoreError>> {
+        async move { Ok(self.segments.borrow().len() as u64) }.boxed_local()
+    }
+    fn record_counts_of<'a>(
+        &'a self,
+        ids: &'a [&'a str],
+    ) -> LocalBoxFuture<'a, Result<Vec<u64>, StoreError>> {
+        async move {
+            let segs = self.segments.borrow();
+            Ok(ids
+                .iter()
+                .map(|id| segs.keys().filter(|k| k.0 == *id).count() as u64)
+                .collect())
+        }
+        .boxed_local()
     }
     fn has_manifest<'a>(&'a self, id: &'a str) -> LocalBoxFuture<'a, Result<bool, StoreError>> {
         async move { Ok(self.manifests.borrow().contains_key(id)) }.boxed_local()
