@@ -1,8 +1,10 @@
 //! The engine's `Store` on IndexedDB (indexed_db_futures), laid out to be readable in devtools.
 //! The names (database, stores, key paths, record fields) are `engine::layout`'s:
 //!
-//! Database `offline-manager`, version 2:
-//! - `entries` (keyPath `id`): one record per entry, the engine's `Entry` as a plain object.
+//! Database `offline-manager`, version 3:
+//! - `entries` (keyPath `id`): one record per entry, the engine's `Entry` as a plain object
+//!   without its plan (`entries`; records of older releases hold it inline).
+//! - `plans` (key: the entry id, version 3): the entry's plan, every track and segment.
 //! - `segments` (key `[entryId, track, index, chunk]`): `{entryId, track, index, chunk, chunks,
 //!   blob, size, url, range, type}`; index 0 is the init segment; a segment longer than 8 MiB
 //!   is chunks `0..chunks` whose bytes, joined, are the segment. Where IndexedDB refuses Blobs
@@ -13,10 +15,13 @@
 //!   licenseUrl, acquiredAt}`, the ClearKey keys kept for offline playback.
 //!
 //! Migrations run step by step (`connection::migrate`): 0→1 creates the first three stores;
-//! 1→2 adds `licenses` (version 1 segment records lack `chunks`, which is read as 1). The
+//! 1→2 adds `licenses` (version 1 segment records lack `chunks`, which is read as 1); 2→3 adds
+//! `plans`. The
 //! connection (`connection`) opens with a deadline, gives way to other contexts and reopens.
 
 mod connection;
+mod entries;
+mod read_back;
 
 use connection::Connection;
 pub use connection::Lost;
@@ -33,6 +38,7 @@ use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::{Transaction, TransactionMode};
 use indexed_db_futures::KeyRange;
 use js_sys::{Array, Object, Reflect};
+use mpd::Plan;
 use std::cell::Cell;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -43,6 +49,7 @@ const ENTRIES: &str = STORES.entries;
 const SEGMENTS: &str = STORES.segments;
 const MANIFESTS: &str = STORES.manifests;
 const LICENSES: &str = STORES.licenses;
+const PLANS: &str = STORES.plans;
 
 /// How segment bytes go into IndexedDB: decided once per opened database by a probe at the
 /// first segment write, not per segment.
@@ -324,54 +331,37 @@ impl Store<BlobBody> for IdbStore {
         &'a self,
         id: &'a str,
     ) -> LocalBoxFuture<'a, Result<Option<Entry>, StoreError>> {
-        async move {
-            let db = self.conn.db().await?;
-            let tx = db.transaction(ENTRIES).build().map_err(other)?;
-            let store = tx.object_store(ENTRIES).map_err(other)?;
-            let rec: Option<JsValue> = store
-                .get(JsValue::from_str(id))
-                .primitive()
-                .map_err(other)?
-                .await
-                .map_err(other)?;
-            rec.map(|r| from_js(&r)).transpose()
-        }
-        .boxed_local()
+        async move { entries::get(&self.conn.db().await?, id).await }.boxed_local()
     }
 
     fn put_entry<'a>(&'a self, entry: &'a Entry) -> LocalBoxFuture<'a, Result<(), StoreError>> {
-        async move {
-            let db = self.conn.db().await?;
-            let tx = write(&db, ENTRIES)?;
-            let store = tx.object_store(ENTRIES).map_err(other)?;
-            store.put(to_js(entry)?).primitive().map_err(other)?;
-            commit(tx).await
-        }
-        .boxed_local()
+        async move { entries::put(&self.conn.db().await?, entry).await }.boxed_local()
     }
 
     fn list_entries(&self) -> LocalBoxFuture<'_, Result<Vec<Entry>, StoreError>> {
-        async move {
-            let db = self.conn.db().await?;
-            let tx = db.transaction(ENTRIES).build().map_err(other)?;
-            let store = tx.object_store(ENTRIES).map_err(other)?;
-            let all: Vec<JsValue> = store
-                .get_all()
-                .primitive()
-                .map_err(other)?
-                .await
-                .map_err(other)?
-                .collect::<Result<_, _>>()
-                .map_err(other)?;
-            all.iter().map(from_js).collect()
-        }
-        .boxed_local()
+        async move { entries::list(&self.conn.db().await?, true).await }.boxed_local()
+    }
+
+    fn list_entries_light(&self) -> LocalBoxFuture<'_, Result<Vec<Entry>, StoreError>> {
+        async move { entries::list(&self.conn.db().await?, false).await }.boxed_local()
+    }
+
+    fn plans_of<'a>(
+        &'a self,
+        ids: &'a [&'a str],
+    ) -> LocalBoxFuture<'a, Result<Vec<Option<Plan>>, StoreError>> {
+        async move { entries::plans_of(&self.conn.db().await?, ids).await }.boxed_local()
     }
 
     fn delete_entry<'a>(&'a self, id: &'a str) -> LocalBoxFuture<'a, Result<(), StoreError>> {
         async move {
             let db = self.conn.db().await?;
-            let tx = write(&db, [ENTRIES, SEGMENTS, MANIFESTS, LICENSES])?;
+            let tx = write(&db, [ENTRIES, PLANS, SEGMENTS, MANIFESTS, LICENSES])?;
+            tx.object_store(PLANS)
+                .map_err(other)?
+                .delete(JsValue::from_str(id))
+                .primitive()
+                .map_err(other)?;
             tx.object_store(LICENSES)
                 .map_err(other)?
                 .delete::<JsValue, _>(entry_range(id))
@@ -628,32 +618,9 @@ impl Store<BlobBody> for IdbStore {
         async move {
             let records = match depth {
                 ReadBack::Full => self.read_all(SEGMENTS, entry_range(id)).await?,
-                ReadBack::Probe(keys) => {
-                    let db = self.conn.db().await?;
-                    let tx = db.transaction(SEGMENTS).build().map_err(other)?;
-                    let store = tx.object_store(SEGMENTS).map_err(other)?;
-                    let mut found = Vec::new();
-                    for k in keys {
-                        let rec: Option<JsValue> = store
-                            .get(segment_key(id, &k.track, k.index, k.chunk))
-                            .primitive()
-                            .map_err(other)?
-                            .await
-                            .map_err(other)?;
-                        found.extend(rec);
-                    }
-                    found
-                }
+                ReadBack::Probe(keys) => read_back::probe(&self.conn.db().await?, id, keys).await?,
             };
-            let mut report = ReadBackReport::default();
-            for record in &records {
-                report.records += 1;
-                match read_record(record, depth).await {
-                    Some(read) => report.bytes += read,
-                    None => report.faults.push(record_key(record)),
-                }
-            }
-            Ok(report)
+            Ok(read_back::report(&records, depth).await)
         }
         .boxed_local()
     }
@@ -689,39 +656,4 @@ fn stored_segment(r: &JsValue) -> Option<StoredSegment> {
         chunks: field(FIELD.chunks)?.as_f64().unwrap_or(1.0) as u32,
         size: field(FIELD.size)?.as_f64()? as u64,
     })
-}
-
-/// A record's key below its entry, from its fields.
-fn record_key(record: &JsValue) -> RecordKey {
-    let field = |k: &str| Reflect::get(record, &k.into()).unwrap_or_default();
-    RecordKey {
-        track: field(FIELD.track).as_string().unwrap_or_default(),
-        index: field(FIELD.index).as_f64().unwrap_or(0.0) as u32,
-        chunk: field(FIELD.chunk).as_f64().unwrap_or(0.0) as u32,
-    }
-}
-
-/// Reads a record's bytes (`Probe`: its first byte) and gives how many were read; `None` when
-/// they cannot be read (the browser lost the Blob's file) or are not as many as recorded.
-async fn read_record(record: &JsValue, depth: ReadBack<'_>) -> Option<u64> {
-    let field = |k: &str| Reflect::get(record, &k.into()).unwrap_or_default();
-    let recorded = field(FIELD.size).as_f64()?;
-    let bytes = field(FIELD.bytes);
-    if let Some(buffer) = bytes.dyn_ref::<js_sys::ArrayBuffer>() {
-        let len = f64::from(buffer.byte_length());
-        return (len == recorded).then_some(len as u64);
-    }
-    let blob = field(FIELD.blob).dyn_into::<web_sys::Blob>().ok()?;
-    if blob.size() != recorded {
-        return None;
-    }
-    let read = match depth {
-        ReadBack::Full => blob.clone(),
-        ReadBack::Probe(_) => blob
-            .slice_with_f64_and_f64(0.0, 1.0_f64.min(recorded))
-            .ok()?,
-    };
-    let buffer = JsFuture::from(read.array_buffer()).await.ok()?;
-    let len = f64::from(buffer.dyn_into::<js_sys::ArrayBuffer>().ok()?.byte_length());
-    (len == read.size()).then_some(len as u64)
 }

@@ -10,8 +10,8 @@
 // - 200 titles: from the page, its records copied in IndexedDB `offline-manager` (layout in
 //   README.md "IndexedDB layout"; crates/engine/src/layout.rs) under 199 other entry ids
 //   (`scale-001`..`scale-199`): the `entries` record (id replaced everywhere it appears), its
-//   `segments` records (entryId replaced, the same Blobs, which IndexedDB copies), its
-//   `manifests` record and `licenses` (none for this clear stream). Then every worker is stopped,
+//   `segments` records (entryId replaced, the same Blobs, which IndexedDB copies), its `plans`,
+//   `manifests` records and `licenses` (none for this clear stream). Then every worker is stopped,
 //   so nothing the worker may keep in memory predates the copies, and getAllDownloads() must
 //   list 200 completed entries.
 // - Phases, in the order 1, 200, 1 (the clones deleted again), 200 (copied again); the figures
@@ -50,6 +50,7 @@ async function pageClone({source, ids}) {
     const segments = await request(read.objectStore('segments').getAll(range));
     const segmentKeys = await request(read.objectStore('segments').getAllKeys(range));
     const manifest = await request(read.objectStore('manifests').get(source));
+    const plan = names.includes('plans') ? await request(read.objectStore('plans').get(source)) : undefined;
     const hasLicenses = names.includes('licenses');
     const licenses = hasLicenses ? await request(read.objectStore('licenses').getAll(range)) : [];
     const licenseKeys = hasLicenses ? await request(read.objectStore('licenses').getAllKeys(range)) : [];
@@ -71,6 +72,7 @@ async function pageClone({source, ids}) {
         tx.objectStore('segments').put({...s, entryId: id}, [id, ...segmentKeys[i].slice(1)]);
       });
       tx.objectStore('manifests').put({...manifest, entryId: id});
+      if (plan !== undefined) tx.objectStore('plans').put(swap(plan, id), id);
       licenses.forEach((l, i) => {
         tx.objectStore('licenses').put({...l, entryId: id}, [id, ...licenseKeys[i].slice(1)]);
       });
@@ -102,6 +104,7 @@ async function pageDelete({ids}) {
       tx.objectStore('entries').delete(id);
       tx.objectStore('segments').delete(range);
       tx.objectStore('manifests').delete(id);
+      if (names.includes('plans')) tx.objectStore('plans').delete(id);
       if (names.includes('licenses')) tx.objectStore('licenses').delete(range);
     }
     await new Promise((resolve, reject) => {

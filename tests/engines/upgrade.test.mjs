@@ -6,7 +6,7 @@
 // play offline (the ClearKey one with its stored licence where EME has ClearKey), the half-done
 // download resumes and completes with the origin's bytes, and the database is at today's version
 // with every old record still there. Two failing opens, derived from the v1 fixture in code: a
-// database a newer release left (version 3), and a v1 database whose 1→2 step cannot run (it
+// database a newer release left (today's version + 1), and a v1 database whose 1→2 step cannot run (it
 // already has a `licenses` store); either way every call rejects with 9001 saying what happened
 // and what to do, and the database is left as it was.
 //
@@ -29,7 +29,7 @@ const {engine, servers, features, playOffline, waitEnd, localRequestsReachingSer
 
 const T = {timeout: 180_000};
 const TODAY = Number(/pub const DB_VERSION: u32 = (\d+);/.exec(fs.readFileSync(path.join(ROOT, 'crates/engine/src/layout.rs'), 'utf8'))[1]);
-const TODAY_STORES = ['entries', 'licenses', 'manifests', 'segments'];
+const TODAY_STORES = ['entries', 'licenses', 'manifests', 'plans', 'segments'];
 
 /** A fixture with its media served from its own files: {json, dir, media, url (of the fixture JSON), stop/start of the media}. */
 async function serveFixture(release) {
@@ -251,18 +251,18 @@ function assertAllRejected(results, message) {
 }
 
 test('a database left by a newer release is refused with 9001 saying so and what to do, and left untouched', T, async () => {
-  // As a newer release would leave it before the app was rolled back: version 3, today's stores.
+  // As a newer release would leave it before the app was rolled back: today's version + 1, today's stores.
   const fx = FIXTURES.v1;
   await withRestored(
     fx,
     async (page, {before}) => {
-      assert.equal(before.version, 3);
+      assert.equal(before.version, TODAY + 1);
       assertAllRejected(await callEverything(page, 'v1-clear'), [/newer/i, /reload|update/i, /clear/i]);
       const now = await page.evaluate(() => window.idbFixture.digest('offline-manager'));
-      assert.equal(now.version, 3, 'still version 3');
+      assert.equal(now.version, TODAY + 1, 'still at the newer version');
       assert.deepEqual(now, before, 'every store and record as it was');
     },
-    {restore: {version: 3, extraStores: [{name: 'licenses'}]}, options: {requestTimeoutMs: 10_000}},
+    {restore: {version: TODAY + 1, extraStores: [{name: 'licenses'}, {name: 'plans'}]}, options: {requestTimeoutMs: 10_000}},
   );
 });
 

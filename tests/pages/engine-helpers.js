@@ -80,8 +80,11 @@ window.readStore = async (entryId) => {
   if (!names.includes('offline-manager')) throw new Error(`no offline-manager database yet: ${names}`);
   const db = await request(indexedDB.open('offline-manager'));
   try {
-    const tx = db.transaction(['entries', 'segments'], 'readonly');
+    // The plan lives in `plans` (version 3); entries of older releases hold it inline.
+    const apart = db.objectStoreNames.contains('plans');
+    const tx = db.transaction(apart ? ['entries', 'segments', 'plans'] : ['entries', 'segments'], 'readonly');
     const entry = await request(tx.objectStore('entries').get(entryId));
+    if (entry && !entry.plan && apart) entry.plan = await request(tx.objectStore('plans').get(entryId));
     const range = IDBKeyRange.bound([entryId], [entryId, []]);
     const records = await request(tx.objectStore('segments').getAll(range));
     const groups = new Map();

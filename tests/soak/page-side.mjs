@@ -31,7 +31,7 @@ export async function scanStores() {
   if (!names.includes('offline-manager')) return {database: false};
   const db = await request(indexedDB.open('offline-manager'));
   try {
-    const stores = ['entries', 'segments', 'manifests', 'licenses'].filter((s) => db.objectStoreNames.contains(s));
+    const stores = ['entries', 'plans', 'segments', 'manifests', 'licenses'].filter((s) => db.objectStoreNames.contains(s));
     const tx = db.transaction(stores, 'readonly');
     const entries = (await request(tx.objectStore('entries').getAll())).map((e) => ({id: e.id, state: e.state, stopReason: e.stopReason ?? null}));
     const counts = {};

@@ -151,7 +151,7 @@ const figures = {
   titles: {started: 0, removed: 0, completed: 0, failed: 0, verified: 0, played: 0},
   segmentsVerified: 0,
   bytesVerified: 0,
-  orphans: {segments: 0, manifests: 0, licenses: 0},
+  orphans: {plans: 0, segments: 0, manifests: 0, licenses: 0},
   leftDownloading: [],
   removedNotGone: [],
   errorEvents: {},

@@ -25,13 +25,14 @@ pub const POSTER_TRACK: &str = "poster";
 /// The database.
 pub const DB_NAME: &str = "offline-manager";
 /// Its schema version: `sw/src/idb.rs` migrates every older one step by step.
-pub const DB_VERSION: u32 = 2;
+pub const DB_VERSION: u32 = 3;
 /// The object stores.
 pub const STORES: Stores = Stores {
     entries: "entries",
     segments: "segments",
     manifests: "manifests",
     licenses: "licenses",
+    plans: "plans",
 };
 /// The fields of a `segments` record (key `[entryId, track, index, chunk]`).
 pub const SEGMENT_RECORD: SegmentRecord = SegmentRecord {
@@ -70,6 +71,9 @@ pub struct Stores {
     pub manifests: &'static str,
     /// ClearKey keys kept for offline playback.
     pub licenses: &'static str,
+    /// Each entry's plan (key: the entry id), apart from its entry record: a plan lists every
+    /// segment, so a listing that reads only the entries stays small however long the titles.
+    pub plans: &'static str,
 }
 
 /// The field names of a segment record.

@@ -6,6 +6,7 @@ use crate::error::{FetchError, StoreError};
 use crate::license::StoredLicense;
 use crate::protocol::Event;
 use futures::future::{FutureExt, LocalBoxFuture};
+use mpd::Plan;
 
 /// A fetched body. In the worker it is a `Blob` handle: bytes never enter wasm memory.
 pub trait Body: Clone + 'static {
@@ -70,8 +71,17 @@ pub trait Store<B: Body>: 'static {
     ) -> LocalBoxFuture<'a, Result<Option<Entry>, StoreError>>;
     /// Insert or replace an entry.
     fn put_entry<'a>(&'a self, entry: &'a Entry) -> LocalBoxFuture<'a, Result<(), StoreError>>;
-    /// Every entry.
+    /// Every entry, with its plan.
     fn list_entries(&self) -> LocalBoxFuture<'_, Result<Vec<Entry>, StoreError>>;
+    /// Every entry without reading the plans kept apart (a plan lists every segment): an entry's
+    /// `plan` is `None` unless its record holds it inline. For listings, which fetch the few
+    /// plans they need with `plans_of`.
+    fn list_entries_light(&self) -> LocalBoxFuture<'_, Result<Vec<Entry>, StoreError>>;
+    /// The plans of several entries (`None` where an entry has none), read at once.
+    fn plans_of<'a>(
+        &'a self,
+        ids: &'a [&'a str],
+    ) -> LocalBoxFuture<'a, Result<Vec<Option<Plan>>, StoreError>>;
     /// Delete an entry with its segments, manifest and licences, in one transaction.
     fn delete_entry<'a>(&'a self, id: &'a str) -> LocalBoxFuture<'a, Result<(), StoreError>>;
     /// Store the local manifest text.

@@ -84,14 +84,16 @@ fn a_completed_title_whose_records_the_browser_deleted_is_listed_as_evicted() {
 }
 
 #[test]
-fn listing_completed_titles_reads_none_of_their_records_yet_shows_their_sizes() {
+fn listing_completed_titles_reads_none_of_their_records_or_plans_yet_shows_their_sizes() {
     let mut w = completed();
     w.prepare_and_download("f");
     w.pool.run_until_stalled();
     let bytes = w.store.stored_bytes();
     w.store.records_read.set(0);
+    w.store.plans_read.set(0);
     let listed = w.run(Command::List).unwrap();
     assert_eq!(w.store.records_read.get(), 0, "no record was read");
+    assert_eq!(w.store.plans_read.get(), 0, "no plan was read");
     let all = listed.as_array().unwrap();
     assert_eq!(all.len(), 2);
     let sizes: u64 = all.iter().map(|e| e["size"].as_u64().unwrap()).sum();

@@ -9,12 +9,13 @@ const OM_LAYOUT = {
   "licenseFile": "license",
   "posterTrack": "poster",
   "database": "offline-manager",
-  "databaseVersion": 2,
+  "databaseVersion": 3,
   "stores": {
     "entries": "entries",
     "segments": "segments",
     "manifests": "manifests",
-    "licenses": "licenses"
+    "licenses": "licenses",
+    "plans": "plans"
   },
   "segmentRecord": {
     "entryId": "entryId",

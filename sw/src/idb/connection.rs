@@ -166,6 +166,10 @@ fn migrate(old: u32, db: &Database) -> indexed_db_futures::Result<()> {
     if old < 2 {
         db.create_object_store(STORES.licenses).build()?;
     }
+    if old < 3 {
+        // Entries written before keep their plan inline until they are next written.
+        db.create_object_store(STORES.plans).build()?;
+    }
     Ok(())
 }
 

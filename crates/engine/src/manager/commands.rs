@@ -1,6 +1,7 @@
 //! What each entry command does: prepare, download, pause, resume, remove (one or all), get
 //! and list.
 
+use super::entries::counted;
 use super::{Manager, Res};
 use crate::entry::{Entry, State, StopReason};
 use crate::error::{Code, KalturaError};
@@ -259,11 +260,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     /// unless that count differs from what the entries say, then one per completed title.
     pub(super) async fn list(self: &Rc<Self>) -> Res {
         let db = |e: crate::StoreError| e.to_kaltura(None);
-        let entries = self.entries().await?;
-        let counted = |e: &Entry| match e.state {
-            State::Completed => e.stored,
-            _ => None,
-        };
+        let entries = self.entries_to_list().await?;
         let read: Vec<&str> = entries
             .iter()
             .filter(|e| e.plan.is_some() && counted(e).is_none())
@@ -292,6 +289,10 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             };
             let manifest = manifests.contains(&e.id);
             let lost = short.contains(&e.id);
+            if (lost || !manifest) && e.state == State::Completed && e.plan.is_none() {
+                // Checking what it lost needs the plan the listing did not read.
+                e = self.entry(&e.id).await?;
+            }
             out.push(self.check_listed(&mut e, summary, manifest, lost).await?);
         }
         Ok(Answer::Entries(out))

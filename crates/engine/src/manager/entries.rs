@@ -8,23 +8,55 @@ use crate::layout::{self, POSTER_TRACK};
 use crate::ports::{Fetcher, Host, Store, StoredSegment};
 use crate::progress::Totals;
 use crate::protocol::{Answer, EntrySummary, Event, StateDetail};
+use mpd::Plan;
 use serde_json::Value;
+use std::collections::HashMap;
 
 impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     /// Every entry, with the states a full disk kept from being saved.
     pub(super) async fn entries(&self) -> Result<Vec<Entry>, KalturaError> {
-        let mut all = self
+        let all = self
             .store
             .list_entries()
             .await
             .map_err(|e| e.to_kaltura(None))?;
+        Ok(self.with_unsaved(all))
+    }
+
+    /// Every entry as `entries` gives it, but with a plan only where a listing needs it: not
+    /// for a completed entry that counted what it stored (`Entry::stored`).
+    pub(super) async fn entries_to_list(&self) -> Result<Vec<Entry>, KalturaError> {
+        let db = |e: StoreError| e.to_kaltura(None);
+        let mut all = self.store.list_entries_light().await.map_err(db)?;
+        let needed: Vec<&str> = all
+            .iter()
+            .filter(|e| e.plan.is_none() && counted(e).is_none())
+            .map(|e| e.id.as_str())
+            .collect();
+        if !needed.is_empty() {
+            let plans = self.store.plans_of(&needed).await.map_err(db)?;
+            let mut plans: HashMap<String, Plan> = needed
+                .iter()
+                .zip(plans)
+                .filter_map(|(id, p)| Some(((*id).to_string(), p?)))
+                .collect();
+            for e in all.iter_mut() {
+                if let Some(p) = plans.remove(&e.id) {
+                    e.plan = Some(p);
+                }
+            }
+        }
+        Ok(self.with_unsaved(all))
+    }
+
+    fn with_unsaved(&self, mut all: Vec<Entry>) -> Vec<Entry> {
         let unsaved = self.unsaved.borrow();
         for e in all.iter_mut() {
             if let Some(newer) = unsaved.get(&e.id) {
                 *e = newer.clone();
             }
         }
-        Ok(all)
+        all
     }
 
     /// One entry; 9013 when there is none.
@@ -191,5 +223,13 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             stop_reason: entry.stop_reason,
             mode: entry.mode,
         }));
+    }
+}
+
+/// What a completed entry counted as it completed, if it did.
+pub(super) fn counted(entry: &Entry) -> Option<StoredTotals> {
+    match entry.state {
+        State::Completed => entry.stored,
+        _ => None,
     }
 }

@@ -7,6 +7,7 @@ use crate::error::StoreError;
 use crate::license::StoredLicense;
 use crate::ports::{Body, NewSegment, ReadBack, ReadBackReport, RecordKey, Store, StoredSegment};
 use futures::future::{FutureExt, LocalBoxFuture};
+use mpd::Plan;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -41,6 +42,8 @@ pub struct MemStore {
     pub unreadable: RefCell<BTreeSet<(String, String, u32, u32)>>,
     /// Segment records read (each of which IndexedDB hands over with its Blob).
     pub records_read: Cell<u64>,
+    /// Plans read by `plans_of`, which listings use.
+    pub plans_read: Cell<u64>,
 }
 
 impl MemStore {
@@ -99,6 +102,29 @@ impl Store<Bytes> for MemStore {
     }
     fn list_entries(&self) -> LocalBoxFuture<'_, Result<Vec<Entry>, StoreError>> {
         async move { Ok(self.entries.borrow().values().cloned().collect()) }.boxed_local()
+    }
+    fn list_entries_light(&self) -> LocalBoxFuture<'_, Result<Vec<Entry>, StoreError>> {
+        // As IndexedDB keeps them: every plan apart.
+        let light = |e: &Entry| Entry {
+            plan: None,
+            ..e.clone()
+        };
+        async move { Ok(self.entries.borrow().values().map(light).collect()) }.boxed_local()
+    }
+    fn plans_of<'a>(
+        &'a self,
+        ids: &'a [&'a str],
+    ) -> LocalBoxFuture<'a, Result<Vec<Option<Plan>>, StoreError>> {
+        async move {
+            let entries = self.entries.borrow();
+            let reads = self.plans_read.get();
+            self.plans_read.set(reads.saturating_add(ids.len() as u64));
+            Ok(ids
+                .iter()
+                .map(|id| entries.get(*id).and_then(|e| e.plan.clone()))
+                .collect())
+        }
+        .boxed_local()
     }
     fn delete_entry<'a>(&'a self, id: &'a str) -> LocalBoxFuture<'a, Result<(), StoreError>> {
         async move {
