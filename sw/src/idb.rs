@@ -33,6 +33,7 @@ use engine::{Entry, StoreError};
 use futures::future::{FutureExt, LocalBoxFuture};
 use indexed_db_futures::database::Database;
 use indexed_db_futures::internals::SystemRepr;
+use indexed_db_futures::iter::ArrayMapIter;
 use indexed_db_futures::object_store::ObjectStore;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::{Transaction, TransactionMode};
@@ -161,17 +162,22 @@ impl IdbStore {
     ) -> Result<Vec<JsValue>, StoreError> {
         let db = self.conn.db().await?;
         let tx = db.transaction(store).build().map_err(other)?;
-        tx.object_store(store)
-            .map_err(other)?
-            .get_all()
-            .with_query::<JsValue, _>(range)
-            .primitive()
-            .map_err(other)?
-            .await
-            .map_err(other)?
-            .collect::<Result<_, _>>()
-            .map_err(other)
+        let store = tx.object_store(store).map_err(other)?;
+        values(store.get_all().with_query::<JsValue, _>(range).primitive()).await
     }
+}
+
+/// The values (or keys) a `getAll` (`getAllKeys`) request gives, once it answers.
+async fn values<R>(request: indexed_db_futures::Result<R>) -> Result<Vec<JsValue>, StoreError>
+where
+    R: std::future::Future<Output = indexed_db_futures::Result<ArrayMapIter<JsValue>>>,
+{
+    request
+        .map_err(other)?
+        .await
+        .map_err(other)?
+        .collect::<Result<_, _>>()
+        .map_err(other)
 }
 
 impl IdbStore {
@@ -441,7 +447,7 @@ impl Store<BlobBody> for IdbStore {
             let send = |store: &ObjectStore<'_>, range| {
                 store.get_all().with_query::<JsValue, _>(range).primitive()
             };
-            let take = |records: indexed_db_futures::iter::ArrayMapIter<JsValue>| {
+            let take = |records: ArrayMapIter<JsValue>| {
                 let records: Vec<JsValue> = records.collect::<Result<_, _>>().map_err(other)?;
                 Ok(records.iter().filter_map(stored_segment).collect())
             };
@@ -484,16 +490,8 @@ impl Store<BlobBody> for IdbStore {
         async move {
             let db = self.conn.db().await?;
             let tx = db.transaction(MANIFESTS).build().map_err(other)?;
-            let keys: Vec<JsValue> = tx
-                .object_store(MANIFESTS)
-                .map_err(other)?
-                .get_all_keys()
-                .primitive()
-                .map_err(other)?
-                .await
-                .map_err(other)?
-                .collect::<Result<_, _>>()
-                .map_err(other)?;
+            let store = tx.object_store(MANIFESTS).map_err(other)?;
+            let keys = values(store.get_all_keys().primitive()).await?;
             Ok(keys.iter().filter_map(JsValue::as_string).collect())
         }
         .boxed_local()

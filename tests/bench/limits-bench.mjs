@@ -160,6 +160,7 @@ async function pageFetchAndStore({items, concurrency, batch}) {
   const lane = async () => {
     while (next < items.length) {
       while (waiting.length >= batch * 2) await new Promise((r) => space.push(r));
+      if (next >= items.length) break; // another lane took the last one while this one waited
       const i = next++;
       const {url, range} = items[i];
       const headers = range ? {Range: `bytes=${range[0]}-${range[1]}`} : undefined;

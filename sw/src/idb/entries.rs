@@ -4,7 +4,7 @@
 //! a library reads the small records only. Entries written by releases before the split keep
 //! their plan inline until they are next written; readers accept either form.
 
-use super::{from_js, other, to_js, write, ENTRIES, PLANS};
+use super::{from_js, other, to_js, values, write, ENTRIES, PLANS};
 use engine::{Entry, StoreError};
 use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
@@ -80,37 +80,25 @@ pub(super) async fn list(db: &Database, plans: bool) -> Result<Vec<Entry>, Store
         .object_store(ENTRIES)
         .map_err(other)?
         .get_all()
-        .primitive()
-        .map_err(other)?;
+        .primitive();
     let apart = if plans {
         let store = tx.object_store(PLANS).map_err(other)?;
-        let keys = store.get_all_keys().primitive().map_err(other)?;
-        let values = store.get_all().primitive().map_err(other)?;
-        Some((keys, values))
+        Some((
+            store.get_all_keys().primitive(),
+            store.get_all().primitive(),
+        ))
     } else {
         None
     };
-    let records: Vec<JsValue> = records
-        .await
-        .map_err(other)?
-        .collect::<Result<_, _>>()
-        .map_err(other)?;
+    let records = values(records).await?;
     let mut entries: Vec<Entry> = records.iter().map(from_js).collect::<Result<_, _>>()?;
-    if let Some((keys, values)) = apart {
-        let keys: Vec<JsValue> = keys
-            .await
-            .map_err(other)?
-            .collect::<Result<_, _>>()
-            .map_err(other)?;
-        let values: Vec<JsValue> = values
-            .await
-            .map_err(other)?
-            .collect::<Result<_, _>>()
-            .map_err(other)?;
+    if let Some((keys, plans)) = apart {
+        let keys = values(keys).await?;
+        let plans = values(plans).await?;
         let mut by_id: HashMap<String, JsValue> = keys
             .iter()
             .filter_map(JsValue::as_string)
-            .zip(values)
+            .zip(plans)
             .collect();
         for e in entries.iter_mut().filter(|e| e.plan.is_none()) {
             if let Some(p) = by_id.remove(&e.id) {
