@@ -306,9 +306,9 @@ omSelf.addEventListener('activate', (event) => {
 });
 
 omSelf.addEventListener('fetch', (event) => {
-  if (!omOtherWasmChecked) event.waitUntil(omDeleteOtherWasm().catch(() => undefined));
   const url = event.request.url;
   if (!url.startsWith(OM_PREFIX)) {
+    if (!omOtherWasmChecked) event.waitUntil(omDeleteOtherWasm().catch(() => undefined));
     event.waitUntil(omWake(false));
     return; // not ours: the app's listeners, or the browser, fetch it as usual
   }
@@ -321,11 +321,10 @@ omSelf.addEventListener('fetch', (event) => {
   if (omBooted) {
     answer = usual();
   } else {
-    const loading = omLoad();
     answer = omReadSegment(rest).then(
       (records) =>
         omWholeSegment(records, event.request)
-        || loading.then(() => (records && wasm_bindgen.handle_fetch_from_records(rest, event.request, records)) || usual()),
+        || omLoad().then(() => (records && wasm_bindgen.handle_fetch_from_records(rest, event.request, records)) || usual()),
     );
   }
   event.respondWith(
@@ -333,7 +332,14 @@ omSelf.addEventListener('fetch', (event) => {
       (e) => new Response(`${OM_ERROR_CODE.INDEXED_DB_ERROR}: the offline worker could not read IndexedDB: ${e?.data?.message || e}`, { status: 500 }),
     ),
   );
-  event.waitUntil(omWake(false));
+  // A cold worker's first answer needs no wasm (omWholeSegment): the wasm loads, the worker
+  // wakes and old wasm caches go once it is out, so none of them competes with it for the CPU.
+  const answered = answer.then(
+    () => undefined,
+    () => undefined,
+  );
+  if (!omOtherWasmChecked) event.waitUntil(answered.then(omDeleteOtherWasm).catch(() => undefined));
+  event.waitUntil(answered.then(() => omWake(false)));
 });
 
 // The network came back while the worker runs: resume downloads paused for the network (a

@@ -16,27 +16,26 @@
 //!
 //! Migrations run step by step (`connection::migrate`): 0→1 creates the first three stores;
 //! 1→2 adds `licenses` (version 1 segment records lack `chunks`, which is read as 1); 2→3 adds
-//! `plans`. The
-//! connection (`connection`) opens with a deadline, gives way to other contexts and reopens.
+//! `plans`. The connection (`connection`) opens with a deadline, gives way to other contexts
+//! and reopens; `requests` issues the transactions and reads.
 
 mod connection;
 mod entries;
 mod read_back;
+mod requests;
 
 use connection::Connection;
 pub use connection::Lost;
+use requests::{collected, commit, other, pipelined, values, write};
 
 use crate::body::BlobBody;
 use engine::license::StoredLicense;
 use engine::ports::{NewSegment, ReadBack, ReadBackReport, RecordKey, Store, StoredSegment};
 use engine::{Entry, StoreError};
 use futures::future::{FutureExt, LocalBoxFuture};
-use indexed_db_futures::database::Database;
-use indexed_db_futures::internals::SystemRepr;
 use indexed_db_futures::iter::ArrayMapIter;
 use indexed_db_futures::object_store::ObjectStore;
 use indexed_db_futures::prelude::*;
-use indexed_db_futures::transaction::{Transaction, TransactionMode};
 use indexed_db_futures::KeyRange;
 use js_sys::{Array, Object, Reflect};
 use mpd::Plan;
@@ -165,24 +164,7 @@ impl IdbStore {
         let store = tx.object_store(store).map_err(other)?;
         values(store.get_all().with_query::<JsValue, _>(range).primitive()).await
     }
-}
-
-/// The values (or keys) a `getAll` (`getAllKeys`) request gives, once it answers.
-async fn values<R>(request: indexed_db_futures::Result<R>) -> Result<Vec<JsValue>, StoreError>
-where
-    R: std::future::Future<Output = indexed_db_futures::Result<ArrayMapIter<JsValue>>>,
-{
-    request
-        .map_err(other)?
-        .await
-        .map_err(other)?
-        .collect::<Result<_, _>>()
-        .map_err(other)
-}
-
-impl IdbStore {
-    /// One request per entry over its `segments` records, in one transaction, every request
-    /// out before the first answer is awaited: hundreds of titles cost about one round trip.
+    /// One request per entry over its `segments` records, in one transaction (see `pipelined`).
     async fn per_entry<R, O, T>(
         &self,
         ids: &[&str],
@@ -195,15 +177,7 @@ impl IdbStore {
         let db = self.conn.db().await?;
         let tx = db.transaction(SEGMENTS).build().map_err(other)?;
         let store = tx.object_store(SEGMENTS).map_err(other)?;
-        let mut requests = Vec::with_capacity(ids.len());
-        for id in ids {
-            requests.push(send(&store, entry_range(id)).map_err(other)?);
-        }
-        let mut out = Vec::with_capacity(ids.len());
-        for request in requests {
-            out.push(take(request.await.map_err(other)?)?);
-        }
-        Ok(out)
+        pipelined(&store, ids.iter().map(|id| entry_range(id)), send, take).await
     }
 }
 
@@ -249,58 +223,28 @@ pub fn join_records(
     Ok(Some((blob, kind)))
 }
 
-/// A read-write transaction over `stores`.
-fn write<S>(db: &Database, stores: S) -> Result<Transaction<'_>, StoreError>
-where
-    S: indexed_db_futures::database::ObjectStoreName,
-{
-    db.transaction(stores)
-        .with_mode(TransactionMode::Readwrite)
-        .build()
-        .map_err(other)
-}
-
 fn bad_record() -> StoreError {
     StoreError::Other("a stored segment record has neither a Blob nor an ArrayBuffer".into())
 }
 
-/// Tells V8 how much memory the Blobs just handed to IndexedDB hold: it sees only their small
-/// handles, so without this it rarely collects them, and the browser keeps every downloaded byte
-/// in memory until it does (+1.2 GB for a 1 GB download in the benchmark). A JS ArrayBuffer of
-/// that size counts as external memory and brings the next collection closer; it is never
-/// touched, so its pages are never backed by RAM.
+/// Tells V8 the Blobs just handed to IndexedDB hold memory: it sees only their small handles,
+/// so without this it rarely collects them, and the browser process keeps every downloaded byte
+/// until it does (+1.2 GB for a 1 GB download in the benchmark). A JS ArrayBuffer counts as
+/// external memory and brings the next collection closer; it is never touched, so its pages are
+/// never backed by RAM. `GC_HINT_FACTOR` times the batch's bytes makes about every commit end in
+/// a collection (V8 collects once external memory grew by ~64 MB; a batch is ~16 MB).
 fn hint_gc(bytes: f64) {
     if bytes >= 1.0 {
-        let _ = js_sys::ArrayBuffer::new(bytes.min(f64::from(u32::MAX)) as u32);
+        let hint = (bytes * GC_HINT_FACTOR).min(GC_HINT_MAX);
+        let _ = js_sys::ArrayBuffer::new(hint as u32);
     }
 }
 
-/// Commits, telling a full disk apart: IndexedDB reports QuotaExceededError on the transaction
-/// (at commit, the puts themselves succeed), while the commit future only says "aborted".
-async fn commit(tx: Transaction<'_>) -> Result<(), StoreError> {
-    let raw: JsValue = tx.as_sys().clone().into();
-    tx.commit().await.map_err(|e| {
-        let name = Reflect::get(&raw, &"error".into())
-            .ok()
-            .filter(|err| !err.is_null() && !err.is_undefined())
-            .and_then(|err| Reflect::get(&err, &"name".into()).ok())
-            .and_then(|n| n.as_string());
-        match name.as_deref() {
-            Some("QuotaExceededError") => StoreError::Quota(format!("QuotaExceededError: {e}")),
-            Some(n) => StoreError::Other(format!("{e} ({n})")),
-            None => other(e),
-        }
-    })
-}
-
-fn other(e: impl std::fmt::Display) -> StoreError {
-    let s = e.to_string();
-    if s.contains("QuotaExceeded") {
-        StoreError::Quota(s)
-    } else {
-        StoreError::Other(s)
-    }
-}
+/// Measured on the 1 GB benchmark download (browser RSS growth, 3 trials each): ×1 +114…+180 MB,
+/// ×2 +108…+146 MB, ×4 +70…+96 MB, ×8 +75…+87 MB, throughput within the trials' noise.
+const GC_HINT_FACTOR: f64 = 8.0;
+/// Far below any engine's ArrayBuffer limit, so the allocation cannot throw.
+const GC_HINT_MAX: f64 = 256.0 * 1024.0 * 1024.0;
 
 fn segment_key(id: &str, track: &str, index: u32, chunk: u32) -> JsValue {
     Array::of4(&id.into(), &track.into(), &index.into(), &chunk.into()).into()
@@ -448,8 +392,10 @@ impl Store<BlobBody> for IdbStore {
                 store.get_all().with_query::<JsValue, _>(range).primitive()
             };
             let take = |records: ArrayMapIter<JsValue>| {
-                let records: Vec<JsValue> = records.collect::<Result<_, _>>().map_err(other)?;
-                Ok(records.iter().filter_map(stored_segment).collect())
+                Ok(collected(records)?
+                    .iter()
+                    .filter_map(stored_segment)
+                    .collect())
             };
             self.per_entry(ids, send, take).await
         }

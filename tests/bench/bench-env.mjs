@@ -81,10 +81,16 @@ export async function workerStopper(context, page) {
   });
   await cdp.send('ServiceWorker.enable');
   return async () => {
-    await cdp.send('ServiceWorker.stopAllWorkers');
-    const deadline = Date.now() + 5000;
-    while ([...status.values()].some((s) => s !== 'stopped')) {
+    // A worker that an event woke again while it stopped (a page's ping) is asked again, each
+    // second, for up to ten.
+    const deadline = Date.now() + 10000;
+    let asked = 0;
+    while (asked === 0 || [...status.values()].some((s) => s !== 'stopped')) {
       if (Date.now() > deadline) throw new Error(`workers still running: ${JSON.stringify([...status])}`);
+      if (Date.now() >= asked + 1000) {
+        await cdp.send('ServiceWorker.stopAllWorkers');
+        asked = Date.now();
+      }
       await new Promise((r) => setTimeout(r, 10));
     }
   };

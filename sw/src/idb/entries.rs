@@ -4,9 +4,10 @@
 //! a library reads the small records only. Entries written by releases before the split keep
 //! their plan inline until they are next written; readers accept either form.
 
-use super::{from_js, other, to_js, values, write, ENTRIES, PLANS};
+use super::{from_js, other, pipelined, to_js, values, write, ENTRIES, PLANS};
 use engine::{Entry, StoreError};
 use indexed_db_futures::database::Database;
+use indexed_db_futures::object_store::ObjectStore;
 use indexed_db_futures::prelude::*;
 use js_sys::Reflect;
 use mpd::Plan;
@@ -113,20 +114,13 @@ pub(super) async fn list(db: &Database, plans: bool) -> Result<Vec<Entry>, Store
 pub(super) async fn plans_of(db: &Database, ids: &[&str]) -> Result<Vec<Option<Plan>>, StoreError> {
     let tx = db.transaction(PLANS).build().map_err(other)?;
     let store = tx.object_store(PLANS).map_err(other)?;
-    // Every request goes out before the first answer is awaited.
-    let mut requests = Vec::with_capacity(ids.len());
-    for id in ids {
-        requests.push(
-            store
-                .get(JsValue::from_str(id))
-                .primitive()
-                .map_err(other)?,
-        );
-    }
-    let mut out = Vec::with_capacity(ids.len());
-    for request in requests {
-        let plan: Option<JsValue> = request.await.map_err(other)?;
-        out.push(plan.map(|p| from_js(&p)).transpose()?);
-    }
-    Ok(out)
+    let send = |store: &ObjectStore<'_>, id: JsValue| store.get(id).primitive();
+    let take = |plan: Option<JsValue>| plan.map(|p| from_js(&p)).transpose();
+    pipelined(
+        &store,
+        ids.iter().map(|id| JsValue::from_str(id)),
+        send,
+        take,
+    )
+    .await
 }

@@ -308,8 +308,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         let db = |e: crate::StoreError| e.to_kaltura(None);
         let counted: Vec<(&str, u64)> = entries
             .iter()
-            .filter(|e| e.state == State::Completed)
-            .filter_map(|e| e.stored.map(|c| (e.id.as_str(), c.records)))
+            .filter_map(|e| counted(e).map(|c| (e.id.as_str(), c.records)))
             .collect();
         if counted.is_empty() {
             return Ok(HashSet::new());

@@ -96,8 +96,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             Some(plan) => Totals::of(plan, stored),
             None => Totals::default(),
         };
-        let poster = stored.iter().any(|s| s.track == POSTER_TRACK);
-        self.summary_with(entry, totals, poster)
+        self.summary_with(entry, totals, has_poster(stored))
     }
 
     /// The summary of a completed entry from what it counted as it completed.
@@ -211,7 +210,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             records: stored.len() as u64,
             items: totals.items_done,
             bytes: totals.bytes_done,
-            poster: stored.iter().any(|s| s.track == POSTER_TRACK),
+            poster: has_poster(&stored),
         })
     }
 
@@ -224,6 +223,11 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             mode: entry.mode,
         }));
     }
+}
+
+/// Whether the stored records include the title's poster image.
+fn has_poster(stored: &[StoredSegment]) -> bool {
+    stored.iter().any(|s| s.track == POSTER_TRACK)
 }
 
 /// What a completed entry counted as it completed, if it did.
