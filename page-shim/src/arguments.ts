@@ -2,7 +2,7 @@
 // ids, download options, media configs. Each bad argument is a KalturaError saying what to pass.
 
 import { createError, ErrorCode, type KalturaError } from './errors.js';
-import { MAX_ENTRY_ID_LENGTH, type DashSource, type DownloadOptions, type MediaConfig, type MediaSources } from './protocol.js';
+import { MAX_CONCURRENCY, MAX_ENTRY_ID_LENGTH, type DashSource, type DownloadOptions, type MediaConfig, type MediaSources } from './protocol.js';
 
 type ArgCode = typeof ErrorCode.CANNOT_ADD_ITEM | typeof ErrorCode.ENTRY_DOES_NOT_EXIST;
 
@@ -54,7 +54,7 @@ export function checkDownloadOptions(options: unknown, entryId: string): Downloa
   }
   if (given('concurrency')) {
     const c = o.concurrency;
-    if (typeof c !== 'number' || !Number.isInteger(c) || c < 1 || c > 16) bad('concurrency must be an integer from 1 to 16');
+    if (typeof c !== 'number' || !Number.isInteger(c) || c < 1 || c > MAX_CONCURRENCY) bad(`concurrency must be an integer from 1 to ${MAX_CONCURRENCY}`);
     else out.concurrency = c;
   }
   for (const k of ['thumbnails', 'background'] as const) {

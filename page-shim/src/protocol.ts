@@ -8,7 +8,7 @@
 
 import type { Command, CommandResults, Event, KalturaError, PROTOCOL_VERSION, Protection, SelectOptions } from './generated/protocol.js';
 
-export { COMMAND_TYPES, MAX_ENTRY_ID_LENGTH, PROTOCOL_VERSION } from './generated/protocol.js';
+export { COMMAND_TYPES, MAX_CONCURRENCY, MAX_ENTRY_ID_LENGTH, PROTOCOL_VERSION } from './generated/protocol.js';
 export type {
   BackgroundPlan,
   BackgroundRequest,

@@ -1,7 +1,7 @@
 // Background mode's throughput beside the foreground engine's: the same ~220 MB stream
 // (bench-200m.mpd, tests/bench/make-big-content.sh) downloaded by our worker with
 // `{background: true}` (Chromium's Background Fetch fetches, the worker stores each delivery)
-// and with no option (the worker's own engine, 4 requests in flight), in the same headless
+// and with no option (the worker's own engine, at its default concurrency), in the same headless
 // Chromium from the same loopback media server, alternating, a fresh on-disk profile per trial.
 // The clock runs from download() to the 'completed' statechange in both, so a background
 // trial includes the browser's start-up of its download service (~4 s for the first fetch of

@@ -13,6 +13,18 @@ import {startBenchServer} from './bench-server.mjs';
 export {ROOT, CONTENT_DIR};
 
 /**
+ * The download job's defaults, {concurrency, batch}, as the worker has them: its generated
+ * constants (sw/js/generated/constants.js, from crates/engine/src/job.rs), so the benchmarks'
+ * peers mirror the job without retyping it.
+ */
+export const JOB_DEFAULTS = (() => {
+  const text = fs.readFileSync(path.join(ROOT, 'sw/js/generated/constants.js'), 'utf8');
+  const found = /^const OM_JOB_DEFAULTS = (\{.*\});$/m.exec(text);
+  if (!found) throw new Error('sw/js/generated/constants.js has no OM_JOB_DEFAULTS: run the generator');
+  return JSON.parse(found[1]);
+})();
+
+/**
  * Starts the loopback media server, `origins` bench origins and Chromium with a fresh profile on
  * disk (Playwright's default contexts keep IndexedDB in memory). Returns
  * {media, origins: [{url, port, stop}], context, close()}.

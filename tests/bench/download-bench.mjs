@@ -20,8 +20,8 @@
 // - shaka: shaka-player 5.2.12 (compiled build) shaka.offline.Storage, default configuration
 //   (numberOfParallelDownloads 5) except trackSelectionCallback, which picks the variants
 //   made of the representations ours stored; the clock runs from store(url) to its promise.
-// - loop: the manifest, then fetch → blob → IndexedDB put of ours' segment URLs, 4 requests
-//   in flight and 4 puts per transaction, as ours (JobConfig::default(): concurrency 4,
+// - loop: the manifest, then fetch → blob → IndexedDB put of ours' segment URLs, as many
+//   requests in flight and puts per transaction as ours (JobConfig::default(): concurrency 5,
 //   batch 4); the clock runs until the last transaction completes.
 // - Throughput: bytes stored / wall time, 1 MB = 10^6 bytes; median of `runs` (default 3)
 //   trials per downloader, in the order ours, shaka, loop, repeated.
@@ -29,7 +29,8 @@
 //   peak minus the value just before the download starts, for ours and for the loop on the
 //   1 GB stream (one trial each). 1 MB = 10^6 bytes here too.
 // - Concurrency: ours (download option `concurrency`) and the loop at 2, 4 and 8 requests in
-//   flight (batch 4), `runs` trials each, median: the figures behind ours' default of 4.
+//   flight (batch 4), `runs` trials each, median: loopback's side of ours' default (the link
+//   benchmark, link-bench.mjs, gives the other).
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -41,13 +42,13 @@ import {CHROMIUM_OPTIONS} from '../e2e/harness.mjs';
 import {startMediaServer} from '../server/media-server.mjs';
 import {startBenchServer} from './bench-server.mjs';
 import {commOf, descendants, startRssSampler} from './proc-rss.mjs';
+import {JOB_DEFAULTS} from './bench-env.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '../..');
 export const CONTENT_DIR = process.env.BENCH_CONTENT_DIR || path.join(REPO, 'target/bench/content');
 const LATEST = path.join(REPO, 'target/bench/download-latest.json');
-const CONCURRENCY = 4; // ours: JobConfig::default() in crates/engine/src/job.rs
-const BATCH = 4;
+const {concurrency: CONCURRENCY, batch: BATCH} = JOB_DEFAULTS; // ours: JobConfig::default()
 const SWEEP = [2, 4, 8];
 const MB = 1e6;
 

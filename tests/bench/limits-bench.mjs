@@ -11,15 +11,15 @@
 // - ours: OfflineManager download, timed from download() to the 'completed' statechange, as in
 //   download-bench.mjs (pages/download.js). The segments it stored are the list the other two use.
 // - fetch alone: from the same page, every one of those segments fetched (cache 'no-store', the
-//   byte range when there is one, as our worker requests them) with 4 requests in flight (ours'
-//   default concurrency, JobConfig::default()) → Response.blob(); nothing is written anywhere.
+//   byte range when there is one, as our worker requests them) with as many requests in flight
+//   as ours by default (JobConfig::default(), 5) → Response.blob(); nothing is written anywhere.
 //   The clock runs from the first request to the last blob; the blobs are dropped as they come.
 // - store alone: the segments fetched once more the same way, this time keeping the Blobs
 //   (timed and logged, not a row), then those Blobs put into a scratch IndexedDB database
-//   (`limits-scratch`, not `offline-manager`), 4 puts per readwrite transaction and one
+//   (`limits-scratch`, not `offline-manager`), 4 puts (ours' batch) per readwrite transaction and one
 //   transaction in flight at a time, as our job commits; the clock runs until the last one
 //   completes.
-// - fetch and store at once: the same, in one pipeline in the page's JS: 4 requests in flight
+// - fetch and store at once: the same, in one pipeline in the page's JS: ours' requests in flight
 //   while one transaction at a time puts 4 Blobs (`limits-scratch-both`), fetching held back
 //   once two batches wait, as our job schedules; the clock runs until the last commit. Both
 //   halves share the machine's 2 cores here, as they do in our worker: a row for context.
@@ -36,12 +36,12 @@ import {chromium} from 'playwright-core';
 import {CHROMIUM_OPTIONS} from '../e2e/harness.mjs';
 import {startMediaServer} from '../server/media-server.mjs';
 import {startBenchServer} from './bench-server.mjs';
+import {JOB_DEFAULTS} from './bench-env.mjs';
 import {CONTENT_DIR, ensureContent, mbps, median} from './download-bench.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '../..');
-const CONCURRENCY = 4; // ours: JobConfig::default() in crates/engine/src/job.rs
-const BATCH = 4;
+const {concurrency: CONCURRENCY, batch: BATCH} = JOB_DEFAULTS; // ours: JobConfig::default()
 const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 /** Runs `fn(page)` in a fresh Chromium with a new on-disk profile, pages/download.html loaded. */

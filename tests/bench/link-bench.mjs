@@ -17,8 +17,8 @@
 //   shaka.offline.Storage store() of the variants made of the representations ours stored
 //   (default configuration: numberOfParallelDownloads 5). One trial of each per profile.
 // - Link limit: the bytes ours stored ÷ the bandwidth; ours' share = limit time ÷ ours' time.
-// - Concurrency: ours again with the download option `concurrency` 2 and 8 on each profile (4 is
-//   the default, the first trial), printed as extra rows against the default.
+// - Concurrency: ours again with the download option `concurrency` 2, 4 and 8 on each profile
+//   (the default, JobConfig::default(), is the first trial), printed as extra rows against it.
 // Rows per profile: ours as a share of the link (goal ≥ 95 %), ours vs shaka (goal: ahead),
 // and the concurrency figures (no goal).
 
@@ -28,6 +28,7 @@ import {fileURLToPath, pathToFileURL} from 'node:url';
 import {startMediaServer} from '../server/media-server.mjs';
 import {startBenchServer} from './bench-server.mjs';
 import {CONTENT_DIR, ensureContent, mbps} from './download-bench.mjs';
+import {JOB_DEFAULTS} from './bench-env.mjs';
 import {freshBrowser, oursDownload} from './limits-bench.mjs';
 import {startThrottleProxy} from './throttle-proxy.mjs';
 
@@ -40,7 +41,7 @@ const PROFILES = [
   {name: '100 Mbit/s, 40 ms RTT', totalMbit: 100, rttMs: 40},
   {name: '20 Mbit/s, 80 ms RTT', totalMbit: 20, rttMs: 80},
 ];
-const SWEEP = [2, 8]; // besides the default, 4
+const SWEEP = [2, 4, 8].filter((c) => c !== JOB_DEFAULTS.concurrency); // besides the default
 const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 /** One connection's limit: the window per round trip, in Mbit/s, at most the total. */
@@ -100,7 +101,7 @@ export async function run(opts = {}) {
       const reps = [...new Set(ours.records.map((r) => /\/reps\/([^/]+)\//.exec(r.url)?.[1]).filter(Boolean))];
       const limitMs = ((ours.bytes * 8) / (p.totalMbit * 1e6)) * 1000;
       log(`  ours stored ${reps.join(', ')}: ${ours.records.length} segments, ${ours.bytes} bytes; the link's limit ${round(limitMs / 1000, 2)} s`);
-      log(describe('ours (default 4)', ours, limitMs));
+      log(describe(`ours (default ${JOB_DEFAULTS.concurrency})`, ours, limitMs));
       const shaka = await throughLink(media, p, (u) => shakaStore(app, u, reps));
       log(describe(`shaka ${shaka.version}`, shaka, limitMs));
       if (shaka.bytes !== ours.bytes) log(`  !! shaka stored ${shaka.bytes} bytes, ours ${ours.bytes}: not like for like`);
@@ -132,7 +133,17 @@ export async function run(opts = {}) {
         ),
       );
       for (const {c, r} of sweep) {
-        rows.push(row(`download on a ${p.name} link, concurrency ${c}`, 'MB/s', mbps(r), 'ours, default concurrency 4', mbps(ours), null, null));
+        rows.push(
+          row(
+            `download on a ${p.name} link, concurrency ${c}`,
+            'MB/s',
+            mbps(r),
+            `ours, default concurrency ${JOB_DEFAULTS.concurrency}`,
+            mbps(ours),
+            null,
+            null,
+          ),
+        );
       }
     }
     return rows;

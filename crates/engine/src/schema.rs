@@ -5,6 +5,7 @@
 
 use crate::entry::{Mode, PersistentSession, State, StopReason};
 use crate::error::{Code, KalturaError, CATEGORY_STORAGE, SEVERITY_CRITICAL, SEVERITY_RECOVERABLE};
+use crate::job::{DEFAULT_BATCH, DEFAULT_CONCURRENCY, MAX_CONCURRENCY};
 use crate::layout::LAYOUT;
 use crate::protocol::{
     BackgroundPlan, BackgroundRequest, Command, EntriesActedOn, EntryDetail, EntrySummary, Event,
@@ -65,6 +66,8 @@ fn protocol_ts() -> String {
          export const PROTOCOL_VERSION = {PROTOCOL_VERSION} as const;\n\n\
          /** Longest entry id the worker accepts. */\n\
          export const MAX_ENTRY_ID_LENGTH = {MAX_ENTRY_ID_LEN};\n\n\
+         /** Most requests in flight the download option `concurrency` may ask for. */\n\
+         export const MAX_CONCURRENCY = {MAX_CONCURRENCY};\n\n\
          /** Any JSON value. */\n\
          export type JsonValue = number | string | boolean | JsonValue[] | {{ [key: string]: JsonValue }} | null;\n\n\
          /** 1 recoverable, 2 critical. */\n\
@@ -136,7 +139,9 @@ fn constants_js() -> String {
          /** Local URLs (below the worker scope) and the IndexedDB layout. */\n\
          const OM_LAYOUT = {layout};\n\
          /** Category-9 error codes by name. */\n\
-         const OM_ERROR_CODE = {codes};\n"
+         const OM_ERROR_CODE = {codes};\n\
+         /** A job's requests in flight and segments per transaction by default (benchmarks mirror them). */\n\
+         const OM_JOB_DEFAULTS = {{ \"concurrency\": {DEFAULT_CONCURRENCY}, \"batch\": {DEFAULT_BATCH} }};\n"
     )
 }
 

@@ -40,8 +40,8 @@ pub struct SelectOptions {
     /// manifest's and its BaseURLs' origins; `["*"]` allows any. Not a selection rule: it rides
     /// with the options so it is kept with the entry and applies on every resume.
     pub redirect_origins: Option<Vec<String>>,
-    /// Requests in flight at once for this download (1–16; 4 when absent, the benchmark's
-    /// best on loopback). Not a selection rule either.
+    /// Requests in flight at once for this download (1 to the engine's `MAX_CONCURRENCY`; its
+    /// `DEFAULT_CONCURRENCY` when absent). Not a selection rule either.
     pub concurrency: Option<u32>,
     /// Hand the download to the browser's Background Fetch where it has one, so it finishes
     /// with every page closed (the foreground engine elsewhere; the entry's `mode` says which).

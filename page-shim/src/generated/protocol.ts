@@ -10,6 +10,9 @@ export const PROTOCOL_VERSION = 1 as const;
 /** Longest entry id the worker accepts. */
 export const MAX_ENTRY_ID_LENGTH = 256;
 
+/** Most requests in flight the download option `concurrency` may ask for. */
+export const MAX_CONCURRENCY = 16;
+
 /** Any JSON value. */
 export type JsonValue = number | string | boolean | JsonValue[] | { [key: string]: JsonValue } | null;
 
@@ -131,8 +134,8 @@ playable?: Array<MediaType>,
  */
 redirectOrigins?: Array<string>, 
 /**
- * Requests in flight at once for this download (1–16; 4 when absent, the benchmark's
- * best on loopback). Not a selection rule either.
+ * Requests in flight at once for this download (1 to the engine's `MAX_CONCURRENCY`; its
+ * `DEFAULT_CONCURRENCY` when absent). Not a selection rule either.
  */
 concurrency?: number, 
 /**

@@ -54,3 +54,5 @@ const OM_ERROR_CODE = {
   "ENTRY_ALREADY_EXISTS": 9017,
   "REMOVE_FAILED": 9018
 };
+/** A job's requests in flight and segments per transaction by default (benchmarks mirror them). */
+const OM_JOB_DEFAULTS = { "concurrency": 5, "batch": 4 };

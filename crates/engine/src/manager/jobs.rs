@@ -164,7 +164,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             let policy = job::RedirectPolicy::new(&plan, &allowed);
             let mut cfg = me.cfg;
             if let Some(c) = concurrency {
-                cfg.concurrency = c.clamp(1, 16) as usize;
+                cfg.concurrency = c.clamp(1, job::MAX_CONCURRENCY) as usize;
             }
             let claims = me.claims(&id);
             let job = job::run(
