@@ -272,12 +272,18 @@ function omWake(force) {
   omWoken = true;
   return omStart()
     .then(() => {
-      // Not awaited: Background Fetch calls wait for the registration to be activated, so
-      // awaiting them in `activate` would wait for ever.
-      omWatchBackground().catch(() => undefined);
+      omWatch();
       return wasm_bindgen.wake();
     })
     .catch((e) => console.error('[offline-manager] resume failed', e));
+}
+
+/** After a resume: relays the progress of the background fetches the browser has now. */
+function omWatch() {
+  omWoken = true;
+  // Not awaited: Background Fetch calls wait for the registration to be activated, so
+  // awaiting them in `activate` would wait for ever.
+  omWatchBackground().catch(() => undefined);
 }
 
 /**
@@ -394,9 +400,10 @@ omSelf.addEventListener('message', (event) => {
             : { ok: false, error: omError(OM_ERROR_CODE.INDEXED_DB_ERROR, 'the offline worker sent an unreadable reply; reload the page') },
         ),
       )
-      // A ping (the pages' keep-alive, and their 'online' event) resumes what should run; any
-      // first message of a worker instance does too. Other commands do not re-read every entry.
-      .then(() => omWake(data.type === 'ping'))
+      // A ping (the pages' keep-alive, and their 'online' event) resumed what should run before
+      // it counted it (in the wasm); any first message of a worker instance resumes too. Other
+      // commands do not re-read every entry.
+      .then(() => (data.type === 'ping' ? omWatch() : omWake(false)))
       .catch((e) => {
         console.error('[offline-manager] message failed', e);
         // The worker's own KalturaError (its database cannot be opened: the message says why and

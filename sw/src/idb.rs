@@ -174,6 +174,9 @@ impl IdbStore {
     where
         R: std::future::Future<Output = indexed_db_futures::Result<O>>,
     {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let db = self.conn.db().await?;
         let tx = db.transaction(SEGMENTS).build().map_err(other)?;
         let store = tx.object_store(SEGMENTS).map_err(other)?;

@@ -72,11 +72,11 @@ pub async fn boot(scope: String) -> Result<(), JsValue> {
 /// Resumes unfinished jobs; called on every event that wakes the worker.
 #[wasm_bindgen]
 pub async fn wake() -> Result<u32, JsValue> {
-    let started = manager()?
+    let resumed = manager()?
         .resume_unfinished()
         .await
         .map_err(|e| JsValue::from_str(&e.to_string()))?;
-    Ok(started as u32)
+    Ok(resumed.started as u32)
 }
 
 /// Handles one page message and answers on `port` (or via the returned value when there is none).

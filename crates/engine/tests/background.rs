@@ -501,3 +501,35 @@ fn a_wake_leaves_an_entry_alone_while_the_browser_still_downloads_it() {
         engine::Code::StoreAlreadyInProgress as u16
     );
 }
+
+#[test]
+fn a_worker_stopped_after_storing_the_last_delivery_but_before_completing_completes_on_the_next_ping(
+) {
+    let mut w = browser(true);
+    start(&mut w, MANIFEST);
+    deliver(&mut w, "offline-manager:e:0", BackgroundEnd::Success);
+    // What a worker stopped between those two writes leaves: every segment stored, no fetch
+    // out, the entry not yet completed.
+    {
+        let mut entries = w.store.entries.borrow_mut();
+        let e = entries.get_mut("e").unwrap();
+        assert!(e.background_fetches.is_empty());
+        e.state = State::Downloading;
+        e.stored = None;
+    }
+    let mut w = w.restarted(JobConfig::default());
+    let ping = w.run(Command::Ping).unwrap();
+    assert_eq!(
+        ping["activeJobs"], 1,
+        "the page keeps pinging for it: {ping}"
+    );
+    w.pool.run_until_stalled();
+    assert_eq!((w.state("e").0, w.stored("e")), (State::Completed, 14));
+    assert!(worker_fetches(&w).is_empty(), "nothing fetched again");
+    assert_eq!(
+        entry(&w).mode,
+        Mode::Background,
+        "no fall back to the foreground"
+    );
+    assert_eq!(w.run(Command::Ping).unwrap()["activeJobs"], 0);
+}

@@ -154,7 +154,8 @@ fn a_disk_so_full_it_refuses_the_entry_record_still_pauses_for_quota_and_wakes_d
     let restarted = w
         .pool
         .run_until(async move { m.resume_unfinished().await })
-        .unwrap();
+        .unwrap()
+        .started;
     assert_eq!(
         restarted, 0,
         "a wake does not restart a job the disk stopped"

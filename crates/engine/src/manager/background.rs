@@ -57,6 +57,11 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         }
         let me = self.clone();
         self.host.spawn(Box::pin(async move {
+            if entry.background_handover.is_none() {
+                // Its fetches were handed over and have all been delivered: a worker stopped
+                // before it ended the round leaves this, and the round ends now.
+                return me.finish_round(entry).await;
+            }
             let reason = "no page handed the download to the browser's Background Fetch: it runs while a page of the app is open".to_string();
             me.fall_back(entry, reason).await;
         }));
@@ -263,13 +268,22 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         }
         self.save_entry(&mut entry).await?;
         if entry.background_fetches.is_empty() {
-            self.in_background.borrow_mut().remove(id);
             if entry.mode == Mode::Foreground {
                 self.emit_state(&entry);
             }
-            self.next_round(entry).await;
+            self.finish_round(entry).await;
         }
         Ok(())
+    }
+
+    /// Ends a round whose fetches have all been delivered; until it has, wakes leave the entry
+    /// to it and pages keep pinging.
+    async fn finish_round(self: &Rc<Self>, entry: Entry) {
+        let id = entry.id.clone();
+        self.finishing.borrow_mut().insert(id.clone());
+        self.in_background.borrow_mut().remove(&id);
+        self.next_round(entry).await;
+        self.finishing.borrow_mut().remove(&id);
     }
 
     /// After the last delivery: complete the entry if everything is stored, else the foreground

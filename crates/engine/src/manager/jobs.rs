@@ -10,21 +10,34 @@ use crate::protocol::Event;
 use futures::future::{AbortHandle, Abortable};
 use std::rc::Rc;
 
+/// What a wake found, for the keep-alive's count and for tests.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Resumed {
+    /// Jobs the wake started.
+    pub started: usize,
+    /// Entries left downloading: those started, those already running or being finished, and
+    /// those the browser downloads in the background.
+    pub downloading: usize,
+}
+
 impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     /// Starts every job that should be running but is not: those the worker was stopped in the
     /// middle of, and those paused by a network failure once the device is online again (never
     /// those paused by the user, or by a full disk, which waits for the user to free space).
-    pub async fn resume_unfinished(self: &Rc<Self>) -> Result<usize, KalturaError> {
+    pub async fn resume_unfinished(self: &Rc<Self>) -> Result<Resumed, KalturaError> {
         self.woken.set(true);
         let mut entries = self.entries().await?;
         if !self.probed.replace(true) {
             self.probe_completed(&mut entries).await?;
         }
-        let mut started = 0;
+        let mut resumed = Resumed::default();
         // The browser's background fetches, asked once per wake and only if an entry has some.
         let mut active: Option<Option<Vec<String>>> = None;
         for mut e in entries {
-            if self.running.borrow().contains_key(&e.id) {
+            let busy = self.running.borrow().contains_key(&e.id)
+                || self.finishing.borrow().contains(&e.id);
+            if busy {
+                resumed.downloading += 1;
                 continue;
             }
             let network_back = e.state == State::Paused
@@ -40,16 +53,18 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                     None => active.insert(self.fetcher.background_active().await),
                 };
                 if self.background_still_out(&mut e, active).await? {
+                    resumed.downloading += 1;
                     continue; // the browser downloads it, or the foreground took over
                 }
             }
             if e.state == State::Downloading {
                 self.waiting.borrow_mut().remove(&e.id);
                 self.start_job(e);
-                started += 1;
+                resumed.started += 1;
+                resumed.downloading += 1;
             }
         }
-        Ok(started)
+        Ok(resumed)
     }
 
     /// While the worker lives, retries an entry paused by the network with growing delays

@@ -16,6 +16,7 @@ mod planning;
 mod playback;
 
 pub use background::{HANDOVER_WAIT_MS, LOST_AFTER_MS, NO_BACKGROUND_FETCH};
+pub use jobs::Resumed;
 pub use playback::Playback;
 
 use crate::entry::Entry;
@@ -50,6 +51,9 @@ pub struct Manager<F: Fetcher, S: Store<F::Body>, H: Host> {
     /// Entries with background fetches out that this worker knows of: pages keep it awake for
     /// them, so that the browser's progress reaches them.
     in_background: RefCell<HashSet<String>>,
+    /// Entries whose last delivery this worker is finishing (completing them, or handing the
+    /// rest to the foreground): wakes leave them to it, and pages keep the worker awake for them.
+    finishing: RefCell<HashSet<String>>,
     /// Per entry, whether a delivery being stored may go on (a pause or removal says no).
     ingesting: RefCell<HashMap<String, Rc<Cell<bool>>>>,
     /// Bytes the browser downloaded so far per background fetch id (its progress events).
@@ -96,6 +100,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             unsaved: RefCell::default(),
             claims: RefCell::default(),
             in_background: RefCell::default(),
+            finishing: RefCell::default(),
             ingesting: RefCell::default(),
             browser_progress: RefCell::default(),
             last_browser_progress: Cell::new(0.0),
@@ -135,16 +140,24 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         self.claims.borrow_mut().remove(entry_id);
     }
 
-    /// Jobs running now, plus entries waiting for the network to come back: pages keep the
-    /// worker alive while this is not zero.
+    /// Entries this worker downloads, finishes, waits on the network for, or knows the browser
+    /// downloads: pages keep the worker alive while this is not zero.
     pub fn active_jobs(&self) -> usize {
-        let background = self
-            .in_background
-            .borrow()
-            .iter()
-            .filter(|id| !self.running.borrow().contains_key(*id))
-            .count();
-        self.running.borrow().len() + self.waiting.borrow().len() + background
+        let running = self.running.borrow();
+        let waiting = self.waiting.borrow();
+        let background = self.in_background.borrow();
+        let finishing = self.finishing.borrow();
+        let counted = |id: &String| running.contains_key(id) || waiting.contains(id);
+        running.len()
+            + waiting
+                .iter()
+                .filter(|id| !running.contains_key(*id))
+                .count()
+            + background.iter().filter(|id| !counted(id)).count()
+            + finishing
+                .iter()
+                .filter(|id| !counted(id) && !background.contains(*id))
+                .count()
     }
 
     /// Executes one command.
@@ -179,21 +192,19 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                 self.verify(&entry_id, repair.unwrap_or(false)).await
             }
             Command::Ping => {
-                // A restarted worker's first ping resumes first, so that the count keeps the
-                // page pinging for what it resumed (a background download waiting for its
-                // delivery among them).
-                if !self.woken.get() {
-                    let _ = self.resume_unfinished().await;
-                }
-                self.ping()
+                // Every ping resumes first, so that the count keeps the page pinging for all
+                // that should run: a worker stopped between two steps of a download (storing
+                // its last delivery, say) has nothing running until a wake starts it again.
+                let downloading = self.resume_unfinished().await.map_or(0, |r| r.downloading);
+                self.ping(downloading)
             }
         }
     }
 
-    /// The worker's state, for the keep-alive.
-    fn ping(&self) -> Res {
+    /// The worker's state, for the keep-alive: `downloading` entries a wake just left to run.
+    fn ping(&self, downloading: usize) -> Res {
         Ok(Answer::Ping(Ping {
-            active_jobs: self.active_jobs(),
+            active_jobs: self.active_jobs().max(downloading),
             wasm_memory_bytes: self.host.memory_bytes(),
             started_at: self.started_at,
         }))

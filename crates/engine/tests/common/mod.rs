@@ -169,5 +169,6 @@ impl World {
         self.pool
             .run_until(async move { m.resume_unfinished().await })
             .unwrap()
+            .started
     }
 }
