@@ -21,8 +21,8 @@
 //   (numberOfParallelDownloads 5) except trackSelectionCallback, which picks the variants
 //   made of the representations ours stored; the clock runs from store(url) to its promise.
 // - loop: the manifest, then fetch → blob → IndexedDB put of ours' segment URLs, as many
-//   requests in flight and puts per transaction as ours (JobConfig::default(): concurrency 5,
-//   batch 4); the clock runs until the last transaction completes.
+//   requests in flight and puts per transaction as ours (JobConfig::default(), read from the
+//   worker's generated constants); the clock runs until the last transaction completes.
 // - Throughput: bytes stored / wall time, 1 MB = 10^6 bytes; median of `runs` (default 3)
 //   trials per downloader, in the order ours, shaka, loop, repeated.
 // - Memory: the sum of RSS over the browser's process tree (/proc), sampled every 100 ms,

@@ -12,7 +12,7 @@
 //   download-bench.mjs (pages/download.js). The segments it stored are the list the other two use.
 // - fetch alone: from the same page, every one of those segments fetched (cache 'no-store', the
 //   byte range when there is one, as our worker requests them) with as many requests in flight
-//   as ours by default (JobConfig::default(), 5) → Response.blob(); nothing is written anywhere.
+//   as ours by default (JobConfig::default()) → Response.blob(); nothing is written anywhere.
 //   The clock runs from the first request to the last blob; the blobs are dropped as they come.
 // - store alone: the segments fetched once more the same way, this time keeping the Blobs
 //   (timed and logged, not a row), then those Blobs put into a scratch IndexedDB database
