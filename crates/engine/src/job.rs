@@ -208,7 +208,9 @@ where
                     claims.release(track, *index);
                 }
                 sizes.extend(claims.take_stored_by_playback());
-                count_committed(sizes, &tracks, &mut have, &mut totals);
+                count_committed(sizes, &tracks, &mut have, &mut totals, |t, i| {
+                    claims.stored_by_job(t, i);
+                });
                 let now = host.now_ms();
                 if now - last_emit >= cfg.progress_interval_ms && (fetching || !batch.is_empty()) {
                     host.emit(Event::Progress(
@@ -254,17 +256,22 @@ async fn verify<B: Body, S: Store<B>, H: Host>(
     Ok(Outcome::Completed)
 }
 
-/// Adds what a commit stored to what the run holds and to its totals.
+/// Adds what a commit stored to what the run holds and to its totals; `whole` hears of each
+/// item the commit made whole.
 fn count_committed(
     sizes: Vec<Committed>,
     tracks: &HashMap<&str, &mpd::TrackPlan>,
     have: &mut HashMap<(String, u32), Held>,
     totals: &mut Totals,
+    mut whole: impl FnMut(&str, u32),
 ) {
     for (track, index, chunk, chunks, size) in sizes {
         let h = have.entry((track.clone(), index)).or_default();
         let before = h.clone();
         h.add(chunk, chunks, size);
+        if h.complete() {
+            whole(&track, index);
+        }
         if let Some(t) = tracks.get(track.as_str()) {
             totals.apply(t, index, &before, h);
         }

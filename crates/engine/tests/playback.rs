@@ -12,6 +12,7 @@ use common::{world, world_with, World, MANIFEST};
 use engine::manager::Playback;
 use engine::{Command, Event, FetchError, JobConfig, State};
 use std::collections::HashMap;
+use std::rc::Rc;
 
 const VIDEO: &str = "p0a0r1";
 const AUDIO: &str = "p0a1r0";
@@ -60,6 +61,50 @@ fn a_segment_played_during_the_download_is_fetched_once_and_the_job_does_not_fet
     for (url, n) in fetches(&w) {
         assert_eq!(n, 1, "{url} fetched {n} times");
     }
+    assert_eq!(
+        w.store.segment_bytes("e", VIDEO, 6).map(|b| b.len()),
+        Some(10_060)
+    );
+}
+
+#[test]
+fn a_segment_the_job_stored_after_the_player_found_it_missing_is_read_from_the_store_not_fetched_again(
+) {
+    let mut w = world();
+    w.prepare_and_download("e");
+    w.pool.run_until_stalled();
+    assert_eq!(w.state("e").0, State::Completed);
+    assert!(matches!(play(&mut w, VIDEO, 6), Ok(Playback::Stored)));
+    assert_eq!(fetches(&w).get(&video_url(6)), Some(&1));
+}
+
+#[test]
+fn a_player_asking_again_for_a_segment_its_first_request_is_fetching_reaches_the_server_once() {
+    use futures::task::LocalSpawnExt;
+    use std::cell::RefCell;
+    let mut w = paused_after_start(JobConfig::default());
+    assert!(w.store.segment_bytes("e", VIDEO, 6).is_none());
+    let answers: Rc<RefCell<Vec<&str>>> = Rc::default();
+    w.host.hold_timers();
+    for _ in 0..2 {
+        let (m, answers) = (w.manager.clone(), answers.clone());
+        w.pool
+            .spawner()
+            .spawn_local(async move {
+                let answer = match m.playback_segment("e", VIDEO, 6, false).await {
+                    Ok(Playback::Fetched { .. }) => "fetched",
+                    Ok(Playback::Stored) => "stored",
+                    Err(_) => "failed",
+                };
+                answers.borrow_mut().push(answer);
+            })
+            .expect("spawn");
+    }
+    w.pool.run_until_stalled();
+    w.host.release_timers();
+    w.pool.run_until_stalled();
+    assert_eq!(*answers.borrow(), ["fetched", "stored"]);
+    assert_eq!(fetches(&w).get(&video_url(6)), Some(&1));
     assert_eq!(
         w.store.segment_bytes("e", VIDEO, 6).map(|b| b.len()),
         Some(10_060)

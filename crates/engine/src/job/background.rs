@@ -227,7 +227,7 @@ where
             .await
             .map_err(|e| store_error(entry_id, e))?;
         report.records = report.records.saturating_add(written);
-        count_committed(sizes, &tracks, &mut have, &mut totals);
+        count_committed(sizes, &tracks, &mut have, &mut totals, |_, _| {});
         let now = host.now_ms();
         if now - last_emit >= cfg.progress_interval_ms {
             host.emit(Event::Progress(

@@ -1,6 +1,7 @@
 //! What a download job and playback of the same entry share while both run: which items either
-//! is fetching (so neither fetches one the other has in hand), which items playback stored (the
-//! job skips them), and where the player is (the job fetches just ahead of it first).
+//! is fetching (so neither fetches one the other has in hand), which items either stored (the
+//! job skips what playback stored; playback reads from the store what the job stored after the
+//! player found it missing), and where the player is (the job fetches just ahead of it first).
 
 use super::units::Unit;
 use std::cell::{Cell, RefCell};
@@ -26,7 +27,10 @@ pub type Committed = (String, u32, u32, u32, u64);
 #[derive(Debug, Default)]
 pub struct Claims {
     busy: RefCell<HashMap<String, HashMap<u32, Fetcher>>>,
+    /// Items playback stored.
     stored: RefCell<HashMap<String, HashSet<u32>>>,
+    /// Items the job stored whole.
+    committed: RefCell<HashMap<String, HashSet<u32>>>,
     /// Playback stored something the job's queue may still hold.
     stored_since_pick: Cell<bool>,
     /// What playback stored that the running job has not counted yet.
@@ -79,6 +83,26 @@ impl Claims {
                 .iter()
                 .map(|&(chunk, chunks, size)| (track.to_string(), index, chunk, chunks, size)),
         );
+    }
+
+    /// The job stored the whole item: a player that found it missing just before reads it
+    /// from the store instead of fetching it again.
+    pub fn stored_by_job(&self, track: &str, index: u32) {
+        self.committed
+            .borrow_mut()
+            .entry(track.to_string())
+            .or_default()
+            .insert(index);
+    }
+
+    /// Whether the job or playback stored the whole item since this entry was planned.
+    pub fn stored(&self, track: &str, index: u32) -> bool {
+        let has = |set: &RefCell<HashMap<String, HashSet<u32>>>| {
+            set.borrow()
+                .get(track)
+                .is_some_and(|items| items.contains(&index))
+        };
+        has(&self.stored) || has(&self.committed)
     }
 
     /// What playback stored since the last call.

@@ -11,10 +11,10 @@ use crate::progress::Totals;
 use crate::protocol::Event;
 use std::rc::Rc;
 
-/// The longest a playback request waits for the job's fetch of the same segment, in ms.
-const JOB_WAIT_MS: u32 = 20_000;
+/// The longest a playback request waits for another fetch of the same segment, in ms.
+const FETCH_WAIT_MS: u32 = 20_000;
 /// How often it looks, in ms.
-const JOB_POLL_MS: u32 = 50;
+const FETCH_POLL_MS: u32 = 50;
 
 /// What a request for a segment the store lacked gets.
 pub enum Playback<B> {
@@ -34,8 +34,10 @@ pub type PlaybackError = (u16, KalturaError);
 
 impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     /// Item `index` of `track` of an entry that has a plan, for a player, when the store lacks
-    /// it. When the download job is fetching the same item, waits for it (`Stored`, unless
-    /// `after_wait`: the caller found it still missing after such a wait, so it is fetched now).
+    /// it. When the download job or another request is fetching the same item, waits for it,
+    /// and when the job stored it since the caller looked, answers at once (`Stored`, unless
+    /// `after_wait`: the caller found it still missing after such an answer, so it is fetched
+    /// now).
     /// Offline or failing, the answer is the HTTP error a player retries (504, or the origin's
     /// status), never a hang.
     pub async fn playback_segment(
@@ -85,16 +87,25 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         };
         let claims = self.claims(id);
         claims.set_playhead(item.start());
-        if !after_wait && claims.fetching(track, index) == Some(ClaimedBy::Job) {
-            let mut waited = 0;
-            while claims.fetching(track, index) == Some(ClaimedBy::Job) && waited < JOB_WAIT_MS {
-                self.host.sleep(JOB_POLL_MS).await;
-                waited += JOB_POLL_MS;
+        if !after_wait {
+            // Stored since the caller looked (the job's commit landed in between): read it.
+            if claims.stored(track, index) {
+                return Ok(Playback::Stored);
             }
-            return Ok(Playback::Stored);
+            // The job, or an earlier request of the player (one it gave up on and asked
+            // again), is fetching it: it reaches the server once, and this request reads it
+            // from the store once it is there.
+            if claims.fetching(track, index).is_some() {
+                let mut waited = 0;
+                while claims.fetching(track, index).is_some() && waited < FETCH_WAIT_MS {
+                    self.host.sleep(FETCH_POLL_MS).await;
+                    waited += FETCH_POLL_MS;
+                }
+                return Ok(Playback::Stored);
+            }
         }
-        // Stored only by the request that claims it: a second request for the same segment
-        // while the first is fetching it gets the bytes too, and stores nothing.
+        // Stored only by the request that claims it: one that found the segment still missing
+        // after such a wait (the disk was full) gets the bytes too, and stores nothing.
         let claimed = claims.claim(track, index, ClaimedBy::Playback);
         let answer = match items.fetch(item).await {
             Ok(fetched) => {
