@@ -27,10 +27,8 @@ pub type Committed = (String, u32, u32, u32, u64);
 #[derive(Debug, Default)]
 pub struct Claims {
     busy: RefCell<HashMap<String, HashMap<u32, Fetcher>>>,
-    /// Items playback stored.
+    /// Items stored whole, by playback or by the job.
     stored: RefCell<HashMap<String, HashSet<u32>>>,
-    /// Items the job stored whole.
-    committed: RefCell<HashMap<String, HashSet<u32>>>,
     /// Playback stored something the job's queue may still hold.
     stored_since_pick: Cell<bool>,
     /// What playback stored that the running job has not counted yet.
@@ -88,7 +86,7 @@ impl Claims {
     /// The job stored the whole item: a player that found it missing just before reads it
     /// from the store instead of fetching it again.
     pub fn stored_by_job(&self, track: &str, index: u32) {
-        self.committed
+        self.stored
             .borrow_mut()
             .entry(track.to_string())
             .or_default()
@@ -97,12 +95,10 @@ impl Claims {
 
     /// Whether the job or playback stored the whole item since this entry was planned.
     pub fn stored(&self, track: &str, index: u32) -> bool {
-        let has = |set: &RefCell<HashMap<String, HashSet<u32>>>| {
-            set.borrow()
-                .get(track)
-                .is_some_and(|items| items.contains(&index))
-        };
-        has(&self.stored) || has(&self.committed)
+        self.stored
+            .borrow()
+            .get(track)
+            .is_some_and(|items| items.contains(&index))
     }
 
     /// What playback stored since the last call.
