@@ -31,7 +31,7 @@ import {
 } from './protocol.js';
 import { requestPersistentStorage, storagePersisted } from './storage.js';
 import { handOver } from './background.js';
-import { checkDownloadOptions, checkEntryId, dashOf, jsonCopy, noDash } from './arguments.js';
+import { checkDownloadOptions, checkEntryId, copyJson, dashOf, jsonCopy, noDash } from './arguments.js';
 import { mediaSource, playableTypes } from './playable.js';
 import { getProviderMediaConfig, type EntryMediaInfo, type ProviderConfig } from './provider.js';
 import { ensureRegistration, isControlledBy, waitForControl } from './registration.js';
@@ -178,6 +178,8 @@ export class OfflineManager {
   private readonly requestTimeoutMs: number;
   private readonly providerTimeoutMs: number;
   private registration: Promise<ServiceWorkerRegistration> | undefined;
+  /** The worker's last listing with its tag: while nothing changed the worker answers without entries. */
+  private listed: { readonly tag: string; readonly entries: readonly EntrySummary[] } | undefined;
   private readonly background: boolean;
   private destroyed = false;
 
@@ -396,10 +398,11 @@ export class OfflineManager {
   /** Every stored or prepared entry. */
   getAllDownloads(): Promise<DownloadItem[]> {
     return this.run(async () => {
-      const [list, persisted] = await Promise.all([this.send('list', {}), storagePersisted()]);
+      const [list, persisted] = await Promise.all([this.listing(), storagePersisted()]);
       return list.map((e) => ({
         id: e.id,
-        metadata: e.metadata,
+        // A listing the page held is handed out again: each caller gets its own copy.
+        metadata: copyJson(e.metadata),
         poster: e.poster,
         expectedSize: e.expectedSize,
         size: e.size,
@@ -571,6 +574,20 @@ export class OfflineManager {
       );
     }
     return ensureRegistration({ container, scriptUrl, scope, timeoutMs: this.requestTimeoutMs });
+  }
+
+  /** Every entry's summary; the worker sends them only when one changed since the page's last listing. */
+  private async listing(): Promise<readonly EntrySummary[]> {
+    const held = this.listed;
+    const answer = await this.send('listing', held ? { since: held.tag } : {});
+    if (answer.entries) {
+      this.listed = answer.tag === null ? undefined : { tag: answer.tag, entries: answer.entries };
+      return answer.entries;
+    }
+    if (held && answer.tag === held.tag) return held.entries;
+    // Not an answer to what was sent: ask for every entry.
+    this.listed = undefined;
+    return this.send('list', {});
   }
 
   /** `send`, for helpers outside the class. */

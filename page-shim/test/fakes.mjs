@@ -166,6 +166,12 @@ export class FakeWorker extends EventTarget {
       }
       case 'list':
         return [...this.entries.values()].map((e) => this.summary(e));
+      case 'listing': {
+        // As the worker: the tag names what the listing holds, and a page holding it gets no entries.
+        const entries = [...this.entries.values()].map((e) => this.summary(e));
+        const tag = `fake.${JSON.stringify(entries)}`;
+        return m.since === tag ? { tag, entries: null } : { tag, entries };
+      }
       case 'ping':
         return { activeJobs: this.activeJobs };
       default:

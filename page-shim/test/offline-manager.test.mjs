@@ -299,6 +299,26 @@ test('getAllDownloads says whether the browser keeps the storage, as navigator.s
   }
 });
 
+test('getAllDownloads sends the tag of the listing it holds, and an unchanged library comes back equal, in a fresh copy per call', async () => {
+  const { om, container } = make();
+  const w = await worker(container);
+  completedEntry(w, 'a');
+  const first = await om.getAllDownloads();
+  const second = await om.getAllDownloads();
+  const [ask1, ask2] = sent(w, 'listing');
+  assert.equal(ask1.since, undefined, 'the first call holds no listing');
+  assert.match(ask2.since, /^fake\./, 'the second sends the tag the first got');
+  assert.deepEqual(second, first);
+  first[0].metadata.name = 'changed by the app';
+  assert.equal((await om.getAllDownloads())[0].metadata.name, 'Clip', "an app's change to a result is not in the next one");
+  completedEntry(w, 'b');
+  assert.deepEqual(
+    (await om.getAllDownloads()).map((e) => e.id),
+    ['a', 'b'],
+    'a changed library is listed whole',
+  );
+});
+
 test('verify sends the entry and repair to the worker and resolves with its report', async () => {
   const { om, container } = make();
   const w = await worker(container);
@@ -466,7 +486,7 @@ test('keep-alive: pings while a download runs, stops when the worker reports no 
 test('a worker that does not answer gives 9002 after requestTimeoutMs', async () => {
   const { om, container } = make({ requestTimeoutMs: 40 });
   const w = await worker(container);
-  w.silent.add('list');
+  w.silent.add('listing');
   await assert.rejects(om.getAllDownloads(), (e) => e.code === 9002 && /within 40 ms; reload the page/.test(e.data.message));
 });
 

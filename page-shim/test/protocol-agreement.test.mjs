@@ -59,6 +59,7 @@ const FULL = {
   removeAll: {},
   get: { entryId },
   list: {},
+  listing: { since: '1764763200000-0.5.12' },
   ping: {},
   renew: { entryId, config },
   protection: { entryId, options },

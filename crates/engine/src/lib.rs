@@ -17,6 +17,7 @@ pub mod protocol;
 pub mod range;
 #[cfg(feature = "ts")]
 pub mod schema;
+mod watched;
 
 pub use entry::{Entry, State, StopReason};
 pub use error::{Code, FetchError, KalturaError, StoreError};

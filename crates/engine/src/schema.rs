@@ -9,8 +9,8 @@ use crate::job::{DEFAULT_BATCH, DEFAULT_CONCURRENCY, MAX_CONCURRENCY};
 use crate::layout::LAYOUT;
 use crate::protocol::{
     BackgroundPlan, BackgroundRequest, Command, EntriesActedOn, EntryDetail, EntrySummary, Event,
-    Ping, ProgressDetail, ProtectionAnswer, Removed, Renewed, Request, StateDetail, Verified,
-    ANSWERS, MAX_ENTRY_ID_LEN, PROTOCOL_VERSION,
+    Listing, Ping, ProgressDetail, ProtectionAnswer, Removed, Renewed, Request, StateDetail,
+    Verified, ANSWERS, MAX_ENTRY_ID_LEN, PROTOCOL_VERSION,
 };
 use mpd::describe::Protection;
 use mpd::playable::MediaType;
@@ -96,6 +96,7 @@ fn protocol_ts() -> String {
         decl::<BackgroundPlan>(&cfg),
         decl::<BackgroundRequest>(&cfg),
         decl::<Verified>(&cfg),
+        decl::<Listing>(&cfg),
         decl::<ProgressDetail>(&cfg),
         decl::<StateDetail>(&cfg),
         decl::<Event>(&cfg),

@@ -53,6 +53,7 @@ fn every_command_answers_with_the_type_the_protocol_declares() {
             repair: None,
         },
         Command::List,
+        Command::Listing { since: None },
         Command::Remove { entry_id: id() },
         Command::Prepare {
             entry_id: id(),

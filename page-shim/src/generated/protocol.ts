@@ -199,7 +199,11 @@ entryId: string, } | { "type": "pauseAll" } | { "type": "removeAll" } | { "type"
 /**
  * Entry id.
  */
-entryId: string, } | { "type": "list" } | { "type": "ping" } | { "type": "renew", 
+entryId: string, } | { "type": "list" } | { "type": "listing", 
+/**
+ * The tag of the listing the page holds, if any.
+ */
+since?: string, } | { "type": "ping" } | { "type": "renew", 
 /**
  * Entry id.
  */
@@ -290,7 +294,11 @@ entryId: string, } | { "type": "pauseAll" } | { "type": "removeAll" } | { "type"
 /**
  * Entry id.
  */
-entryId: string, } | { "type": "list" } | { "type": "ping" } | { "type": "renew", 
+entryId: string, } | { "type": "list" } | { "type": "listing", 
+/**
+ * The tag of the listing the page holds, if any.
+ */
+since?: string, } | { "type": "ping" } | { "type": "renew", 
 /**
  * Entry id.
  */
@@ -616,6 +624,17 @@ state: EntryState,
  */
 stopReason: StopReason | null, };
 
+export type Listing = { 
+/**
+ * Names this listing for a later `listing` command's `since`; none when an entry changed
+ * while it was read (the page then asks for every entry next time).
+ */
+tag: string | null, 
+/**
+ * Every entry; none when the page's listing (the `since` it sent) still holds.
+ */
+entries: Array<EntrySummary> | null, };
+
 export type ProgressDetail = { 
 /**
  * Entry id.
@@ -681,6 +700,7 @@ export interface CommandResults {
   removeAll: EntriesActedOn;
   get: EntryDetail;
   list: EntrySummary[];
+  listing: Listing;
   ping: Ping;
   renew: Renewed;
   protection: ProtectionAnswer;
@@ -691,7 +711,7 @@ export interface CommandResults {
 }
 
 /** Every command type. */
-export const COMMAND_TYPES = ['prepare', 'download', 'pause', 'resume', 'remove', 'pauseAll', 'removeAll', 'get', 'list', 'ping', 'renew', 'protection', 'keepSessions', 'backgroundPlan', 'backgroundStarted', 'verify'] as const;
+export const COMMAND_TYPES = ['prepare', 'download', 'pause', 'resume', 'remove', 'pauseAll', 'removeAll', 'get', 'list', 'listing', 'ping', 'renew', 'protection', 'keepSessions', 'backgroundPlan', 'backgroundStarted', 'verify'] as const;
 
 /** Playkit's category-9 (STORAGE) error codes. */
 export const ErrorCode = {

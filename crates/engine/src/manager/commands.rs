@@ -1,5 +1,5 @@
 //! What each entry command does: prepare, download, pause, resume, remove (one or all), get
-//! and list.
+//! and list (whole, or unless unchanged since the page's listing).
 
 use super::entries::counted;
 use super::{Manager, Res};
@@ -7,7 +7,9 @@ use crate::entry::{Entry, State, StopReason};
 use crate::error::{Code, KalturaError};
 use crate::layout::POSTER_TRACK;
 use crate::ports::{Fetcher, Host, NewSegment, Store};
-use crate::protocol::{Answer, EntriesActedOn, EntryDetail, Removed, Sessions};
+use crate::protocol::{
+    Answer, EntriesActedOn, EntryDetail, EntrySummary, Listing, Removed, Sessions,
+};
 use mpd::SelectOptions;
 use serde_json::Value;
 use std::collections::HashSet;
@@ -185,7 +187,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         self.abort_background(&mut entry).await;
         let sessions = entry.sessions;
         self.removed.borrow_mut().insert(id.to_string());
-        self.unsaved.borrow_mut().remove(id);
+        self.forget_unsaved(id);
         self.forget_claims(id);
         self.store.delete_entry(id).await.map_err(|e| {
             KalturaError::new(
@@ -258,7 +260,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     /// the number of stored records. A completed entry counted its records as it completed, so
     /// its own (each with a Blob) are not read: they are counted, one count for every title
     /// unless that count differs from what the entries say, then one per completed title.
-    pub(super) async fn list(self: &Rc<Self>) -> Res {
+    pub(super) async fn list(self: &Rc<Self>) -> Result<Vec<EntrySummary>, KalturaError> {
         let db = |e: crate::StoreError| e.to_kaltura(None);
         let entries = self.entries_to_list().await?;
         let read: Vec<&str> = entries
@@ -295,7 +297,33 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             }
             out.push(self.check_listed(&mut e, summary, manifest, lost).await?);
         }
-        Ok(Answer::Entries(out))
+        Ok(out)
+    }
+
+    /// Every entry, unless nothing changed since the listing tagged `since` was read. The tag
+    /// names this worker instance, its count of changes, and the number of segment records
+    /// (one request that reads none): records another context deleted (devtools, the
+    /// browser) make the count differ, and the listing then finds what they took.
+    pub(super) async fn listing(self: &Rc<Self>, since: Option<String>) -> Res {
+        let changes = self.changes.get();
+        let records = self
+            .store
+            .record_count()
+            .await
+            .map_err(|e| e.to_kaltura(None))?;
+        let tag = format!("{}.{changes}.{records}", self.instance);
+        if since.as_deref() == Some(tag.as_str()) && self.changes.get() == changes {
+            return Ok(Answer::Listing(Listing {
+                tag: Some(tag),
+                entries: None,
+            }));
+        }
+        let entries = self.list().await?;
+        let unchanged = self.changes.get() == changes;
+        Ok(Answer::Listing(Listing {
+            tag: unchanged.then_some(tag),
+            entries: Some(entries),
+        }))
     }
 
     /// The completed entries with fewer records stored than they counted as they completed.

@@ -160,7 +160,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             .put_entry(entry)
             .await
             .map_err(|e| e.to_kaltura(Some(&entry.id)))?;
-        self.unsaved.borrow_mut().remove(&entry.id);
+        self.forget_unsaved(&entry.id);
         Ok(())
     }
 
@@ -182,7 +182,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         entry.updated_at = self.host.now_ms();
         match self.store.put_entry(entry).await {
             Ok(()) => {
-                self.unsaved.borrow_mut().remove(&entry.id);
+                self.forget_unsaved(&entry.id);
             }
             // The disk is full (the entry record itself is refused): the state holds in memory
             // until a later write succeeds, and pages are told as usual.
@@ -190,6 +190,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                 self.unsaved
                     .borrow_mut()
                     .insert(entry.id.clone(), entry.clone());
+                self.changed();
             }
             Err(e) => return Err(e.to_kaltura(Some(&entry.id))),
         }

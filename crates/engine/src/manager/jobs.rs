@@ -107,6 +107,8 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     /// exists once the database opens again. `vanished`: the reopened database was empty where
     /// this worker had one, so the browser deleted the site's storage, and every page is told.
     pub fn storage_lost(&self, vanished: bool) {
+        // What the next open finds may differ from what any page's listing shows.
+        self.changed();
         let running: Vec<_> = self.running.borrow_mut().drain().collect();
         for (_, (_, handle)) in running {
             handle.abort();

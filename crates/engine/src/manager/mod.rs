@@ -25,6 +25,7 @@ use crate::job::{BackgroundLimits, Claims, JobConfig, BACKGROUND_LIMITS};
 use crate::layout;
 use crate::ports::{Fetcher, Host, Store};
 use crate::protocol::{Answer, Command, Ping};
+use crate::watched::Watched;
 use futures::future::AbortHandle;
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
@@ -33,7 +34,7 @@ use std::rc::Rc;
 /// Handles commands; generic over the platform so tests run it natively.
 pub struct Manager<F: Fetcher, S: Store<F::Body>, H: Host> {
     fetcher: Rc<F>,
-    store: Rc<S>,
+    store: Rc<Watched<S>>,
     host: Rc<H>,
     scope: String,
     cfg: JobConfig,
@@ -72,6 +73,12 @@ pub struct Manager<F: Fetcher, S: Store<F::Body>, H: Host> {
     /// When this manager (so this worker instance) started, in ms since the epoch: a page sees a
     /// stopped and restarted worker as a new value in `ping`.
     started_at: f64,
+    /// Writes to the store so far (each counts as it starts and as it ends), and changes to
+    /// `unsaved`: what a listing's tag records.
+    changes: Rc<Cell<u64>>,
+    /// Names this worker instance in listing tags, so a page's tag from an earlier instance
+    /// (which may have seen other writes) never matches.
+    instance: String,
 }
 
 /// What a command handler gives.
@@ -87,10 +94,14 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         cfg: JobConfig,
     ) -> Rc<Self> {
         let started_at = host.now_ms();
+        let changes = Rc::new(Cell::new(0));
+        let instance = format!("{started_at}-{}", host.random());
         Rc::new(Manager {
             started_at,
             fetcher,
-            store,
+            store: Rc::new(Watched::new(store, changes.clone())),
+            changes,
+            instance,
             host,
             scope,
             cfg,
@@ -114,6 +125,18 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     /// Other background fetch limits (tests cut small titles into several fetches with them).
     pub fn set_background_limits(&self, limits: BackgroundLimits) {
         self.background_limits.set(limits);
+    }
+
+    /// Counts a change listings see that is not a store write (the store counts its own).
+    fn changed(&self) {
+        self.changes.set(self.changes.get().wrapping_add(1));
+    }
+
+    /// Drops the state a full disk kept in memory for an entry.
+    fn forget_unsaved(&self, id: &str) {
+        if self.unsaved.borrow_mut().remove(id).is_some() {
+            self.changed();
+        }
     }
 
     /// The worker's registration scope.
@@ -173,7 +196,8 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             Command::PauseAll => self.pause_all().await,
             Command::RemoveAll => self.remove_all().await,
             Command::Get { entry_id } => self.get(&entry_id).await,
-            Command::List => self.list().await,
+            Command::List => self.list().await.map(Answer::Entries),
+            Command::Listing { since } => self.listing(since).await,
             Command::Renew { entry_id, config } => self.renew(&entry_id, config).await,
             Command::Protection { entry_id, options } => {
                 self.protection(&entry_id, options.unwrap_or_default())

@@ -174,6 +174,8 @@ pub enum Answer {
     Detail(Box<EntryDetail>),
     /// Every entry.
     Entries(Vec<EntrySummary>),
+    /// Every entry, or none when the page's listing still holds.
+    Listing(Listing),
     /// An entry removed.
     Removed(Removed),
     /// Entries paused or removed.
@@ -222,6 +224,18 @@ pub struct Verified {
     pub stop_reason: Option<StopReason>,
 }
 
+/// `listing`: every entry, unless the page's listing still holds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct Listing {
+    /// Names this listing for a later `listing` command's `since`; none when an entry changed
+    /// while it was read (the page then asks for every entry next time).
+    pub tag: Option<String>,
+    /// Every entry; none when the page's listing (the `since` it sent) still holds.
+    pub entries: Option<Vec<EntrySummary>>,
+}
+
 /// `backgroundPlan`: the background fetches a page starts for an entry, in order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -249,7 +263,7 @@ pub struct BackgroundRequest {
 /// Which answer type each command type has: `(command type, TypeScript type)`. The handler's
 /// match in `manager` is the implementation; a native test runs every command and checks its
 /// answer against this table.
-pub const ANSWERS: [(&str, &str); 16] = [
+pub const ANSWERS: [(&str, &str); 17] = [
     ("prepare", "EntrySummary"),
     ("download", "EntrySummary"),
     ("pause", "EntrySummary"),
@@ -259,6 +273,7 @@ pub const ANSWERS: [(&str, &str); 16] = [
     ("removeAll", "EntriesActedOn"),
     ("get", "EntryDetail"),
     ("list", "EntrySummary[]"),
+    ("listing", "Listing"),
     ("ping", "Ping"),
     ("renew", "Renewed"),
     ("protection", "ProtectionAnswer"),
@@ -275,6 +290,7 @@ impl Answer {
             Answer::Summary(_) => "EntrySummary",
             Answer::Detail(_) => "EntryDetail",
             Answer::Entries(_) => "EntrySummary[]",
+            Answer::Listing(_) => "Listing",
             Answer::Removed(_) => "Removed",
             Answer::EntriesActedOn(_) => "EntriesActedOn",
             Answer::Ping(_) => "Ping",

@@ -92,6 +92,13 @@ pub enum Command {
     },
     /// Every entry.
     List,
+    /// Every entry, or word that none changed since the listing a page holds.
+    Listing {
+        /// The tag of the listing the page holds, if any.
+        #[serde(default)]
+        #[cfg_attr(feature = "ts", ts(optional))]
+        since: Option<String>,
+    },
     /// Keep-alive.
     Ping,
     /// Get fresh licences for an entry (segments are not touched).
@@ -170,6 +177,7 @@ impl Command {
             Command::RemoveAll => "removeAll",
             Command::Get { .. } => "get",
             Command::List => "list",
+            Command::Listing { .. } => "listing",
             Command::Ping => "ping",
             Command::Renew { .. } => "renew",
             Command::Protection { .. } => "protection",
