@@ -279,3 +279,27 @@ fn a_database_the_browser_deleted_is_named_to_pages() {
         errors[0]
     );
 }
+
+#[test]
+fn pings_of_a_library_of_completed_titles_read_no_plan_after_the_first_wake_probed_them() {
+    let mut w = completed();
+    w.prepare_and_download("f");
+    w.pool.run_until_stalled();
+    let mut w = w.restarted(JobConfig::default());
+    w.store.plans_read.set(0);
+    w.run(Command::Ping).unwrap();
+    assert_eq!(
+        w.store.plans_read.get(),
+        2,
+        "the first wake probes both titles' ends"
+    );
+    w.store.plans_read.set(0);
+    for _ in 0..3 {
+        w.run(Command::Ping).unwrap();
+    }
+    assert_eq!(
+        w.store.plans_read.get(),
+        0,
+        "a ping reads the entry records only"
+    );
+}

@@ -26,11 +26,36 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     /// Every entry as `entries` gives it, but with a plan only where a listing needs it: not
     /// for a completed entry that counted what it stored (`Entry::stored`).
     pub(super) async fn entries_to_list(&self) -> Result<Vec<Entry>, KalturaError> {
+        let all = self
+            .store
+            .list_entries_light()
+            .await
+            .map_err(|e| e.to_kaltura(None))?;
+        let all = self.with_plans(all, |e| counted(e).is_none()).await?;
+        Ok(self.with_unsaved(all))
+    }
+
+    /// Every entry without the plans kept apart (an entry's `plan` is `None` unless its record
+    /// holds it inline), with the states a full disk kept from being saved.
+    pub(super) async fn entries_light(&self) -> Result<Vec<Entry>, KalturaError> {
+        let all = self
+            .store
+            .list_entries_light()
+            .await
+            .map_err(|e| e.to_kaltura(None))?;
+        Ok(self.with_unsaved(all))
+    }
+
+    /// `all`, with its plan read (all at once) for each entry `need` names that lacks it.
+    pub(super) async fn with_plans(
+        &self,
+        mut all: Vec<Entry>,
+        need: impl Fn(&Entry) -> bool,
+    ) -> Result<Vec<Entry>, KalturaError> {
         let db = |e: StoreError| e.to_kaltura(None);
-        let mut all = self.store.list_entries_light().await.map_err(db)?;
         let needed: Vec<&str> = all
             .iter()
-            .filter(|e| e.plan.is_none() && counted(e).is_none())
+            .filter(|e| e.plan.is_none() && need(e))
             .map(|e| e.id.as_str())
             .collect();
         if !needed.is_empty() {
@@ -46,7 +71,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                 }
             }
         }
-        Ok(self.with_unsaved(all))
+        Ok(all)
     }
 
     fn with_unsaved(&self, mut all: Vec<Entry>) -> Vec<Entry> {

@@ -26,17 +26,45 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     /// those paused by the user, or by a full disk, which waits for the user to free space).
     pub async fn resume_unfinished(self: &Rc<Self>) -> Result<Resumed, KalturaError> {
         self.woken.set(true);
-        let mut entries = self.entries().await?;
+        // Every ping comes here: it reads the small entry records, and a plan (every segment of
+        // a title) only for an entry it acts on, so a large library costs a ping little.
+        let entries = self.entries_light().await?;
         if !self.probed.replace(true) {
-            self.probe_completed(&mut entries).await?;
+            let completed = entries
+                .iter()
+                .filter(|e| e.state == State::Completed)
+                .cloned()
+                .collect();
+            let mut completed = self.with_plans(completed, |_| true).await?;
+            self.probe_completed(&mut completed).await?;
         }
         let mut resumed = Resumed::default();
         // The browser's background fetches, asked once per wake and only if an entry has some.
         let mut active: Option<Option<Vec<String>>> = None;
-        for mut e in entries {
-            let busy = self.running.borrow().contains_key(&e.id)
-                || self.finishing.borrow().contains(&e.id);
-            if busy {
+        let busy = |id: &str| {
+            self.running.borrow().contains_key(id) || self.finishing.borrow().contains(id)
+        };
+        for light in entries {
+            if busy(&light.id) {
+                resumed.downloading += 1;
+                continue;
+            }
+            let acts = light.state == State::Downloading
+                || (light.state == State::Paused && light.stop_reason == Some(StopReason::Network));
+            if !acts {
+                continue;
+            }
+            // With its plan, which the writes below keep and the job needs.
+            let mut e = match light.plan {
+                Some(_) => light,
+                None => match self.entry(&light.id).await {
+                    Ok(e) => e,
+                    Err(e) if e.code == Code::EntryDoesNotExist.number() => continue, // removed meanwhile
+                    Err(e) => return Err(e),
+                },
+            };
+            if busy(&e.id) {
+                // Another wake started it while this one read the plan.
                 resumed.downloading += 1;
                 continue;
             }

@@ -101,7 +101,14 @@ impl Store<Bytes> for MemStore {
         .boxed_local()
     }
     fn list_entries(&self) -> LocalBoxFuture<'_, Result<Vec<Entry>, StoreError>> {
-        async move { Ok(self.entries.borrow().values().cloned().collect()) }.boxed_local()
+        async move {
+            let all: Vec<Entry> = self.entries.borrow().values().cloned().collect();
+            let plans = all.iter().filter(|e| e.plan.is_some()).count() as u64;
+            self.plans_read
+                .set(self.plans_read.get().saturating_add(plans));
+            Ok(all)
+        }
+        .boxed_local()
     }
     fn list_entries_light(&self) -> LocalBoxFuture<'_, Result<Vec<Entry>, StoreError>> {
         // As IndexedDB keeps them: every plan apart.
