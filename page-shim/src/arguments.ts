@@ -66,19 +66,6 @@ export function checkDownloadOptions(options: unknown, entryId: string): Downloa
   return out;
 }
 
-/**
- * A deep copy of a JSON value (objects, arrays, primitives), as the worker's answers hold: a
- * tenth of what `structuredClone` or a JSON round trip costs, which matters for a held listing
- * handed out again on every call.
- */
-export function copyJson<T>(value: T): T {
-  if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map(copyJson) as T;
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) out[key] = copyJson((value as Record<string, unknown>)[key]);
-  return out as T;
-}
-
 /** A JSON copy (drops functions and undefined), or 9010. */
 export function jsonCopy<T>(value: T, entryId: string): T {
   try {

@@ -31,7 +31,7 @@ import {
 } from './protocol.js';
 import { requestPersistentStorage, storagePersisted } from './storage.js';
 import { handOver } from './background.js';
-import { checkDownloadOptions, checkEntryId, copyJson, dashOf, jsonCopy, noDash } from './arguments.js';
+import { checkDownloadOptions, checkEntryId, dashOf, jsonCopy, noDash } from './arguments.js';
 import { mediaSource, playableTypes } from './playable.js';
 import { getProviderMediaConfig, type EntryMediaInfo, type ProviderConfig } from './provider.js';
 import { ensureRegistration, isControlledBy, waitForControl } from './registration.js';
@@ -179,7 +179,7 @@ export class OfflineManager {
   private readonly providerTimeoutMs: number;
   private registration: Promise<ServiceWorkerRegistration> | undefined;
   /** The worker's last listing with its tag: while nothing changed the worker answers without entries. */
-  private listed: { readonly tag: string; readonly entries: readonly EntrySummary[] } | undefined;
+  private listed: { tag: string | null; entries: EntrySummary[] | null } | undefined;
   private readonly background: boolean;
   private destroyed = false;
 
@@ -398,21 +398,16 @@ export class OfflineManager {
   /** Every stored or prepared entry. */
   getAllDownloads(): Promise<DownloadItem[]> {
     return this.run(async () => {
-      const [list, persisted] = await Promise.all([this.listing(), storagePersisted()]);
-      return list.map((e) => ({
-        id: e.id,
-        // A listing the page held is handed out again: each caller gets its own copy.
-        metadata: copyJson(e.metadata),
-        poster: e.poster,
-        expectedSize: e.expectedSize,
-        size: e.size,
-        expiration: e.expiration,
-        duration: e.duration,
-        state: e.state,
-        progress: e.progress,
-        stopReason: e.stopReason,
-        mode: e.mode,
-        ...(e.modeReason === undefined ? {} : { modeReason: e.modeReason }),
+      const held = this.listed;
+      const [answer, persisted] = await Promise.all([this.send('listing', { since: held?.tag ?? undefined }), storagePersisted()]);
+      // No entries: the worker matched the tag sent, so what the page holds still holds.
+      if (answer.entries) this.listed = answer;
+      const list = answer.entries ?? held?.entries ?? [];
+      // What the page shows of a summary; a listing the page held is handed out again, so each
+      // caller gets its own copy of the metadata.
+      return list.map(({ segmentsDone: _done, segmentsTotal: _total, error: _error, ...item }) => ({
+        ...item,
+        metadata: structuredClone(item.metadata),
         persisted,
       }));
     });
@@ -574,20 +569,6 @@ export class OfflineManager {
       );
     }
     return ensureRegistration({ container, scriptUrl, scope, timeoutMs: this.requestTimeoutMs });
-  }
-
-  /** Every entry's summary; the worker sends them only when one changed since the page's last listing. */
-  private async listing(): Promise<readonly EntrySummary[]> {
-    const held = this.listed;
-    const answer = await this.send('listing', held ? { since: held.tag } : {});
-    if (answer.entries) {
-      this.listed = answer.tag === null ? undefined : { tag: answer.tag, entries: answer.entries };
-      return answer.entries;
-    }
-    if (held && answer.tag === held.tag) return held.entries;
-    // Not an answer to what was sent: ask for every entry.
-    this.listed = undefined;
-    return this.send('list', {});
   }
 
   /** `send`, for helpers outside the class. */
