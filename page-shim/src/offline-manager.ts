@@ -179,7 +179,7 @@ export class OfflineManager {
   private readonly providerTimeoutMs: number;
   private registration: Promise<ServiceWorkerRegistration> | undefined;
   /** The worker's last listing with its tag: while nothing changed the worker answers without entries. */
-  private listed: { tag: string | null; entries: EntrySummary[] | null } | undefined;
+  private listed: CommandResult<'listing'> | undefined;
   private readonly background: boolean;
   private destroyed = false;
 

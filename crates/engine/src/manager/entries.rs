@@ -26,13 +26,9 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     /// Every entry as `entries` gives it, but with a plan only where a listing needs it: not
     /// for a completed entry that counted what it stored (`Entry::stored`).
     pub(super) async fn entries_to_list(&self) -> Result<Vec<Entry>, KalturaError> {
-        let all = self
-            .store
-            .list_entries_light()
-            .await
-            .map_err(|e| e.to_kaltura(None))?;
-        let all = self.with_plans(all, |e| counted(e).is_none()).await?;
-        Ok(self.with_unsaved(all))
+        // A state a full disk kept in memory is a whole entry, plan included: no plan is read for it.
+        let all = self.entries_light().await?;
+        self.with_plans(all, |e| counted(e).is_none()).await
     }
 
     /// Every entry without the plans kept apart (an entry's `plan` is `None` unless its record
