@@ -9,7 +9,7 @@
 mod common;
 
 use common::{world, World};
-use engine::{Event, State};
+use engine::{Command, Event, State};
 use serde_json::json;
 
 const HOST: &str = "http://media.test/p/";
@@ -66,7 +66,7 @@ fn an_init_segment_two_periods_share_is_fetched_and_stored_once_and_counted_once
     assert_eq!(fetches_of(&w, &url("init.mp4")), 1);
     assert_eq!(w.stored("e"), 3, "one init and two media segments");
     let summary = w
-        .run(engine::Command::Get {
+        .run(Command::Get {
             entry_id: "e".into(),
         })
         .unwrap();
@@ -212,4 +212,85 @@ fn a_hierarchical_sidx_is_fetched_level_by_level_and_its_leaves_are_stored_in_or
         .borrow()
         .iter()
         .any(|e| matches!(e, Event::Error(_))));
+}
+
+/// Prepares `id` on the template stream and answers `protection` for it, as the shim does
+/// before a download to probe the manifest's types.
+fn probe(w: &mut World, id: &str, config: serde_json::Value) {
+    w.run(Command::Prepare {
+        entry_id: id.into(),
+        config,
+    })
+    .unwrap();
+    w.run(Command::Protection {
+        entry_id: id.into(),
+        options: None,
+    })
+    .unwrap();
+}
+
+fn template() -> serde_json::Value {
+    json!({"sources": {"dash": [{"url": common::MANIFEST}]}})
+}
+
+fn download_now(w: &mut World, id: &str) {
+    w.run(Command::Download {
+        entry_id: id.into(),
+        options: None,
+    })
+    .unwrap();
+    w.pool.run_until_stalled();
+    assert_eq!(w.state(id).0, State::Completed);
+}
+
+#[test]
+fn a_download_right_after_its_type_probe_fetches_the_manifest_only_once() {
+    let mut w = world();
+    probe(&mut w, "e", template());
+    // A second probe (the shim's licence sessions ask again) uses the same copy.
+    w.run(Command::Protection {
+        entry_id: "e".into(),
+        options: None,
+    })
+    .unwrap();
+    download_now(&mut w, "e");
+    assert_eq!(fetches_of(&w, common::MANIFEST), 1);
+}
+
+#[test]
+fn a_download_a_minute_after_its_type_probe_fetches_the_manifest_again() {
+    let mut w = world();
+    probe(&mut w, "e", template());
+    w.host.now.set(w.host.now.get() + 60_001.0);
+    download_now(&mut w, "e");
+    assert_eq!(fetches_of(&w, common::MANIFEST), 2);
+}
+
+#[test]
+fn an_entry_prepared_again_after_its_type_probe_is_planned_from_a_fresh_fetch() {
+    let mut w = world();
+    probe(&mut w, "e", template());
+    w.run(Command::Prepare {
+        entry_id: "e".into(),
+        config: template(),
+    })
+    .unwrap();
+    download_now(&mut w, "e");
+    assert_eq!(fetches_of(&w, common::MANIFEST), 2);
+}
+
+#[test]
+fn a_probe_of_one_entry_is_not_planned_for_another_on_the_same_manifest() {
+    let mut w = world();
+    probe(&mut w, "a", template());
+    w.run(Command::Prepare {
+        entry_id: "b".into(),
+        config: template(),
+    })
+    .unwrap();
+    download_now(&mut w, "b");
+    assert_eq!(fetches_of(&w, common::MANIFEST), 2);
+    // The one kept for `a` went with the fresh fetch; `a` fetches its own.
+    download_now(&mut w, "a");
+    assert_eq!(fetches_of(&w, common::MANIFEST), 3);
 }

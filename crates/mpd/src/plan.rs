@@ -243,6 +243,12 @@ impl Planner {
         &self.manifest
     }
 
+    /// The parsed manifest and its URL, given back for another selection without parsing the
+    /// manifest again.
+    pub fn into_manifest(self) -> (Manifest, Url) {
+        (self.manifest, self.url)
+    }
+
     /// The indexes to fetch before [`Planner::finish`]: an MP4 track's `sidx` range; a WebM
     /// track's Cues range and its (small) init range; the whole file a `SegmentTemplate@index`
     /// names. A hierarchical `sidx` needs more, listed by [`Planner::pending_index_needs`] once

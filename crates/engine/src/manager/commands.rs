@@ -29,6 +29,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                 Some(id),
             ));
         }
+        self.forget_described(id);
         let stored = self
             .store
             .get_entry(id)
@@ -189,6 +190,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         self.removed.borrow_mut().insert(id.to_string());
         self.forget_unsaved(id);
         self.forget_claims(id);
+        self.forget_described(id);
         self.store.delete_entry(id).await.map_err(|e| {
             KalturaError::new(
                 Code::RemoveFailed,

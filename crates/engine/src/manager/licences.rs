@@ -168,11 +168,13 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
                 protection.push(p);
             }
         }
-        Ok(Answer::Protection(ProtectionAnswer {
+        let answer = ProtectionAnswer {
             entry_id: id.to_string(),
             protection: protection.into_iter().cloned().collect(),
             media_types: mpd::playable::media_types(manifest),
-        }))
+        };
+        self.keep_described(&entry, planner);
+        Ok(Answer::Protection(answer))
     }
 
     /// Keeps the persistent-license sessions the page made for an entry; their earliest

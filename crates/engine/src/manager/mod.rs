@@ -79,6 +79,8 @@ pub struct Manager<F: Fetcher, S: Store<F::Body>, H: Host> {
     /// Names this worker instance in listing tags, so a page's tag from an earlier instance
     /// (which may have seen other writes) never matches.
     instance: String,
+    /// The manifest the last `protection` answer described, for the download that follows.
+    described: RefCell<Option<planning::Described>>,
 }
 
 /// What a command handler gives.
@@ -119,6 +121,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             woken: Cell::new(false),
             probed: Cell::new(false),
             removed: RefCell::default(),
+            described: RefCell::default(),
         })
     }
 

@@ -20,6 +20,23 @@ const MAX_INDEX_ROUNDS: usize = 1 + 2 * mpd::sidx_tree::MAX_SIDX_DEPTH;
 /// real manifest's needs (one or two per SegmentBase track, a few more for hierarchical ones).
 const MAX_INDEX_FETCHES: usize = 4096;
 
+/// How long a manifest a `protection` answer described stays for the download that follows:
+/// the page probes its types (and for Widevine or PlayReady makes its licence sessions) in
+/// between, so this covers a slow licence server, while a manifest changed since is not
+/// planned from an old copy much later.
+pub(crate) const DESCRIBED_KEEP_MS: f64 = 60_000.0;
+
+/// A manifest fetched and parsed for a `protection` answer, kept so that the download that
+/// follows plans the very manifest whose types the page probed, without fetching and parsing
+/// it again.
+pub(crate) struct Described {
+    entry_id: String,
+    url: String,
+    at_ms: f64,
+    manifest: mpd::Manifest,
+    base: url::Url,
+}
+
 /// Most index bytes one plan holds in memory over every track and round: the fetcher caps a
 /// whole `SegmentTemplate@index` file at [`mpd::MAX_INDEX_FILE_BYTES`] and the `mpd` crate a
 /// hierarchical `sidx`'s boxes per track; this bounds their sum, many tracks together.
@@ -37,27 +54,69 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         self.finish_plan(&entry.id, &planner).await
     }
 
-    /// Fetches the entry's manifest and the documents its xlinks name, parses it and selects
-    /// tracks with `options`, without the index fetches a full plan needs.
+    /// Fetches the entry's manifest and the documents its xlinks name (or takes the copy a
+    /// `protection` answer kept, see [`Manager::keep_described`]), parses it and selects tracks
+    /// with `options`, without the index fetches a full plan needs.
     pub(crate) async fn fetch_planner(
         &self,
         entry: &crate::Entry,
         options: &SelectOptions,
     ) -> Result<mpd::Planner, KalturaError> {
         let id = entry.id.as_str();
-        let url = entry.dash_url().unwrap_or_default().to_string();
+        let url = entry.dash_url().unwrap_or_default();
+        let now = self.host.now_ms();
+        let kept = self
+            .described
+            .borrow_mut()
+            .take()
+            .filter(|d| d.entry_id == id && d.url == url && now - d.at_ms <= DESCRIBED_KEEP_MS);
+        let (manifest, base) = match kept {
+            Some(d) => (d.manifest, d.base),
+            None => self.fetch_manifest(id, url).await?,
+        };
+        planner(id, manifest, &base, options)
+    }
+
+    /// Keeps the manifest a `protection` answer described for the download that follows (a
+    /// second answer uses it too, and gives it back again).
+    pub(crate) fn keep_described(&self, entry: &crate::Entry, planner: mpd::Planner) {
+        let (manifest, base) = planner.into_manifest();
+        *self.described.borrow_mut() = Some(Described {
+            entry_id: entry.id.clone(),
+            url: entry.dash_url().unwrap_or_default().to_string(),
+            at_ms: self.host.now_ms(),
+            manifest,
+            base,
+        });
+    }
+
+    /// Forgets a manifest kept for `id`'s download (the entry was removed or prepared anew).
+    pub(crate) fn forget_described(&self, id: &str) {
+        let mut described = self.described.borrow_mut();
+        if described.as_ref().is_some_and(|d| d.entry_id == id) {
+            *described = None;
+        }
+    }
+
+    /// Fetches a manifest and the documents its xlinks name, and parses it; gives it with the
+    /// URL its relative links resolve against.
+    async fn fetch_manifest(
+        &self,
+        id: &str,
+        url: &str,
+    ) -> Result<(mpd::Manifest, url::Url), KalturaError> {
         let (final_url, text) = self
             .fetcher
-            .fetch_text(&url)
+            .fetch_text(url)
             .await
-            .map_err(|e| e.to_kaltura(id, &url, Some("the manifest")))?;
+            .map_err(|e| e.to_kaltura(id, url, Some("the manifest")))?;
         let base = url::Url::parse(&final_url).map_err(|e| {
             cannot_add(id, &format!("the manifest URL {final_url} is invalid: {e}"))
         })?;
         let root = self.resolve_xlinks(id, &text, &base).await?;
         drop(text);
         let manifest = mpd::Manifest::from_root(root, &base).map_err(|e| plan_error(id, e))?;
-        planner(id, manifest, &base, options)
+        Ok((manifest, base))
     }
 
     /// Parses the manifest text and splices in the documents its `xlink:actuate="onLoad"` links
