@@ -214,14 +214,18 @@ fn a_hierarchical_sidx_is_fetched_level_by_level_and_its_leaves_are_stored_in_or
         .any(|e| matches!(e, Event::Error(_))));
 }
 
-/// Prepares `id` on the template stream and answers `protection` for it, as the shim does
-/// before a download to probe the manifest's types.
-fn probe(w: &mut World, id: &str, config: serde_json::Value) {
+/// Prepares `id` on the template stream.
+fn prepare(w: &mut World, id: &str) {
     w.run(Command::Prepare {
         entry_id: id.into(),
-        config,
+        config: json!({"sources": {"dash": [{"url": common::MANIFEST}]}}),
     })
     .unwrap();
+}
+
+/// Answers `protection` for `id`, as the shim asks before a download to probe the manifest's
+/// types (and again for licence sessions).
+fn ask_protection(w: &mut World, id: &str) {
     w.run(Command::Protection {
         entry_id: id.into(),
         options: None,
@@ -229,8 +233,10 @@ fn probe(w: &mut World, id: &str, config: serde_json::Value) {
     .unwrap();
 }
 
-fn template() -> serde_json::Value {
-    json!({"sources": {"dash": [{"url": common::MANIFEST}]}})
+/// Prepares `id` and probes its types.
+fn probe(w: &mut World, id: &str) {
+    prepare(w, id);
+    ask_protection(w, id);
 }
 
 fn download_now(w: &mut World, id: &str) {
@@ -246,13 +252,9 @@ fn download_now(w: &mut World, id: &str) {
 #[test]
 fn a_download_right_after_its_type_probe_fetches_the_manifest_only_once() {
     let mut w = world();
-    probe(&mut w, "e", template());
+    probe(&mut w, "e");
     // A second probe (the shim's licence sessions ask again) uses the same copy.
-    w.run(Command::Protection {
-        entry_id: "e".into(),
-        options: None,
-    })
-    .unwrap();
+    ask_protection(&mut w, "e");
     download_now(&mut w, "e");
     assert_eq!(fetches_of(&w, common::MANIFEST), 1);
 }
@@ -260,7 +262,7 @@ fn a_download_right_after_its_type_probe_fetches_the_manifest_only_once() {
 #[test]
 fn a_download_a_minute_after_its_type_probe_fetches_the_manifest_again() {
     let mut w = world();
-    probe(&mut w, "e", template());
+    probe(&mut w, "e");
     w.host.now.set(w.host.now.get() + 60_001.0);
     download_now(&mut w, "e");
     assert_eq!(fetches_of(&w, common::MANIFEST), 2);
@@ -269,12 +271,8 @@ fn a_download_a_minute_after_its_type_probe_fetches_the_manifest_again() {
 #[test]
 fn an_entry_prepared_again_after_its_type_probe_is_planned_from_a_fresh_fetch() {
     let mut w = world();
-    probe(&mut w, "e", template());
-    w.run(Command::Prepare {
-        entry_id: "e".into(),
-        config: template(),
-    })
-    .unwrap();
+    probe(&mut w, "e");
+    prepare(&mut w, "e");
     download_now(&mut w, "e");
     assert_eq!(fetches_of(&w, common::MANIFEST), 2);
 }
@@ -282,12 +280,8 @@ fn an_entry_prepared_again_after_its_type_probe_is_planned_from_a_fresh_fetch() 
 #[test]
 fn a_probe_of_one_entry_is_not_planned_for_another_on_the_same_manifest() {
     let mut w = world();
-    probe(&mut w, "a", template());
-    w.run(Command::Prepare {
-        entry_id: "b".into(),
-        config: template(),
-    })
-    .unwrap();
+    probe(&mut w, "a");
+    prepare(&mut w, "b");
     download_now(&mut w, "b");
     assert_eq!(fetches_of(&w, common::MANIFEST), 2);
     // The one kept for `a` went with the fresh fetch; `a` fetches its own.

@@ -24,7 +24,7 @@ const MAX_INDEX_FETCHES: usize = 4096;
 /// the page probes its types (and for Widevine or PlayReady makes its licence sessions) in
 /// between, so this covers a slow licence server, while a manifest changed since is not
 /// planned from an old copy much later.
-pub(crate) const DESCRIBED_KEEP_MS: f64 = 60_000.0;
+const DESCRIBED_KEEP_MS: f64 = 60_000.0;
 
 /// A manifest fetched and parsed for a `protection` answer, kept so that the download that
 /// follows plans the very manifest whose types the page probed, without fetching and parsing
