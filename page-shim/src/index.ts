@@ -19,7 +19,7 @@ export type {
 export type { ProviderConfig, EntryMediaInfo } from './provider.js';
 export { ErrorCode, Severity, STORAGE_CATEGORY, createError, isKalturaError } from './errors.js';
 export type { KalturaError, KalturaErrorData, ErrorCodeName, ErrorCodeValue, SeverityValue } from './errors.js';
-export { PROTOCOL_VERSION, COMMAND_TYPES } from './protocol.js';
+export { PROTOCOL_VERSION } from './protocol.js';
 export type {
   EntryState,
   StopReason,

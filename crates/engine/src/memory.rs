@@ -293,6 +293,11 @@ impl MemHost {
         }
     }
 
+    /// Moves the clock `ms` on, as time passing between two page requests.
+    pub fn advance(&self, ms: f64) {
+        self.now.set(self.now.get() + ms);
+    }
+
     /// A second host on `pool` sharing this one's locks: another worker of the same origin.
     pub fn sharing_locks(&self, pool: &futures::executor::LocalPool) -> Rc<MemHost> {
         Rc::new(MemHost {

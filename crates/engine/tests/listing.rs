@@ -9,6 +9,7 @@
 mod common;
 
 use common::{world, World, MANIFEST};
+use engine::manager::RECOUNT_MS;
 use engine::Command;
 use serde_json::{json, Value};
 
@@ -141,9 +142,41 @@ fn records_another_context_deleted_make_the_listing_whole_again_and_show_the_tit
     // Devtools, or the browser, deletes a record under the worker: no write of the worker's.
     let lost = w.store.segments.borrow().keys().next().cloned().unwrap();
     w.store.segments.borrow_mut().remove(&lost);
+    w.host.advance(RECOUNT_MS);
     let after = listing(&mut w, Some(&held["tag"]));
     assert_eq!(after["entries"][0]["state"], "failed", "{after}");
     assert_eq!(after["entries"][0]["stopReason"], "evicted");
+}
+
+#[test]
+fn a_page_polling_the_listing_costs_one_record_count_a_second_and_still_sees_its_own_changes_at_once(
+) {
+    let mut w = world();
+    w.prepare_and_download("a");
+    w.pool.run_until_stalled();
+    let held = listing(&mut w, None);
+    let counts = w.store.record_counts.get();
+    for _ in 0..10 {
+        let again = listing(&mut w, Some(&held["tag"]));
+        assert_eq!(again["entries"], Value::Null, "{again}");
+    }
+    assert_eq!(
+        w.store.record_counts.get(),
+        counts,
+        "no count within the second"
+    );
+    // This worker's own change shows at once.
+    prepare(&mut w, "b");
+    let after_prepare = listing(&mut w, Some(&held["tag"]));
+    assert_eq!(after_prepare["entries"].as_array().unwrap().len(), 2);
+    // Another context's deletion shows with the next count, a second on.
+    let lost = w.store.segments.borrow().keys().next().cloned().unwrap();
+    w.store.segments.borrow_mut().remove(&lost);
+    let stale = listing(&mut w, Some(&after_prepare["tag"]));
+    assert_eq!(stale["entries"], Value::Null, "{stale}");
+    w.host.advance(RECOUNT_MS);
+    let after = listing(&mut w, Some(&after_prepare["tag"]));
+    assert_eq!(after["entries"][0]["stopReason"], "evicted", "{after}");
 }
 
 #[test]

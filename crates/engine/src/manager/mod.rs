@@ -16,6 +16,7 @@ mod planning;
 mod playback;
 
 pub use background::{HANDOVER_WAIT_MS, LOST_AFTER_MS, NO_BACKGROUND_FETCH};
+pub use commands::RECOUNT_MS;
 pub use jobs::Resumed;
 pub use playback::Playback;
 
@@ -81,6 +82,8 @@ pub struct Manager<F: Fetcher, S: Store<F::Body>, H: Host> {
     instance: String,
     /// The manifest the last `protection` answer described, for the download that follows.
     described: RefCell<Option<planning::Described>>,
+    /// The last count of segment records a listing read, and when (ms since the epoch).
+    record_count: Cell<Option<(f64, u64)>>,
 }
 
 /// What a command handler gives.
@@ -122,6 +125,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             probed: Cell::new(false),
             removed: RefCell::default(),
             described: RefCell::default(),
+            record_count: Cell::new(None),
         })
     }
 

@@ -44,6 +44,8 @@ pub struct MemStore {
     pub records_read: Cell<u64>,
     /// Plans read by `plans_of`, which listings use.
     pub plans_read: Cell<u64>,
+    /// Counts of every segment record (`record_count`), each a read of every key in IndexedDB.
+    pub record_counts: Cell<u64>,
 }
 
 impl MemStore {
@@ -239,6 +241,7 @@ impl Store<Bytes> for MemStore {
         async move { Ok(self.manifests.borrow().keys().cloned().collect()) }.boxed_local()
     }
     fn record_count(&self) -> LocalBoxFuture<'_, Result<u64, StoreError>> {
+        self.record_counts.set(self.record_counts.get() + 1);
         async move { Ok(self.segments.borrow().len() as u64) }.boxed_local()
     }
     fn record_counts_of<'a>(
