@@ -200,13 +200,7 @@ export async function run(opts = {}) {
     const list = row(`getAllDownloads(), ${TITLES} titles vs 1`, 'ms', m('list', TITLES), 'the same, 1 title', m('list', 1), '≤ 1.2×');
     list.ratio = Math.round(list.ratio * 100) / 100;
     list.met = list.ratio <= 1.2;
-    const spaced = row(
-      `getAllDownloads(), ${TITLES} titles vs 1, ${SPACED_MS / 1000} s apart`,
-      'ms',
-      m('spaced', TITLES),
-      'the same, 1 title',
-      m('spaced', 1),
-    );
+    const spaced = row(`getAllDownloads(), ${TITLES} titles vs 1, ${SPACED_MS / 1000} s apart`, 'ms', m('spaced', TITLES), 'the same, 1 title', m('spaced', 1));
     spaced.ratio = Math.round(spaced.ratio * 100) / 100;
     const coldRow = row(`worker cold start → segment, ${TITLES} titles vs 1`, 'ms', m('cold', TITLES), 'the same, 1 title', m('cold', 1), '≤ 1.2×');
     coldRow.ratio = Math.round(coldRow.ratio * 100) / 100;
