@@ -130,19 +130,18 @@ async function pageDelete({ids}) {
 async function pageListTimes({warm, n, spaced, gapMs}) {
   const om = window.bench.om();
   for (let i = 0; i < warm; i++) await om.getAllDownloads();
-  const times = [];
   let list = [];
-  for (let i = 0; i < n; i++) {
+  const timed = async (times) => {
     const t0 = performance.now();
     list = await om.getAllDownloads();
     times.push(performance.now() - t0);
-  }
+  };
+  const times = [];
+  for (let i = 0; i < n; i++) await timed(times);
   const spacedTimes = [];
   for (let i = 0; i < spaced; i++) {
     await new Promise((r) => setTimeout(r, gapMs));
-    const t0 = performance.now();
-    await om.getAllDownloads();
-    spacedTimes.push(performance.now() - t0);
+    await timed(spacedTimes);
   }
   return {times, spacedTimes, count: list.length, completed: list.filter((e) => e.state === 'completed').length};
 }

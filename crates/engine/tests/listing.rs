@@ -165,10 +165,12 @@ fn a_page_polling_the_listing_costs_one_record_count_a_second_and_still_sees_its
         counts,
         "no count within the second"
     );
-    // This worker's own change shows at once.
+    // This worker's own change shows at once, listed with one count: the one that checks the
+    // completed title's records also tags the listing.
     prepare(&mut w, "b");
     let after_prepare = listing(&mut w, Some(&held["tag"]));
     assert_eq!(after_prepare["entries"].as_array().unwrap().len(), 2);
+    assert_eq!(w.store.record_counts.get(), counts + 1);
     // Another context's deletion shows with the next count, a second on.
     let lost = w.store.segments.borrow().keys().next().cloned().unwrap();
     w.store.segments.borrow_mut().remove(&lost);

@@ -316,24 +316,22 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     /// show within that time, this worker's own changes at once.
     pub(super) async fn listing(self: &Rc<Self>, since: Option<String>) -> Res {
         let changes = self.changes.get();
-        let recent = self.recent_record_count();
-        let records = match recent {
-            Some(n) => n,
-            None => self.count_records().await?,
-        };
-        let tag = self.listing_tag(changes, records);
+        let kept = self.recent_record_count().is_some();
+        let tag = self.listing_tag(changes, self.kept_or_counted().await?);
         if since.as_deref() == Some(tag.as_str()) && self.changes.get() == changes {
             return Ok(Answer::Listing(Listing {
                 tag: Some(tag),
                 entries: None,
             }));
         }
-        // A new tag carries a fresh count, so it does not go stale when the last one expires.
-        let tag = match recent {
-            Some(_) => self.listing_tag(changes, self.count_records().await?),
-            None => tag,
-        };
+        // A new tag carries a count read with this listing, not one kept from before it, so it
+        // does not go stale when that one expires: the count the listing reads to find what was
+        // lost (`short_of_records`), or one read after it.
+        if kept {
+            self.record_count.set(None);
+        }
         let entries = self.list().await?;
+        let tag = self.listing_tag(changes, self.kept_or_counted().await?);
         let unchanged = self.changes.get() == changes;
         Ok(Answer::Listing(Listing {
             tag: unchanged.then_some(tag),
@@ -349,6 +347,14 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
     fn recent_record_count(&self) -> Option<u64> {
         let (at, n) = self.record_count.get()?;
         (self.host.now_ms() - at < RECOUNT_MS).then_some(n)
+    }
+
+    /// The count read less than `RECOUNT_MS` ago, else a fresh one.
+    async fn kept_or_counted(&self) -> Result<u64, KalturaError> {
+        match self.recent_record_count() {
+            Some(n) => Ok(n),
+            None => self.count_records().await,
+        }
     }
 
     /// Counts the segment records and keeps the count for `recent_record_count`.
@@ -380,7 +386,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         let expected = counted
             .iter()
             .fold(read_records, |n, (_, r)| n.saturating_add(*r));
-        if self.store.record_count().await.map_err(db)? == expected {
+        if self.count_records().await? == expected {
             return Ok(HashSet::new());
         }
         // A running job's writes since the reads above also make the counts differ: each
