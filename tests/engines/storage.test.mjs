@@ -188,14 +188,16 @@ test('a title removed right after the worker restarts stays removed', T, async (
     for (const id of ids) await downloaded(page, id);
     const errors = [];
     for (const id of ids) {
-      // The first message of a new worker instance probes every completed title while the
-      // removal runs: the probe must not write the removed entry back. (Where stopping the
-      // worker takes the page away, it comes back as a fresh document: set it up again.)
+      // A new worker instance probes every completed title 2 s after its first message
+      // (PROBE_DELAY_MS in crates/engine/src/manager/integrity.rs): the probe, which runs after
+      // the removal, must neither write the removed entry back nor report it evicted. (Where
+      // stopping the worker takes the page away, it comes back as a fresh document: set it up
+      // again.)
       await engine.stopWorkers(page);
       await page.evaluate(() => window.om || window.setup({}));
       await page.evaluate(() => window.om.getAllDownloads());
       await page.evaluate((id) => window.om.remove(id), id);
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, 3000));
       const listed = await page.evaluate(() => window.om.getAllDownloads());
       assert.equal(
         listed.find((e) => e.id === id),

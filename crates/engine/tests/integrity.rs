@@ -154,12 +154,18 @@ fn resuming_an_evicted_title_fetches_only_what_is_missing() {
 }
 
 #[test]
-fn a_title_whose_files_the_browser_lost_is_noticed_when_the_worker_starts() {
+fn a_title_whose_files_the_browser_lost_is_noticed_soon_after_the_worker_starts() {
     let w = completed();
     let first = keys(&w)[0].clone();
     w.store.unreadable.borrow_mut().insert(first.clone());
     let mut w = w.restarted(JobConfig::default());
+    let started = w.host.now.get();
     w.wake();
+    w.pool.run_until_stalled();
+    assert!(
+        w.host.now.get() - started >= f64::from(engine::manager::PROBE_DELAY_MS),
+        "the probe waits for the pages' first requests to be answered"
+    );
     assert_eq!(w.state("e"), (State::Failed, Some(StopReason::Evicted)));
     assert!(
         !keys(&w).contains(&first),
@@ -288,6 +294,7 @@ fn pings_of_a_library_of_completed_titles_read_no_plan_after_the_first_wake_prob
     let mut w = w.restarted(JobConfig::default());
     w.store.plans_read.set(0);
     w.run(Command::Ping).unwrap();
+    w.pool.run_until_stalled();
     assert_eq!(
         w.store.plans_read.get(),
         2,

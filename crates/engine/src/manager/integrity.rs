@@ -2,8 +2,9 @@
 //! cleared from devtools) and Blobs whose files it lost (`NotReadableError` on reading). A
 //! completed entry missing anything becomes `failed` with stop reason `evicted` and an error
 //! saying what to do; resuming it downloads what is missing. Listing checks counts only
-//! (of records, against what each entry counted as it completed), a worker's first wake reads one byte of each
-//! completed entry's first and last record, and `verify` reads every byte.
+//! (of records, against what each entry counted as it completed), a worker reads one byte of
+//! each completed entry's first and last record `PROBE_DELAY_MS` after its first wake, and
+//! `verify` reads every byte.
 
 use super::{Manager, Res};
 use crate::entry::{Entry, State, StopReason};
@@ -11,11 +12,46 @@ use crate::error::{Code, KalturaError, StoreError};
 use crate::ports::{Fetcher, Host, ReadBack, RecordKey, Store};
 use crate::progress::Totals;
 use crate::protocol::{Answer, EntrySummary, Event, Verified};
+use futures::FutureExt;
 use mpd::plan::PlanItem;
 use std::collections::HashSet;
 use std::rc::Rc;
 
+/// How long after a worker instance's first wake it probes the completed titles. The probe
+/// reads two Blobs per title, about 1 ms each in Chromium's browser process, and messages from
+/// the pages wait behind those reads: started at once it slowed every answer for the first
+/// half second of a worker with 200 titles, when a page that just opened asks the most.
+pub const PROBE_DELAY_MS: u32 = 2_000;
+
 impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
+    /// Probes the completed titles `PROBE_DELAY_MS` from now, in the background; a probe that
+    /// fails (the database closed under it) is tried again at the next wake.
+    pub(super) fn probe_later(self: &Rc<Self>) {
+        let me = Rc::clone(self);
+        let delay = self.host.sleep(PROBE_DELAY_MS);
+        self.host.spawn(
+            async move {
+                delay.await;
+                if me.probe_library().await.is_err() {
+                    me.probed.set(false);
+                }
+            }
+            .boxed_local(),
+        );
+    }
+
+    /// `probe_completed` on the completed entries as they are now, with their plans.
+    async fn probe_library(&self) -> Result<(), KalturaError> {
+        let completed = self
+            .entries_light()
+            .await?
+            .into_iter()
+            .filter(|e| e.state == State::Completed)
+            .collect();
+        let mut completed = self.with_plans(completed, |_| true).await?;
+        self.probe_completed(&mut completed).await
+    }
+
     /// `verify`: reads every record of an entry back; deletes the unreadable ones, marks a
     /// completed entry that lost anything as evicted, and with `repair` downloads what is
     /// missing.

@@ -30,13 +30,7 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         // a title) only for an entry it acts on, so a large library costs a ping little.
         let entries = self.entries_light().await?;
         if !self.probed.replace(true) {
-            let completed = entries
-                .iter()
-                .filter(|e| e.state == State::Completed)
-                .cloned()
-                .collect();
-            let mut completed = self.with_plans(completed, |_| true).await?;
-            self.probe_completed(&mut completed).await?;
+            self.probe_later();
         }
         let mut resumed = Resumed::default();
         // The browser's background fetches, asked once per wake and only if an entry has some.

@@ -17,6 +17,7 @@ mod playback;
 
 pub use background::{HANDOVER_WAIT_MS, LOST_AFTER_MS, NO_BACKGROUND_FETCH};
 pub use commands::RECOUNT_MS;
+pub use integrity::PROBE_DELAY_MS;
 pub use jobs::Resumed;
 pub use playback::Playback;
 
