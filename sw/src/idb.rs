@@ -21,11 +21,13 @@
 
 mod connection;
 mod entries;
+mod keys;
 mod read_back;
 mod requests;
 
 use connection::Connection;
 pub use connection::Lost;
+use keys::{entry_range, record_key, segment_key, stored_segment};
 use requests::{collected, commit, other, pipelined, values, write};
 
 use crate::body::BlobBody;
@@ -249,18 +251,6 @@ const GC_HINT_FACTOR: f64 = 8.0;
 /// Far below any engine's ArrayBuffer limit, so the allocation cannot throw.
 const GC_HINT_MAX: f64 = 256.0 * 1024.0 * 1024.0;
 
-fn segment_key(id: &str, track: &str, index: u32, chunk: u32) -> JsValue {
-    Array::of4(&id.into(), &track.into(), &index.into(), &chunk.into()).into()
-}
-
-/// Every key of one entry in `segments`: `[id]` sorts before `[id, ...]`, and `[id, []]` after
-/// any `[id, track, ...]` (arrays sort after strings).
-fn entry_range(id: &str) -> KeyRange<JsValue> {
-    let lower: JsValue = Array::of1(&id.into()).into();
-    let upper: JsValue = Array::of2(&id.into(), &Array::new()).into();
-    KeyRange::Bound(lower, false, upper, false)
-}
-
 fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, StoreError> {
     let text = serde_json::to_string(v).map_err(other)?;
     js_sys::JSON::parse(&text).map_err(|e| StoreError::Other(format!("{e:?}")))
@@ -382,6 +372,23 @@ impl Store<BlobBody> for IdbStore {
         async move {
             let all = self.read_all(SEGMENTS, entry_range(id)).await?;
             Ok(all.iter().filter_map(stored_segment).collect())
+        }
+        .boxed_local()
+    }
+
+    fn stored_keys<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> LocalBoxFuture<'a, Result<Vec<RecordKey>, StoreError>> {
+        async move {
+            let db = self.conn.db().await?;
+            let tx = db.transaction(SEGMENTS).build().map_err(other)?;
+            let store = tx.object_store(SEGMENTS).map_err(other)?;
+            let query = store
+                .get_all_keys()
+                .with_query::<JsValue, _>(entry_range(id));
+            let keys = values(query.primitive()).await?;
+            Ok(keys.iter().filter_map(record_key).collect())
         }
         .boxed_local()
     }
@@ -591,16 +598,4 @@ impl Store<BlobBody> for IdbStore {
         }
         .boxed_local()
     }
-}
-
-/// What a segment record says of itself; `None` for a record missing a field.
-fn stored_segment(r: &JsValue) -> Option<StoredSegment> {
-    let field = |k: &str| Reflect::get(r, &k.into()).ok();
-    Some(StoredSegment {
-        track: field(FIELD.track)?.as_string()?,
-        index: field(FIELD.index)?.as_f64()? as u32,
-        chunk: field(FIELD.chunk)?.as_f64().unwrap_or(0.0) as u32,
-        chunks: field(FIELD.chunks)?.as_f64().unwrap_or(1.0) as u32,
-        size: field(FIELD.size)?.as_f64()? as u64,
-    })
 }

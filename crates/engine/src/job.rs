@@ -1,7 +1,9 @@
 //! One download job: fetch what the plan lists and the store lacks, with bounded concurrency,
 //! retries with backoff, several segments per transaction, and progress events.
 
+use crate::entry::StoredTotals;
 use crate::error::{Code, FetchError, KalturaError, StoreError};
+use crate::layout::POSTER_TRACK;
 use crate::ports::{Body, Fetcher, Host, NewSegment, Store};
 use crate::progress::{held, Held, Totals};
 use crate::protocol::Event;
@@ -78,8 +80,8 @@ impl Default for JobConfig {
 /// How a job ended without error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// Every planned item is stored.
-    Completed,
+    /// Every planned item is stored: what the entry's records hold, for the entry to keep.
+    Completed(StoredTotals),
 }
 
 /// Why a job stopped early.
@@ -178,7 +180,12 @@ where
     let mut fetching = true;
     loop {
         if commit.is_none() && (batch.len() >= batch_size || (!fetching && !batch.is_empty())) {
-            let take = commit_len(&batch, batch_size);
+            // Once every fetch is in, what waits goes in one transaction: the download ends
+            // one commit after its last body, not one per batch left.
+            let take = match fetching {
+                true => commit_len(&batch, batch_size),
+                false => batch.len(),
+            };
             let items: Vec<NewSegment<F::Body>> = batch.drain(..take).collect();
             let sizes = items
                 .iter()
@@ -221,24 +228,79 @@ where
             }
         }
     }
-    verify(entry_id, plan, &*store, &*host, start_bytes, started).await
+    let run = Run {
+        plan,
+        tracks: &tracks,
+        have: &have,
+        start_bytes,
+        started,
+    };
+    verify(entry_id, run, &*store, &*host).await
+}
+
+/// What a run knows at its end, for `verify`.
+struct Run<'a> {
+    plan: &'a Plan,
+    tracks: &'a HashMap<&'a str, &'a mpd::TrackPlan>,
+    /// Every item the run holds: its chunks and bytes.
+    have: &'a HashMap<(String, u32), Held>,
+    start_bytes: u64,
+    started: f64,
 }
 
 /// After the last commit: every planned item must be stored (what the store says, not what the
-/// run counted), and the final progress event says so.
+/// run counted), and the final progress event says so. The store's keys say which records are
+/// there (another context may have deleted some meanwhile); their chunk counts and sizes are
+/// the run's, checked as each was stored. Should a planned record be there that the run does
+/// not hold, the records are read instead.
 async fn verify<B: Body, S: Store<B>, H: Host>(
     entry_id: &str,
-    plan: &Plan,
+    run: Run<'_>,
     store: &S,
     host: &H,
-    start_bytes: u64,
-    started: f64,
 ) -> Result<Outcome, JobError> {
-    let stored = store
-        .stored_segments(entry_id)
-        .await
-        .map_err(|e| store_error(entry_id, e))?;
-    let check = Totals::of(plan, &stored);
+    let Run {
+        plan,
+        tracks,
+        have,
+        start_bytes,
+        started,
+    } = run;
+    let failed = |e| store_error(entry_id, e);
+    let keys = store.stored_keys(entry_id).await.map_err(failed)?;
+    let mut seen: HashMap<(&str, u32), Held> = HashMap::new();
+    let mut unknown = false;
+    for k in &keys {
+        if !tracks.contains_key(k.track.as_str()) {
+            continue; // the poster, or a track of no plan
+        }
+        match have.get(&(k.track.clone(), k.index)) {
+            Some(h) => seen
+                .entry((k.track.as_str(), k.index))
+                .or_insert_with(|| Held {
+                    bytes: h.bytes,
+                    of: h.of,
+                    stored: Vec::new(),
+                })
+                .stored
+                .push(k.chunk),
+            None => unknown = true,
+        }
+    }
+    let poster = keys.iter().any(|k| k.track == POSTER_TRACK);
+    let check = match unknown {
+        false => Totals::from_held(plan, &seen),
+        true => Totals::of(
+            plan,
+            &store.stored_segments(entry_id).await.map_err(failed)?,
+        ),
+    };
+    let counted = StoredTotals {
+        records: keys.len() as u64,
+        items: check.items_done,
+        bytes: check.bytes_done,
+        poster,
+    };
     if check.items_done != check.items_total {
         return Err(JobError::Fatal(KalturaError::new(
             Code::DownloadFailed,
@@ -253,7 +315,7 @@ async fn verify<B: Body, S: Store<B>, H: Host>(
     host.emit(Event::Progress(
         check.detail(entry_id, speed(start_bytes, &check, elapsed)),
     ));
-    Ok(Outcome::Completed)
+    Ok(Outcome::Completed(counted))
 }
 
 /// Adds what a commit stored to what the run holds and to its totals; `whole` hears of each

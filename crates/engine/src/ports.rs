@@ -97,6 +97,26 @@ pub trait Store<B: Body>: 'static {
         &'a self,
         id: &'a str,
     ) -> LocalBoxFuture<'a, Result<Vec<StoredSegment>, StoreError>>;
+    /// The keys of an entry's stored records, without reading the records: each Blob read
+    /// costs the browser a registration, so a check that every record is still there (the end
+    /// of a download, with thousands of records) reads keys alone.
+    fn stored_keys<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> LocalBoxFuture<'a, Result<Vec<RecordKey>, StoreError>> {
+        async move {
+            let stored = self.stored_segments(id).await?;
+            Ok(stored
+                .into_iter()
+                .map(|s| RecordKey {
+                    track: s.track,
+                    index: s.index,
+                    chunk: s.chunk,
+                })
+                .collect())
+        }
+        .boxed_local()
+    }
     /// What is stored for each of several entries, read at once (one transaction, every
     /// request out before the first answer: listing hundreds of titles costs about one round
     /// trip to the storage, not one per title).

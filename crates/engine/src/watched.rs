@@ -87,6 +87,12 @@ impl<B: Body, S: Store<B>> Store<B> for Watched<S> {
     ) -> LocalBoxFuture<'a, Result<Vec<StoredSegment>, StoreError>> {
         self.inner.stored_segments(id)
     }
+    fn stored_keys<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> LocalBoxFuture<'a, Result<Vec<RecordKey>, StoreError>> {
+        self.inner.stored_keys(id)
+    }
     fn stored_segments_of<'a>(
         &'a self,
         ids: &'a [&'a str],

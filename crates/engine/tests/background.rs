@@ -113,23 +113,7 @@ fn store_delivery_until_commits(w: &mut World, n: u32) {
                 .await;
         })
         .unwrap();
-    run_until_commits(w, n);
-}
-
-/// Runs the worker's tasks until the store has taken `n` commits.
-fn run_until_commits(w: &mut World, n: u32) {
-    let store = w.store.clone();
-    let mut polls = 0u32;
-    w.pool.run_until(futures::future::poll_fn(move |cx| {
-        polls += 1;
-        assert!(polls < 100_000, "the delivery stalled");
-        if store.commits.get() >= n {
-            std::task::Poll::Ready(())
-        } else {
-            cx.waker().wake_by_ref();
-            std::task::Poll::Pending
-        }
-    }));
+    w.run_until_commits(n);
 }
 
 fn entry(w: &World) -> engine::Entry {

@@ -339,3 +339,48 @@ fn a_manifest_that_is_not_there_fails_with_9011_naming_url_and_status() {
     assert_eq!((err.code, err.data["status"].as_u64()), (9011, Some(404)));
     assert_eq!(err.data["url"], "http://media.test/none.mpd");
 }
+
+#[test]
+fn a_download_checks_at_its_end_that_every_record_is_there_without_reading_one() {
+    let mut w = world();
+    w.prepare_and_download("e");
+    w.store.records_read.set(0);
+    w.pool.run_until_stalled();
+    assert_eq!(w.state("e"), (State::Completed, None));
+    assert_eq!(
+        w.store.records_read.get(),
+        0,
+        "its keys are read, not its records (each a Blob in IndexedDB)"
+    );
+}
+
+#[test]
+fn records_deleted_while_a_download_runs_fail_it_at_its_end_and_resume_fetches_them() {
+    let mut w = world();
+    w.prepare_and_download("e");
+    w.run_until_commits(2);
+    let first: Vec<_> = w.store.segments.borrow().keys().take(2).cloned().collect();
+    for k in &first {
+        w.store.segments.borrow_mut().remove(k);
+    }
+    w.pool.run_until_stalled();
+    assert_eq!(w.state("e"), (State::Failed, Some(StopReason::Error)));
+    let message = w
+        .host
+        .events
+        .borrow()
+        .iter()
+        .find_map(|e| match e {
+            Event::Error(e) => Some(e.message().to_string()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(message.contains("resume the download"), "{message}");
+    w.run(Command::Resume {
+        entry_id: "e".into(),
+    })
+    .unwrap();
+    w.pool.run_until_stalled();
+    assert_eq!(w.state("e"), (State::Completed, None));
+    assert_eq!(w.stored("e"), 14);
+}

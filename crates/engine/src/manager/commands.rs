@@ -88,12 +88,13 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
             local
         };
         let db = |e: crate::StoreError| e.to_kaltura(Some(id));
-        if entry.plan.as_ref() != Some(&plan) {
+        let cleared = entry.plan.as_ref() != Some(&plan);
+        if cleared {
             self.store.clear_segments(id).await.map_err(db)?;
             self.forget_claims(id);
         }
         self.store.put_manifest(id, &local).await.map_err(db)?;
-        self.store_poster(id, &entry.config).await;
+        let poster = self.store_poster(id, &entry.config).await;
         entry.plan = Some(plan);
         (entry.mode, entry.mode_reason) = self.choose_mode(&options);
         entry.background_handover = self.handover_if_background(&entry);
@@ -101,31 +102,36 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         self.set_state(&mut entry, State::Downloading, None, None)
             .await?;
         self.start_job(entry.clone());
+        if cleared {
+            // Of a new plan nothing but the poster is stored yet: the answer needs no read.
+            return Ok(Answer::Summary(Box::new(self.summary_new(&entry, poster))));
+        }
         self.summary_answer(&entry).await
     }
 
-    /// Stores the config's poster image so it shows offline. A poster that cannot be fetched is
-    /// not a reason to refuse the download: the remote URL is kept.
-    async fn store_poster(&self, id: &str, config: &Value) {
+    /// Stores the config's poster image so it shows offline (true when it did). A poster that
+    /// cannot be fetched is not a reason to refuse the download: the remote URL is kept.
+    async fn store_poster(&self, id: &str, config: &Value) -> bool {
         let url = config
             .pointer("/sources/poster")
             .or_else(|| config.get("poster"))
             .and_then(Value::as_str)
             .filter(|u| u.starts_with("http://") || u.starts_with("https://"));
-        let Some(url) = url else { return };
-        if let Ok(fetched) = self.fetcher.fetch(url, None).await {
-            let item = NewSegment {
-                track: POSTER_TRACK.to_string(),
-                index: 0,
-                chunk: 0,
-                chunks: 1,
-                body: fetched.body,
-                url: url.to_string(),
-                range: None,
-            };
-            // Best effort, as above: playback does not depend on the poster.
-            let _ = self.store.put_segments(id, vec![item]).await;
-        }
+        let Some(url) = url else { return false };
+        let Ok(fetched) = self.fetcher.fetch(url, None).await else {
+            return false;
+        };
+        let item = NewSegment {
+            track: POSTER_TRACK.to_string(),
+            index: 0,
+            chunk: 0,
+            chunks: 1,
+            body: fetched.body,
+            url: url.to_string(),
+            range: None,
+        };
+        // Best effort, as above: playback does not depend on the poster.
+        self.store.put_segments(id, vec![item]).await.is_ok()
     }
 
     pub(super) async fn pause(self: &Rc<Self>, id: &str) -> Res {

@@ -135,6 +135,15 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         self.summary_with(entry, totals, counted.poster)
     }
 
+    /// The summary of an entry whose plan has nothing stored yet (`poster`: but its poster).
+    pub(super) fn summary_new(&self, entry: &Entry, poster: bool) -> EntrySummary {
+        let totals = match &entry.plan {
+            Some(plan) => Totals::of(plan, &[]),
+            None => Totals::default(),
+        };
+        self.summary_with(entry, totals, poster)
+    }
+
     fn summary_with(&self, entry: &Entry, totals: Totals, poster: bool) -> EntrySummary {
         let local_poster =
             poster.then(|| Value::String(layout::poster_url(self.scope(), &entry.id)));
@@ -193,10 +202,23 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         reason: Option<StopReason>,
         error: Option<KalturaError>,
     ) -> Result<(), KalturaError> {
-        entry.stored = match state {
+        let counted = match state {
             State::Completed => self.count_stored(entry).await,
             _ => None,
         };
+        self.write_state(entry, (state, reason, error), counted)
+            .await
+    }
+
+    /// `set_state` with what a completing entry's records hold counted already (`counted`;
+    /// kept only for `State::Completed`): a job that stored them knows without reading them.
+    pub(super) async fn write_state(
+        &self,
+        entry: &mut Entry,
+        (state, reason, error): (State, Option<StopReason>, Option<KalturaError>),
+        counted: Option<StoredTotals>,
+    ) -> Result<(), KalturaError> {
+        entry.stored = counted.filter(|_| state == State::Completed);
         entry.state = state;
         entry.stop_reason = reason;
         entry.error = error;

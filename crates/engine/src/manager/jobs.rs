@@ -234,14 +234,14 @@ impl<F: Fetcher, S: Store<F::Body>, H: Host> Manager<F, S, H> {
         let Ok(mut entry) = self.entry(id).await else {
             return;
         };
-        let (state, reason, error) = match result {
-            Ok(Outcome::Completed) => (State::Completed, None, None),
-            Err(JobError::Network(e)) => (State::Paused, Some(StopReason::Network), Some(e)),
-            Err(JobError::Quota(e)) => (State::Paused, Some(StopReason::Quota), Some(e)),
-            Err(JobError::Fatal(e)) => (State::Failed, Some(StopReason::Error), Some(e)),
+        let (state, reason, error, counted) = match result {
+            Ok(Outcome::Completed(c)) => (State::Completed, None, None, Some(c)),
+            Err(JobError::Network(e)) => (State::Paused, Some(StopReason::Network), Some(e), None),
+            Err(JobError::Quota(e)) => (State::Paused, Some(StopReason::Quota), Some(e), None),
+            Err(JobError::Fatal(e)) => (State::Failed, Some(StopReason::Error), Some(e), None),
         };
         if self
-            .set_state(&mut entry, state, reason, error.clone())
+            .write_state(&mut entry, (state, reason, error.clone()), counted)
             .await
             .is_ok()
         {

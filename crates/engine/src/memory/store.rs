@@ -240,6 +240,25 @@ impl Store<Bytes> for MemStore {
     fn manifest_ids(&self) -> LocalBoxFuture<'_, Result<Vec<String>, StoreError>> {
         async move { Ok(self.manifests.borrow().keys().cloned().collect()) }.boxed_local()
     }
+    fn stored_keys<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> LocalBoxFuture<'a, Result<Vec<RecordKey>, StoreError>> {
+        async move {
+            Ok(self
+                .segments
+                .borrow()
+                .keys()
+                .filter(|k| k.0 == id)
+                .map(|k| RecordKey {
+                    track: k.1.clone(),
+                    index: k.2,
+                    chunk: k.3,
+                })
+                .collect())
+        }
+        .boxed_local()
+    }
     fn record_count(&self) -> LocalBoxFuture<'_, Result<u64, StoreError>> {
         self.record_counts.set(self.record_counts.get() + 1);
         async move { Ok(self.segments.borrow().len() as u64) }.boxed_local()

@@ -163,6 +163,22 @@ impl World {
         worker(LocalPool::new(), fetcher, store, cfg)
     }
 
+    /// Runs the worker's tasks until the store has taken `n` commits.
+    pub fn run_until_commits(&mut self, n: u32) {
+        let store = self.store.clone();
+        let mut polls = 0u32;
+        self.pool.run_until(futures::future::poll_fn(move |cx| {
+            polls += 1;
+            assert!(polls < 100_000, "the worker stalled before commit {n}");
+            if store.commits.get() >= n {
+                std::task::Poll::Ready(())
+            } else {
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+        }));
+    }
+
     /// Runs `resume_unfinished` as a waking event does; returns how many jobs started.
     pub fn wake(&mut self) -> usize {
         let m = self.manager.clone();
