@@ -25,8 +25,12 @@
 //   halves share the machine's 2 cores here, as they do in our worker: a row for context.
 // - Throughput: bytes / wall time, 1 MB = 10^6 bytes; median of `runs` (default 5) trials of each,
 //   in the order ours, fetch+store, repeated.
-// Rows: ours vs fetch alone, vs store alone and vs both at once (context), and ours as a share of the slower of
-// the two (goal ≥ 80 %).
+// - CPU: the whole machine's CPU time over each of those (proc-cpu.mjs: /proc/stat, every
+//   process, the loopback servers in this process too), per MB. Fetching and storing at once
+//   share the cores, so with every core busy no schedule beats cores ÷ (CPU per MB of fetch
+//   alone + of store alone): a context row says how close ours comes to that ceiling.
+// Rows: ours vs fetch alone, vs store alone and vs both at once (context), CPU per MB and the
+// CPU ceiling (context), and ours as a share of the slower of fetch and store alone (goal ≥ 80 %).
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -36,6 +40,7 @@ import {chromium} from 'playwright-core';
 import {CHROMIUM_OPTIONS} from '../e2e/harness.mjs';
 import {startMediaServer} from '../server/media-server.mjs';
 import {startBenchServer} from './bench-server.mjs';
+import {cpuSpan} from './proc-cpu.mjs';
 import {JOB_DEFAULTS} from './bench-env.mjs';
 import {CONTENT_DIR, ensureContent, mbps, median} from './download-bench.mjs';
 
@@ -60,11 +65,18 @@ export async function freshBrowser(app, fn) {
   }
 }
 
-/** Our download of `mpdUrl` (download `options`), in a fresh browser: {ms, bytes, records, ...}. */
+/** `page.evaluate(fn, arg)` with the machine's CPU time over it as the result's `cpu` (proc-cpu.mjs). */
+async function withCpu(page, fn, arg) {
+  const span = cpuSpan();
+  const result = await page.evaluate(fn, arg);
+  return {...result, cpu: span.stop()};
+}
+
+/** Our download of `mpdUrl` (download `options`), in a fresh browser: {ms, bytes, records, cpu, ...}. */
 export function oursDownload(app, mpdUrl, options = {}) {
   return freshBrowser(app, async (page) => {
     await page.evaluate((u) => window.bench.ours.prepare(u), mpdUrl);
-    return page.evaluate((o) => window.bench.ours.download(o), options);
+    return withCpu(page, (o) => window.bench.ours.download(o), options);
   });
 }
 
@@ -203,15 +215,18 @@ async function pageFetchAndStore({items, concurrency, batch}) {
 function fetchThenStore(app, mpdUrl, items) {
   return freshBrowser(app, async (page) => {
     await page.evaluate((u) => fetch(u, {cache: 'no-store'}).then((r) => r.text()), mpdUrl);
-    const fetched = await page.evaluate(pageFetchAlone, {items, concurrency: CONCURRENCY, keep: false});
-    const kept = await page.evaluate(pageFetchAlone, {items, concurrency: CONCURRENCY, keep: true});
-    const stored = await page.evaluate(pageStoreAlone, {batch: BATCH});
-    const both = await page.evaluate(pageFetchAndStore, {items, concurrency: CONCURRENCY, batch: BATCH});
+    const fetched = await withCpu(page, pageFetchAlone, {items, concurrency: CONCURRENCY, keep: false});
+    const kept = await withCpu(page, pageFetchAlone, {items, concurrency: CONCURRENCY, keep: true});
+    const stored = await withCpu(page, pageStoreAlone, {batch: BATCH});
+    const both = await withCpu(page, pageFetchAndStore, {items, concurrency: CONCURRENCY, batch: BATCH});
     return {fetched, kept, stored, both};
   });
 }
 
-const line = (name, r) => `  ${name.padEnd(16)} ${String(r.bytes).padStart(11)} B in ${round(r.ms / 1000, 2)} s = ${round(mbps(r))} MB/s`;
+/** CPU seconds the whole machine spent per MB (10^6 bytes) of `r`, or null without figures. */
+const cpuPerMb = (r) => (r.cpu ? r.cpu.busyS / (r.bytes / 1e6) : null);
+const cpuText = (r) => (r.cpu ? `, CPU ${round(r.cpu.busyS, 2)} s (${Math.round(r.cpu.share * 100)} % of ${r.cpu.cores} cores)` : '');
+const line = (name, r) => `  ${name.padEnd(16)} ${String(r.bytes).padStart(11)} B in ${round(r.ms / 1000, 2)} s = ${round(mbps(r))} MB/s${cpuText(r)}`;
 
 /**
  * Runs the benchmark; resolves to the scoreboard rows.
@@ -225,6 +240,7 @@ export async function run(opts = {}) {
   try {
     const mpdUrl = `${media.url}/content/bench-200m.mpd`;
     const figures = {ours: [], fetch: [], store: [], both: []};
+    const cpu = {ours: [], fetch: [], store: [], both: []};
     let items = null;
     let bytes = 0;
     log(`limits: bench-200m.mpd, ${runs} trials each of ours and fetch alone → store alone, a fresh browser profile per trial`);
@@ -248,6 +264,15 @@ export async function run(opts = {}) {
       figures.fetch.push(mbps(fetched));
       figures.store.push(mbps(stored));
       figures.both.push(mbps(both));
+      for (const [k, r] of [
+        ['ours', ours],
+        ['fetch', fetched],
+        ['store', stored],
+        ['both', both],
+      ]) {
+        const c = cpuPerMb(r);
+        if (c !== null) cpu[k].push(c);
+      }
     }
     const med = Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, median(v)]));
     const slower = Math.min(med.fetch, med.store);
@@ -256,6 +281,37 @@ export async function run(opts = {}) {
     log(
       `  median MB/s: ours ${round(med.ours)}, fetch alone ${round(med.fetch)}, store alone ${round(med.store)}, fetch+store in page JS ${round(med.both)}; ours = ${round(share)} % of ${which}`,
     );
+    // Fetching and storing at once share the cores: with every core busy, the machine manages
+    // no more than cores ÷ (CPU per MB of fetching + of storing), whatever the schedule.
+    const cores = os.cpus().length;
+    const cpuMed = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, v.length === runs ? median(v) : null]));
+    const ceiling = cpuMed.fetch && cpuMed.store && cores ? cores / (cpuMed.fetch + cpuMed.store) : null;
+    const cpuRows = [];
+    if (ceiling !== null) {
+      log(
+        `  median CPU ms per MB (whole machine): ours ${round(cpuMed.ours * 1000, 2)}, fetch alone ${round(cpuMed.fetch * 1000, 2)}, store alone ${round(cpuMed.store * 1000, 2)}, fetch+store in page JS ${round(cpuMed.both * 1000, 2)}; ${cores} cores ÷ (fetch + store) = ${round(ceiling)} MB/s`,
+      );
+      cpuRows.push(
+        row(
+          'CPU per MB downloaded (whole machine, context)',
+          'ms/MB',
+          cpuMed.ours * 1000,
+          'fetch → Blob → IndexedDB in page JS',
+          cpuMed.both * 1000,
+          null,
+          null,
+        ),
+        row(
+          'download vs the CPU ceiling of fetching and storing at once (context)',
+          'MB/s',
+          med.ours,
+          `${cores} cores ÷ CPU per MB of fetch alone + store alone`,
+          ceiling,
+          null,
+          null,
+        ),
+      );
+    }
     return [
       row('download vs fetch alone (machine limit)', 'MB/s', med.ours, `fetch → Blob, ${CONCURRENCY} in flight, discarded`, med.fetch, null, null),
       row('download vs store alone (machine limit)', 'MB/s', med.ours, `Blobs → IndexedDB, ${BATCH} puts/tx, 1 tx in flight`, med.store, null, null),
@@ -268,6 +324,7 @@ export async function run(opts = {}) {
         null,
         null,
       ),
+      ...cpuRows,
       row('download as a share of the slower of fetch/store', '%', share, `${which} (${round(slower)} MB/s) = 100 %`, 100, '≥ 80 %', share >= 80),
     ];
   } finally {

@@ -103,20 +103,7 @@ pub trait Store<B: Body>: 'static {
     fn stored_keys<'a>(
         &'a self,
         id: &'a str,
-    ) -> LocalBoxFuture<'a, Result<Vec<RecordKey>, StoreError>> {
-        async move {
-            let stored = self.stored_segments(id).await?;
-            Ok(stored
-                .into_iter()
-                .map(|s| RecordKey {
-                    track: s.track,
-                    index: s.index,
-                    chunk: s.chunk,
-                })
-                .collect())
-        }
-        .boxed_local()
-    }
+    ) -> LocalBoxFuture<'a, Result<Vec<RecordKey>, StoreError>>;
     /// What is stored for each of several entries, read at once (one transaction, every
     /// request out before the first answer: listing hundreds of titles costs about one round
     /// trip to the storage, not one per title).

@@ -39,14 +39,14 @@ pub(super) async fn report(records: &[JsValue], depth: ReadBack<'_>) -> ReadBack
         report.records += 1;
         match read_record(record, depth).await {
             Some(read) => report.bytes += read,
-            None => report.faults.push(record_key(record)),
+            None => report.faults.push(key_of_record(record)),
         }
     }
     report
 }
 
 /// A record's key below its entry, from its fields.
-fn record_key(record: &JsValue) -> RecordKey {
+fn key_of_record(record: &JsValue) -> RecordKey {
     let field = |k: &str| Reflect::get(record, &k.into()).unwrap_or_default();
     RecordKey {
         track: field(FIELD.track).as_string().unwrap_or_default(),
