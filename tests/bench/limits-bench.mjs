@@ -25,6 +25,9 @@
 //   halves share the machine's 2 cores here, as they do in our worker: a row for context.
 // - Throughput: bytes / wall time, 1 MB = 10^6 bytes; median of `runs` (default 5) trials of each,
 //   in the order ours, fetch+store, repeated.
+// - fetch and store at once in a worker: the same pipeline (pages/limits-pipeline.js) in a plain
+//   JS service worker (pages/limits-sw.js), the first thing in a fresh browser, as ours is: the
+//   worker's context without our code (a row for context).
 // - CPU: the whole machine's CPU time over each of those (proc-cpu.mjs: /proc/stat, every
 //   process, the loopback servers in this process too), per MB. Fetching and storing at once
 //   share the cores, so with every core busy no schedule beats cores ÷ (CPU per MB of fetch
@@ -80,146 +83,48 @@ export function oursDownload(app, mpdUrl, options = {}) {
   });
 }
 
-/**
- * In the page: fetches `items` with `concurrency` in flight → blobs, dropped as they come, or
- * with `keep` kept in window.limitsBlobs (for pageStoreAlone).
- */
-async function pageFetchAlone({items, concurrency, keep}) {
-  const blobs = new Array(items.length);
-  let next = 0;
-  let bytes = 0;
-  const t0 = performance.now();
-  const lane = async () => {
-    while (next < items.length) {
-      const i = next++;
-      const {url, range} = items[i];
-      const headers = range ? {Range: `bytes=${range[0]}-${range[1]}`} : undefined;
-      const response = await fetch(url, {headers, cache: 'no-store'});
-      if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-      const blob = await response.blob();
-      bytes += blob.size;
-      if (keep) blobs[i] = blob;
-    }
-  };
-  await Promise.all(Array.from({length: concurrency}, lane));
-  const ms = performance.now() - t0;
-  window.limitsBlobs = keep ? blobs : null;
-  return {ms, bytes, segments: items.length};
-}
-
-/** In the page: puts window.limitsBlobs into `limits-scratch`, `batch` per transaction, one at a time. */
-async function pageStoreAlone({batch}) {
-  const request = (r) =>
-    new Promise((resolve, reject) => {
-      r.onsuccess = () => resolve(r.result);
-      r.onerror = () => reject(r.error);
-    });
-  const open = indexedDB.open('limits-scratch', 1);
-  open.onupgradeneeded = () => open.result.createObjectStore('segments');
-  const db = await request(open);
-  const blobs = window.limitsBlobs;
-  let bytes = 0;
-  let transactions = 0;
-  const t0 = performance.now();
-  for (let i = 0; i < blobs.length; i += batch) {
-    await new Promise((resolve, reject) => {
-      const tx = db.transaction('segments', 'readwrite');
-      const store = tx.objectStore('segments');
-      for (let k = i; k < Math.min(blobs.length, i + batch); k++) {
-        store.put({blob: blobs[k], size: blobs[k].size}, k);
-        bytes += blobs[k].size;
-      }
-      tx.oncomplete = resolve;
-      tx.onerror = () => reject(tx.error);
-      tx.onabort = () => reject(tx.error ?? new Error('transaction aborted'));
-    });
-    transactions++;
-  }
-  const ms = performance.now() - t0;
-  db.close();
-  window.limitsBlobs = null;
-  return {ms, bytes, transactions};
-}
-
-/**
- * In the page: what our job does, in plain JS: `concurrency` lanes fetch `items` → blobs while
- * one readwrite transaction at a time puts `batch` of them into `limits-scratch`, fetching held
- * back once two batches wait (as crates/engine/src/job.rs schedules). Timed until the last commit.
- */
-async function pageFetchAndStore({items, concurrency, batch}) {
-  const request = (r) =>
-    new Promise((resolve, reject) => {
-      r.onsuccess = () => resolve(r.result);
-      r.onerror = () => reject(r.error);
-    });
-  const open = indexedDB.open('limits-scratch-both', 1);
-  open.onupgradeneeded = () => open.result.createObjectStore('segments');
-  const db = await request(open);
-  const waiting = [];
-  const space = [];
-  let wake = null;
-  const poke = () => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
-  const until = () => new Promise((resolve) => (wake = resolve));
-  let next = 0;
-  let fetched = 0;
-  let bytes = 0;
-  let transactions = 0;
-  const t0 = performance.now();
-  const lane = async () => {
-    while (next < items.length) {
-      while (waiting.length >= batch * 2) await new Promise((r) => space.push(r));
-      if (next >= items.length) break; // another lane took the last one while this one waited
-      const i = next++;
-      const {url, range} = items[i];
-      const headers = range ? {Range: `bytes=${range[0]}-${range[1]}`} : undefined;
-      const response = await fetch(url, {headers, cache: 'no-store'});
-      if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-      waiting.push([i, await response.blob()]);
-      fetched++;
-      poke();
-    }
-  };
-  const commits = async () => {
-    let stored = 0;
-    while (stored < items.length) {
-      if (waiting.length < batch && fetched < items.length) {
-        await until();
-        continue;
-      }
-      const take = waiting.splice(0, batch);
-      for (const r of space.splice(0)) r();
-      await new Promise((resolve, reject) => {
-        const tx = db.transaction('segments', 'readwrite');
-        for (const [k, blob] of take) {
-          tx.objectStore('segments').put({blob, size: blob.size}, k);
-          bytes += blob.size;
-        }
-        tx.oncomplete = resolve;
-        tx.onerror = () => reject(tx.error);
-        tx.onabort = () => reject(tx.error ?? new Error('transaction aborted'));
-      });
-      stored += take.length;
-      transactions++;
-    }
-  };
-  await Promise.all([...Array.from({length: concurrency}, lane), commits()]);
-  const ms = performance.now() - t0;
-  db.close();
-  return {ms, bytes, transactions};
-}
+/** pages/limits-pipeline.js, loaded into the page. */
+const PIPELINE = '/bench/limits-pipeline.js';
 
 function fetchThenStore(app, mpdUrl, items) {
   return freshBrowser(app, async (page) => {
+    await page.addScriptTag({url: PIPELINE});
     await page.evaluate((u) => fetch(u, {cache: 'no-store'}).then((r) => r.text()), mpdUrl);
-    const fetched = await withCpu(page, pageFetchAlone, {items, concurrency: CONCURRENCY, keep: false});
-    const kept = await withCpu(page, pageFetchAlone, {items, concurrency: CONCURRENCY, keep: true});
-    const stored = await withCpu(page, pageStoreAlone, {batch: BATCH});
-    const both = await withCpu(page, pageFetchAndStore, {items, concurrency: CONCURRENCY, batch: BATCH});
+    const args = {items, concurrency: CONCURRENCY, batch: BATCH};
+    const fetched = await withCpu(page, (a) => self.limitsPipeline.fetchAlone(a), {...args, keep: false});
+    const kept = await withCpu(page, (a) => self.limitsPipeline.fetchAlone(a), {...args, keep: true});
+    const stored = await withCpu(page, (a) => self.limitsPipeline.storeAlone(a), args);
+    const both = await withCpu(page, (a) => self.limitsPipeline.fetchAndStore(a), args);
     return {fetched, kept, stored, both};
+  });
+}
+
+/**
+ * The fetch-and-store pipeline in a plain JS service worker (pages/limits-sw.js), the first
+ * thing a fresh browser does after the manifest, as ours is: the worker's context without our code.
+ */
+function workerFetchAndStore(app, mpdUrl, items) {
+  return freshBrowser(app, async (page) => {
+    await page.evaluate(async (u) => {
+      const registration = await navigator.serviceWorker.register('/bench/limits-sw.js', {scope: '/bench/limits-sw/'});
+      const worker = registration.installing ?? registration.waiting ?? registration.active;
+      if (worker.state !== 'activated') {
+        await new Promise((resolve) => worker.addEventListener('statechange', () => worker.state === 'activated' && resolve()));
+      }
+      window.limitsWorker = worker;
+      await fetch(u, {cache: 'no-store'}).then((r) => r.text());
+    }, mpdUrl);
+    const result = await withCpu(
+      page,
+      (a) =>
+        new Promise((resolve, reject) => {
+          const channel = new MessageChannel();
+          channel.port1.onmessage = (e) => (e.data.error ? reject(new Error(e.data.error)) : resolve(e.data));
+          window.limitsWorker.postMessage(a, [channel.port2]);
+        }),
+      {items, concurrency: CONCURRENCY, batch: BATCH},
+    );
+    return result;
   });
 }
 
@@ -239,8 +144,8 @@ export async function run(opts = {}) {
   const app = await startBenchServer({root: REPO});
   try {
     const mpdUrl = `${media.url}/content/bench-200m.mpd`;
-    const figures = {ours: [], fetch: [], store: [], both: []};
-    const cpu = {ours: [], fetch: [], store: [], both: []};
+    const figures = {ours: [], fetch: [], store: [], both: [], worker: []};
+    const cpu = {ours: [], fetch: [], store: [], both: [], worker: []};
     let items = null;
     let bytes = 0;
     log(`limits: bench-200m.mpd, ${runs} trials each of ours and fetch alone → store alone, a fresh browser profile per trial`);
@@ -253,22 +158,26 @@ export async function run(opts = {}) {
       }
       log(line(`ours #${i + 1}`, ours));
       const {fetched, kept, stored, both} = await fetchThenStore(app, mpdUrl, items);
+      const inWorker = await workerFetchAndStore(app, mpdUrl, items);
       log(line(`fetch alone #${i + 1}`, fetched));
       log(`${line(`fetch, kept #${i + 1}`, kept)}  (the Blobs for the store step; not a row)`);
       log(`${line(`store alone #${i + 1}`, stored)}  ${stored.transactions} transactions`);
       log(`${line(`fetch+store #${i + 1}`, both)}  ${both.transactions} transactions`);
-      for (const r of [fetched, kept, stored, both]) {
+      log(`${line(`in a worker #${i + 1}`, inWorker)}  ${inWorker.transactions} transactions (fetch+store in a plain JS service worker)`);
+      for (const r of [fetched, kept, stored, both, inWorker]) {
         if (r.bytes !== bytes) log(`  !! ${r.bytes} bytes, ours stored ${bytes}: not like for like`);
       }
       figures.ours.push(mbps(ours));
       figures.fetch.push(mbps(fetched));
       figures.store.push(mbps(stored));
       figures.both.push(mbps(both));
+      figures.worker.push(mbps(inWorker));
       for (const [k, r] of [
         ['ours', ours],
         ['fetch', fetched],
         ['store', stored],
         ['both', both],
+        ['worker', inWorker],
       ]) {
         const c = cpuPerMb(r);
         if (c !== null) cpu[k].push(c);
@@ -279,7 +188,7 @@ export async function run(opts = {}) {
     const which = med.fetch <= med.store ? 'fetch alone' : 'store alone';
     const share = (med.ours / slower) * 100;
     log(
-      `  median MB/s: ours ${round(med.ours)}, fetch alone ${round(med.fetch)}, store alone ${round(med.store)}, fetch+store in page JS ${round(med.both)}; ours = ${round(share)} % of ${which}`,
+      `  median MB/s: ours ${round(med.ours)}, fetch alone ${round(med.fetch)}, store alone ${round(med.store)}, fetch+store in page JS ${round(med.both)}, in a plain JS worker ${round(med.worker)}; ours = ${round(share)} % of ${which}`,
     );
     // Fetching and storing at once share the cores: with every core busy, the machine manages
     // no more than cores ÷ (CPU per MB of fetching + of storing), whatever the schedule.
@@ -289,15 +198,15 @@ export async function run(opts = {}) {
     const cpuRows = [];
     if (ceiling !== null) {
       log(
-        `  median CPU ms per MB (whole machine): ours ${round(cpuMed.ours * 1000, 2)}, fetch alone ${round(cpuMed.fetch * 1000, 2)}, store alone ${round(cpuMed.store * 1000, 2)}, fetch+store in page JS ${round(cpuMed.both * 1000, 2)}; ${cores} cores ÷ (fetch + store) = ${round(ceiling)} MB/s`,
+        `  median CPU ms per MB (whole machine): ours ${round(cpuMed.ours * 1000, 2)}, fetch alone ${round(cpuMed.fetch * 1000, 2)}, store alone ${round(cpuMed.store * 1000, 2)}, fetch+store in page JS ${round(cpuMed.both * 1000, 2)}, in a plain JS worker ${round(cpuMed.worker * 1000, 2)}; ${cores} cores ÷ (fetch + store) = ${round(ceiling)} MB/s`,
       );
       cpuRows.push(
         row(
           'CPU per MB downloaded (whole machine, context)',
           'ms/MB',
           cpuMed.ours * 1000,
-          'fetch → Blob → IndexedDB in page JS',
-          cpuMed.both * 1000,
+          'the same fetch → Blob → IndexedDB in a plain JS service worker',
+          cpuMed.worker * 1000,
           null,
           null,
         ),
@@ -321,6 +230,15 @@ export async function run(opts = {}) {
         med.ours,
         `fetch → Blob → IndexedDB, ${CONCURRENCY} in flight, ${BATCH} puts/tx`,
         med.both,
+        null,
+        null,
+      ),
+      row(
+        'download vs fetch and store at once in a plain JS service worker (context)',
+        'MB/s',
+        med.ours,
+        `the page-JS pipeline in a worker, first in a fresh browser as ours`,
+        med.worker,
         null,
         null,
       ),
