@@ -6,7 +6,8 @@
 # wasm cache is named after the wasm's content hash. The worker script is the wasm-bindgen glue,
 # then sw/js/generated/constants.js (the protocol version, local URLs, IndexedDB layout and error
 # codes, generated from crates/engine: `cargo run -p engine --features ts --example generate`),
-# then sw/js/bootstrap.js.
+# then sw/js/requests.js (the requests and segment records the wasm has JS build), then
+# sw/js/bootstrap.js.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -30,6 +31,7 @@ protocol=$(sed -n 's/^const OM_PROTOCOL_VERSION = \([0-9][0-9]*\);$/\1/p' "$CONS
 {
   cat "$BG/offline-manager-sw.js"
   cat "$CONSTANTS"
+  cat "$ROOT/sw/js/requests.js"
   sed -e "s/__OM_VERSION__/$version/g" -e "s/__OM_WASM_HASH__/$hash/g" "$ROOT/sw/js/bootstrap.js"
 } > "$OUT/offline-manager-sw.js"
 

@@ -78,3 +78,22 @@ interface OmWorkerInfo {
 // `var`, so that they are properties of `self` as well.
 declare var OFFLINE_MANAGER: OmWorkerConfig | undefined;
 declare var OFFLINE_MANAGER_INFO: OmWorkerInfo;
+
+/** What `omFetchSegment` (requests.js) resolves to, for sw/src/net.rs to check. */
+interface OmFetchedSegment {
+  /** Which deadline passed: 0 none, 1 the headers', 2 the body's. */
+  late: 0 | 1 | 2;
+  status: number;
+  /** The response is opaque (or an opaque redirect): its bytes cannot be read or checked. */
+  opaque: boolean;
+  url: string;
+  contentLength: string | null;
+  contentEncoding: string | null;
+  contentType: string | null;
+  /** The body; null unless the response was ok and the body arrived in time. */
+  blob: Blob | null;
+  /** The deadline that applied (the body's once the headers arrived). */
+  deadlineMs: number;
+  /** How long the body took to arrive. */
+  elapsedMs: number;
+}

@@ -42,6 +42,7 @@ use indexed_db_futures::KeyRange;
 use js_sys::{Array, Object, Reflect};
 use mpd::Plan;
 use std::cell::Cell;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -230,6 +231,27 @@ pub fn join_records(
 
 fn bad_record() -> StoreError {
     StoreError::Other("a stored segment record has neither a Blob nor an ArrayBuffer".into())
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// One `segments` record with the layout's field names (`FIELD`), built in JS in one call
+    /// (sw/js/requests.js) rather than property by property across the wasm boundary. `bytes`
+    /// is stored instead of the Blob when given; a `range_start` below 0 means no byte range.
+    #[wasm_bindgen(js_name = omSegmentRecord)]
+    #[allow(clippy::too_many_arguments, reason = "one argument per record field")]
+    fn segment_record(
+        entry_id: &str,
+        track: &str,
+        index: u32,
+        chunk: u32,
+        chunks: u32,
+        blob: &web_sys::Blob,
+        bytes: Option<JsValue>,
+        url: &str,
+        range_start: f64,
+        range_end: f64,
+    ) -> JsValue;
 }
 
 /// Tells V8 the Blobs just handed to IndexedDB hold memory: it sees only their small handles,
@@ -475,26 +497,21 @@ impl Store<BlobBody> for IdbStore {
             let tx = write(&db, SEGMENTS)?;
             let store = tx.object_store(SEGMENTS).map_err(other)?;
             for (k, s) in items.iter().enumerate() {
-                let rec = Object::new();
-                set(&rec, FIELD.entry_id, &id.into());
-                set(&rec, FIELD.track, &s.track.as_str().into());
-                set(&rec, FIELD.index, &s.index.into());
-                set(&rec, FIELD.chunk, &s.chunk.into());
-                set(&rec, FIELD.chunks, &s.chunks.into());
-                match buffers.get(k) {
-                    Some(buffer) => set(&rec, FIELD.bytes, buffer),
-                    None => set(&rec, FIELD.blob, s.body.0.unchecked_ref()),
-                }
-                set(&rec, FIELD.size, &(s.body.0.size()).into());
-                set(&rec, FIELD.kind, &s.body.0.type_().into());
-                set(&rec, FIELD.url, &s.url.as_str().into());
-                let range = match s.range {
-                    Some([a, b]) => Array::of2(&(a as f64).into(), &(b as f64).into()).into(),
-                    None => JsValue::NULL,
-                };
-                set(&rec, FIELD.range, &range);
+                let [start, end] = s.range.map_or([-1.0, -1.0], |[a, b]| [a as f64, b as f64]);
+                let rec = segment_record(
+                    id,
+                    &s.track,
+                    s.index,
+                    s.chunk,
+                    s.chunks,
+                    &s.body.0,
+                    buffers.get(k).cloned(),
+                    &s.url,
+                    start,
+                    end,
+                );
                 store
-                    .put(JsValue::from(rec))
+                    .put(rec)
                     .with_key(segment_key(id, &s.track, s.index, s.chunk))
                     .primitive()
                     .map_err(other)?;

@@ -12,11 +12,11 @@ use engine::ports::{DecryptError, Fetched, Fetcher, KeyError};
 use engine::FetchError;
 use futures::future::{select, Either};
 use futures::future::{FutureExt, LocalBoxFuture};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    AbortController, AbortSignal, Blob, Request, RequestCache, RequestInit, RequestMode, Response,
-    ResponseType,
+    AbortController, AbortSignal, Blob, Request, RequestInit, RequestMode, Response, ResponseType,
 };
 
 /// Fetches with the worker's global `fetch`.
@@ -70,29 +70,71 @@ impl Drop for AbortOnDrop {
     }
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// What `omFetchSegment` resolves to (`OmFetchedSegment` in sw/js/globals.d.ts).
+    type FetchedSegment;
+    #[wasm_bindgen(method, getter)]
+    fn late(this: &FetchedSegment) -> u8;
+    #[wasm_bindgen(method, getter)]
+    fn status(this: &FetchedSegment) -> u16;
+    #[wasm_bindgen(method, getter)]
+    fn opaque(this: &FetchedSegment) -> bool;
+    #[wasm_bindgen(method, getter)]
+    fn url(this: &FetchedSegment) -> String;
+    #[wasm_bindgen(method, getter, js_name = contentLength)]
+    fn content_length(this: &FetchedSegment) -> Option<String>;
+    #[wasm_bindgen(method, getter, js_name = contentEncoding)]
+    fn content_encoding(this: &FetchedSegment) -> Option<String>;
+    #[wasm_bindgen(method, getter, js_name = contentType)]
+    fn content_type(this: &FetchedSegment) -> Option<String>;
+    #[wasm_bindgen(method, getter)]
+    fn blob(this: &FetchedSegment) -> Option<Blob>;
+    #[wasm_bindgen(method, getter, js_name = deadlineMs)]
+    fn deadline_ms(this: &FetchedSegment) -> f64;
+    #[wasm_bindgen(method, getter, js_name = elapsedMs)]
+    fn elapsed_ms(this: &FetchedSegment) -> f64;
+
+    /// A GET as every request of the worker is sent (sw/js/requests.js): resolves to the
+    /// Response, or to null when its headers took longer than `headers_ms`.
+    #[wasm_bindgen(js_name = omSend)]
+    fn om_send(
+        url: &str,
+        range: Option<String>,
+        signal: Option<AbortSignal>,
+        headers_ms: u32,
+    ) -> js_sys::Promise;
+
+    /// `om_send` and the body as a Blob within its deadline, in one call (sw/js/requests.js).
+    #[wasm_bindgen(js_name = omFetchSegment)]
+    fn om_fetch_segment(
+        url: &str,
+        range: Option<String>,
+        signal: Option<AbortSignal>,
+        grace_ms: u32,
+        bytes_per_ms: f64,
+        expected_bytes: f64,
+    ) -> js_sys::Promise;
+}
+
+/// The Range header value for the inclusive byte range `[a, b]`.
+fn range_header(range: Option<[u64; 2]>) -> Option<String> {
+    range.map(|[a, b]| format!("bytes={a}-{b}"))
+}
+
 async fn send(
     url: &str,
     range: Option<[u64; 2]>,
     signal: Option<&AbortSignal>,
 ) -> Result<Response, FetchError> {
-    let init = RequestInit::new();
-    init.set_mode(RequestMode::Cors);
-    // The bytes go to IndexedDB: keeping them in the HTTP cache too would write every segment
-    // twice and evict the user's other cached data (a film is gigabytes).
-    init.set_cache(RequestCache::NoStore);
-    if let Some(signal) = signal {
-        init.set_signal(Some(signal));
+    let sent = om_send(url, range_header(range), signal.cloned(), INACTIVITY_MS);
+    let resp = JsFuture::from(sent)
+        .await
+        .map_err(|e| FetchError::Network(js_err(e)))?;
+    if resp.is_null() {
+        return Err(inactive());
     }
-    let req =
-        Request::new_with_str_and_init(url, &init).map_err(|e| FetchError::Network(js_err(e)))?;
-    if let Some([a, b]) = range {
-        req.headers()
-            .set("Range", &format!("bytes={a}-{b}"))
-            .map_err(|e| FetchError::Network(js_err(e)))?;
-    }
-    let resp: Response = within_inactivity(scope().fetch_with_request(&req))
-        .await?
-        .unchecked_into();
+    let resp: Response = resp.unchecked_into();
     if resp.type_() == ResponseType::Opaque || resp.type_() == ResponseType::Opaqueredirect {
         return Err(FetchError::Opaque);
     }
@@ -112,14 +154,17 @@ thread_local! {
 /// Slowest body rate assumed before any request has finished: 4 KB/s.
 const FLOOR_BYTES_PER_MS: f64 = 4.0;
 
-/// How long a body of `bytes` may take: the grace period plus four times what the recent rate
-/// predicts (never assuming less than 4 KB/s). `Response.blob()` streams the body straight into
-/// the browser's blob storage (reading it in JS or wasm costs 25–40 % of the throughput) but
-/// reports no progress, so a stall is noticed by this deadline, which adapts to the network:
-/// about 30 s on a fast one, minutes on a slow one.
+/// The body rate deadlines assume: a quarter of the recent rate, never less than 4 KB/s.
+fn assumed_rate() -> f64 {
+    BODY_RATE.with(|r| r.get() / 4.0).max(FLOOR_BYTES_PER_MS)
+}
+
+/// How long a body of `bytes` may take: the grace period plus what the assumed rate predicts
+/// (`omFetchSegment` in sw/js/requests.js applies the same rule to a segment's body). A body
+/// read whole reports no progress, so a stall is noticed by this deadline, which adapts to the
+/// network: about 30 s on a fast one, minutes on a slow one.
 fn body_deadline_ms(bytes: f64) -> u32 {
-    let rate = BODY_RATE.with(|r| r.get() / 4.0).max(FLOOR_BYTES_PER_MS);
-    (f64::from(INACTIVITY_MS) + bytes / rate).min(f64::from(u32::MAX)) as u32
+    (f64::from(INACTIVITY_MS) + bytes / assumed_rate()).min(f64::from(u32::MAX)) as u32
 }
 
 fn record_rate(bytes: f64, elapsed_ms: f64) {
@@ -136,48 +181,14 @@ fn record_rate(bytes: f64, elapsed_ms: f64) {
     }
 }
 
-/// Reads the body into a Blob (bytes never enter wasm memory), within a deadline for its size.
-async fn body_blob(resp: &Response, expected: Option<f64>) -> Result<Blob, FetchError> {
-    let started = js_sys::Date::now();
-    let promise = resp.blob().map_err(|e| FetchError::Network(js_err(e)))?;
-    let deadline = body_deadline_ms(expected.unwrap_or(8.0 * 1024.0 * 1024.0));
-    let timer = gloo_timers::future::TimeoutFuture::new(deadline);
-    let blob: Blob = match select(JsFuture::from(promise), timer).await {
-        Either::Left((result, _)) => result
-            .map_err(|e| FetchError::Network(js_err(e)))?
-            .unchecked_into(),
-        Either::Right(_) => {
-            return Err(FetchError::Network(format!(
-                "the body did not arrive within {} s",
-                deadline / 1000
-            )))
-        }
-    };
-    record_rate(blob.size(), js_sys::Date::now() - started);
-    Ok(blob)
-}
-
-/// One segment request with its checks: Content-Length, and the byte range asked for (a 200
-/// answered to a Range request is cut to the range).
+/// One segment request with its checks: the deadlines, Content-Length, and the byte range asked
+/// for (a 200 answered to a Range request is cut to the range). The bytes never enter wasm
+/// memory: the body is a Blob.
 async fn fetch_checked(
     url: &str,
     range: Option<[u64; 2]>,
     signal: Option<&AbortSignal>,
 ) -> Result<Fetched<BlobBody>, FetchError> {
-    let resp = send(url, range, signal).await?;
-    let headers = resp.headers();
-    let declared = headers
-        .get("Content-Length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.trim().parse::<f64>().ok());
-    let encoded = headers
-        .get("Content-Encoding")
-        .ok()
-        .flatten()
-        .is_some_and(|v| !v.eq_ignore_ascii_case("identity"));
-    let content_type = headers.get("Content-Type").ok().flatten();
-    let final_url = Some(resp.url()).filter(|u| !u.is_empty());
     // The engine refuses a range out of bounds before fetching it (`mpd::checked_range`), so
     // its length and `b + 1` fit a JavaScript number; the checks here only keep a stray one from
     // wrapping.
@@ -187,8 +198,45 @@ async fn fetch_checked(
         })?),
         None => None,
     };
-    let expected = declared.or(want.map(|w| w as f64));
-    let mut blob = body_blob(&resp, expected).await?;
+    let expected = want.map_or(8.0 * 1024.0 * 1024.0, |w| w as f64);
+    let sent = om_fetch_segment(
+        url,
+        range_header(range),
+        signal.cloned(),
+        INACTIVITY_MS,
+        assumed_rate(),
+        expected,
+    );
+    let got: FetchedSegment = JsFuture::from(sent)
+        .await
+        .map_err(|e| FetchError::Network(js_err(e)))?
+        .unchecked_into();
+    match got.late() {
+        0 => {}
+        1 => return Err(inactive()),
+        _ => {
+            return Err(FetchError::Network(format!(
+                "the body did not arrive within {} s",
+                (got.deadline_ms() / 1000.0) as u64
+            )))
+        }
+    }
+    if got.opaque() {
+        return Err(FetchError::Opaque);
+    }
+    let status = got.status();
+    let Some(mut blob) = got.blob() else {
+        return Err(FetchError::Status { status });
+    };
+    record_rate(blob.size(), got.elapsed_ms());
+    let declared = got
+        .content_length()
+        .and_then(|v| v.trim().parse::<f64>().ok());
+    let encoded = got
+        .content_encoding()
+        .is_some_and(|v| !v.eq_ignore_ascii_case("identity"));
+    let content_type = got.content_type();
+    let final_url = Some(got.url()).filter(|u| !u.is_empty());
     if let (Some(len), false) = (declared, encoded) {
         if (blob.size() - len).abs() > 0.5 {
             return Err(FetchError::Integrity(format!(
@@ -200,7 +248,7 @@ async fn fetch_checked(
     if let (Some([a, b]), Some(want)) = (range, want) {
         let want = want as f64;
         let end = b as f64 + 1.0;
-        if resp.status() == 200 {
+        if status == 200 {
             // The server ignored Range and sent the whole file: keep only the part asked for.
             if blob.size() < end {
                 return Err(FetchError::Integrity(format!(
