@@ -109,12 +109,20 @@ function workerFetchAndStore(app, mpdUrl, items) {
       const registration = await navigator.serviceWorker.register('/bench/limits-sw.js', {scope: '/bench/limits-sw/'});
       const worker = registration.installing ?? registration.waiting ?? registration.active;
       if (worker.state !== 'activated') {
-        await new Promise((resolve) => worker.addEventListener('statechange', () => worker.state === 'activated' && resolve()));
+        await new Promise((resolve, reject) => {
+          const late = setTimeout(() => reject(new Error(`the bench worker is ${worker.state}, not activated, after 30 s`)), 30000);
+          worker.addEventListener('statechange', () => {
+            if (worker.state !== 'activated' && worker.state !== 'redundant') return;
+            clearTimeout(late);
+            if (worker.state === 'activated') resolve();
+            else reject(new Error('the bench worker became redundant before it activated'));
+          });
+        });
       }
       window.limitsWorker = worker;
       await fetch(u, {cache: 'no-store'}).then((r) => r.text());
     }, mpdUrl);
-    const result = await withCpu(
+    return withCpu(
       page,
       (a) =>
         new Promise((resolve, reject) => {
@@ -124,7 +132,6 @@ function workerFetchAndStore(app, mpdUrl, items) {
         }),
       {items, concurrency: CONCURRENCY, batch: BATCH},
     );
-    return result;
   });
 }
 

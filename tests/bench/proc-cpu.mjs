@@ -5,19 +5,15 @@
 //
 //   const span = cpuSpan(); ...; const {busyS, cores, share} = span.stop();
 
-import fs from 'node:fs';
 import os from 'node:os';
+import {readProc} from './proc-rss.mjs';
 
 /** USER_HZ: /proc/stat counts in 1/100 s on every Linux this runs on. */
 const TICKS_PER_S = 100;
 
 function read() {
-  let first;
-  try {
-    first = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
-  } catch {
-    return null; // not Linux: no figures
-  }
+  const first = readProc('/proc/stat')?.split('\n', 1)[0];
+  if (!first) return null; // not Linux: no figures
   // cpu user nice system idle iowait irq softirq steal guest guest_nice
   const [user, nice, system, idle, iowait, irq, softirq] = first.trim().split(/\s+/).slice(1).map(Number);
   // Steal (time the host gave other guests) is neither busy nor idle here.

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 
 const PAGE = 4096;
 
-function read(file) {
+/** A /proc file's text, or null where it cannot be read (the process ended, or not Linux). */
+export function readProc(file) {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch {
@@ -20,7 +21,7 @@ function parents() {
   const map = new Map();
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
-    const stat = read(`/proc/${name}/stat`);
+    const stat = readProc(`/proc/${name}/stat`);
     if (!stat) continue;
     // pid (comm) state ppid ...; comm may contain spaces and parentheses.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -31,7 +32,7 @@ function parents() {
 
 /** The command name of a process (`comm`), or null. */
 export function commOf(pid) {
-  return read(`/proc/${pid}/comm`)?.trim() ?? null;
+  return readProc(`/proc/${pid}/comm`)?.trim() ?? null;
 }
 
 /** Every descendant of `root` (not `root` itself). */
@@ -56,7 +57,7 @@ export function treeRss(root) {
   let total = 0;
   const byPid = new Map();
   for (const pid of [root, ...descendants(root)]) {
-    const statm = read(`/proc/${pid}/statm`);
+    const statm = readProc(`/proc/${pid}/statm`);
     if (!statm) continue;
     const rss = Number(statm.split(' ')[1]) * PAGE;
     byPid.set(pid, rss);
@@ -67,7 +68,7 @@ export function treeRss(root) {
 
 /** Chromium's role of a process: browser, renderer, gpu-process, utility (its sub-type), ... */
 export function roleOf(pid) {
-  const cmd = read(`/proc/${pid}/cmdline`) ?? '';
+  const cmd = readProc(`/proc/${pid}/cmdline`) ?? '';
   const type = /--type=([^\s\0]+)/.exec(cmd)?.[1] ?? 'browser';
   const sub = /--utility-sub-type=([^\s\0]+)/.exec(cmd)?.[1];
   return sub ? `${type}:${sub.replace(/\.mojom\./, '.')}` : type;

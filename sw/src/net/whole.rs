@@ -17,8 +17,8 @@ fn network(e: JsValue) -> FetchError {
 pub(super) async fn fetch_whole(url: &str, limit: u64) -> Result<Vec<u8>, FetchError> {
     let controller = AbortController::new().ok();
     let signal = controller.as_ref().map(AbortController::signal);
-    // Dropped on every return: a refused body stops downloading.
-    let _abort = AbortOnDrop(controller);
+    // Dropped on every early return: a refused body stops downloading.
+    let mut abort = AbortOnDrop(controller);
     let resp = send(url, None, signal.as_ref()).await?;
     let headers = resp.headers();
     let declared = headers
@@ -90,5 +90,6 @@ pub(super) async fn fetch_whole(url: &str, limit: u64) -> Result<Vec<u8>, FetchE
             )));
         }
     }
+    abort.disarm();
     Ok(out)
 }
