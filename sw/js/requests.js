@@ -7,6 +7,9 @@
 // benchmark download: ~100 ms of its ~580 ms busy time).
 'use strict';
 
+/** The longest delay setTimeout keeps (2^31 - 1 ms, about 24 days). */
+const OM_LONGEST_TIMER_MS = 0x7fffffff;
+
 /**
  * `promise`, or null once `ms` passed first.
  * @template T
@@ -88,7 +91,9 @@ async function omFetchSegment(url, range, signal, graceMs, bytesPerMs, expectedB
   out.contentType = headers.get('Content-Type');
   const declared = out.contentLength === null ? NaN : Number(out.contentLength.trim());
   const bytes = Number.isFinite(declared) && declared >= 0 ? declared : expectedBytes;
-  out.deadlineMs = Math.min(graceMs + bytes / bytesPerMs, 0xffffffff);
+  // setTimeout takes a 32-bit signed delay: a longer one (a lying Content-Length on a slow
+  // link) would fire at once.
+  out.deadlineMs = Math.min(graceMs + bytes / bytesPerMs, OM_LONGEST_TIMER_MS);
   const started = Date.now();
   const blob = await omWithin(response.blob(), out.deadlineMs);
   out.elapsedMs = Date.now() - started;
