@@ -89,8 +89,9 @@ async function omFetchSegment(url, range, signal, graceMs, bytesPerMs, expectedB
   out.contentLength = headers.get('Content-Length');
   out.contentEncoding = headers.get('Content-Encoding');
   out.contentType = headers.get('Content-Type');
-  const declared = out.contentLength === null ? NaN : Number(out.contentLength.trim());
-  const bytes = Number.isFinite(declared) && declared >= 0 ? declared : expectedBytes;
+  // Content-Length is 1*DIGIT (RFC 9110); any other value leaves the expected size.
+  const declared = out.contentLength?.trim() ?? '';
+  const bytes = /^\d+$/.test(declared) ? Number(declared) : expectedBytes;
   // setTimeout takes a 32-bit signed delay: a longer one (a lying Content-Length on a slow
   // link) would fire at once.
   out.deadlineMs = Math.min(graceMs + bytes / bytesPerMs, OM_LONGEST_TIMER_MS);
