@@ -84,6 +84,8 @@ interface OmFetchedSegment {
   /** Which deadline passed: 0 none, 1 the headers', 2 the body's. */
   late: 0 | 1 | 2;
   status: number;
+  /** The status is 2xx. */
+  ok: boolean;
   /** The response is opaque (or an opaque redirect): its bytes cannot be read or checked. */
   opaque: boolean;
   url: string;
@@ -92,7 +94,7 @@ interface OmFetchedSegment {
   contentType: string | null;
   /** The body; null unless the response was ok and the body arrived in time. */
   blob: Blob | null;
-  /** The deadline that applied (the body's once the headers arrived). */
+  /** The body's deadline; 0 unless the headers arrived. */
   deadlineMs: number;
   /** How long the body took to arrive. */
   elapsedMs: number;

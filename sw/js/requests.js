@@ -11,7 +11,9 @@
 const OM_LONGEST_TIMER_MS = 0x7fffffff;
 
 /**
- * `promise`, or null once `ms` passed first.
+ * `promise`, or null once `ms` passed first: the one timeout race of the worker's requests
+ * (sw/src/net.rs awaits the whole bodies it reads through it). `promise` must not resolve to
+ * null itself.
  * @template T
  * @param {Promise<T>} promise
  * @param {number} ms
@@ -24,6 +26,15 @@ function omWithin(promise, ms) {
     timer = setTimeout(resolve, ms, null);
   });
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The response's bytes cannot be read or checked: an opaque response or opaque redirect.
+ * @param {Response} response
+ * @returns {boolean}
+ */
+function omOpaque(response) {
+  return response.type === 'opaque' || response.type === 'opaqueredirect';
 }
 
 /**
@@ -67,6 +78,7 @@ async function omFetchSegment(url, range, signal, graceMs, bytesPerMs, expectedB
   const out = {
     late: 0,
     status: 0,
+    ok: false,
     opaque: false,
     url: '',
     contentLength: null,
@@ -78,11 +90,11 @@ async function omFetchSegment(url, range, signal, graceMs, bytesPerMs, expectedB
   };
   if (response === null) {
     out.late = 1;
-    out.deadlineMs = graceMs;
     return out;
   }
   out.status = response.status;
-  out.opaque = response.type === 'opaque' || response.type === 'opaqueredirect';
+  out.ok = response.ok;
+  out.opaque = omOpaque(response);
   out.url = response.url;
   if (out.opaque || !response.ok) return out;
   const headers = response.headers;

@@ -10,14 +10,11 @@ mod whole;
 use crate::body::BlobBody;
 use engine::ports::{DecryptError, Fetched, Fetcher, KeyError};
 use engine::FetchError;
-use futures::future::{select, Either};
 use futures::future::{FutureExt, LocalBoxFuture};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{
-    AbortController, AbortSignal, Blob, Request, RequestInit, RequestMode, Response, ResponseType,
-};
+use web_sys::{AbortController, AbortSignal, Blob, Request, RequestInit, RequestMode, Response};
 
 /// Fetches with the worker's global `fetch`.
 pub struct WebFetcher;
@@ -40,13 +37,28 @@ fn inactive() -> FetchError {
     FetchError::Network(format!("no data for {} s", INACTIVITY_MS / 1000))
 }
 
-/// Awaits `promise`, or fails when it takes longer than the inactivity timeout.
+/// Awaits `promise`, or fails when it takes longer than the inactivity timeout (`omWithin`'s
+/// race; `promise` never resolves to null).
 async fn within_inactivity(promise: js_sys::Promise) -> Result<wasm_bindgen::JsValue, FetchError> {
-    let timer = gloo_timers::future::TimeoutFuture::new(INACTIVITY_MS);
-    match select(JsFuture::from(promise), timer).await {
-        Either::Left((result, _)) => result.map_err(|e| FetchError::Network(js_err(e))),
-        Either::Right(_) => Err(inactive()),
+    let settled = JsFuture::from(om_within(&promise, INACTIVITY_MS))
+        .await
+        .map_err(|e| FetchError::Network(js_err(e)))?;
+    if settled.is_null() {
+        return Err(inactive());
     }
+    Ok(settled)
+}
+
+/// Why a response's body is refused before it is read, if it is: an opaque one cannot be
+/// checked, and an error status carries no media.
+fn refused(opaque: bool, ok: bool, status: u16) -> Result<(), FetchError> {
+    if opaque {
+        return Err(FetchError::Opaque);
+    }
+    if !ok {
+        return Err(FetchError::Status { status });
+    }
+    Ok(())
 }
 
 /// Aborts its request when dropped: a paused or removed job drops its fetches, and the browser
@@ -79,6 +91,8 @@ extern "C" {
     #[wasm_bindgen(method, getter)]
     fn status(this: &FetchedSegment) -> u16;
     #[wasm_bindgen(method, getter)]
+    fn ok(this: &FetchedSegment) -> bool;
+    #[wasm_bindgen(method, getter)]
     fn opaque(this: &FetchedSegment) -> bool;
     #[wasm_bindgen(method, getter)]
     fn url(this: &FetchedSegment) -> String;
@@ -94,6 +108,14 @@ extern "C" {
     fn deadline_ms(this: &FetchedSegment) -> f64;
     #[wasm_bindgen(method, getter, js_name = elapsedMs)]
     fn elapsed_ms(this: &FetchedSegment) -> f64;
+
+    /// `promise`, or null once `ms` passed first (sw/js/requests.js).
+    #[wasm_bindgen(js_name = omWithin)]
+    fn om_within(promise: &js_sys::Promise, ms: u32) -> js_sys::Promise;
+
+    /// The response is opaque or an opaque redirect (sw/js/requests.js).
+    #[wasm_bindgen(js_name = omOpaque)]
+    fn om_opaque(response: &Response) -> bool;
 
     /// A GET as every request of the worker is sent (sw/js/requests.js): resolves to the
     /// Response, or to null when its headers took longer than `headers_ms`.
@@ -122,12 +144,10 @@ fn range_header(range: Option<[u64; 2]>) -> Option<String> {
     range.map(|[a, b]| format!("bytes={a}-{b}"))
 }
 
-async fn send(
-    url: &str,
-    range: Option<[u64; 2]>,
-    signal: Option<&AbortSignal>,
-) -> Result<Response, FetchError> {
-    let sent = om_send(url, range_header(range), signal.cloned(), INACTIVITY_MS);
+/// A request whose body is read whole (a manifest, key or index file); segments go through
+/// `omFetchSegment`.
+async fn send(url: &str, signal: Option<&AbortSignal>) -> Result<Response, FetchError> {
+    let sent = om_send(url, None, signal.cloned(), INACTIVITY_MS);
     let resp = JsFuture::from(sent)
         .await
         .map_err(|e| FetchError::Network(js_err(e)))?;
@@ -135,14 +155,7 @@ async fn send(
         return Err(inactive());
     }
     let resp: Response = resp.unchecked_into();
-    if resp.type_() == ResponseType::Opaque || resp.type_() == ResponseType::Opaqueredirect {
-        return Err(FetchError::Opaque);
-    }
-    if !resp.ok() {
-        return Err(FetchError::Status {
-            status: resp.status(),
-        });
-    }
+    refused(om_opaque(&resp), resp.ok(), resp.status())?;
     Ok(resp)
 }
 
@@ -221,12 +234,10 @@ async fn fetch_checked(
             )))
         }
     }
-    if got.opaque() {
-        return Err(FetchError::Opaque);
-    }
     let status = got.status();
+    refused(got.opaque(), got.ok(), status)?;
     let Some(mut blob) = got.blob() else {
-        return Err(FetchError::Status { status });
+        return Err(FetchError::Network("the response had no body".into()));
     };
     record_rate(blob.size(), got.elapsed_ms());
     let declared = got
@@ -332,11 +343,7 @@ impl Fetcher for WebFetcher {
             let resp: Response = within_inactivity(scope().fetch_with_request(&req))
                 .await?
                 .unchecked_into();
-            if !resp.ok() {
-                return Err(FetchError::Status {
-                    status: resp.status(),
-                });
-            }
+            refused(om_opaque(&resp), resp.ok(), resp.status())?;
             let expiration = resp.headers().get("X-License-Expiration").ok().flatten();
             let promise = resp.text().map_err(|e| FetchError::Network(js_err(e)))?;
             let text = within_inactivity(promise)
@@ -353,7 +360,7 @@ impl Fetcher for WebFetcher {
         url: &'a str,
     ) -> LocalBoxFuture<'a, Result<(String, String), FetchError>> {
         async move {
-            let resp = send(url, None, None).await?;
+            let resp = send(url, None).await?;
             let final_url = resp.url();
             let promise = resp.text().map_err(|e| FetchError::Network(js_err(e)))?;
             let text = within_inactivity(promise).await?;

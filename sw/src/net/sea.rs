@@ -22,7 +22,7 @@ fn subtle() -> Result<SubtleCrypto, String> {
 
 /// Fetches the key at `url` (`cache: 'no-store'`: keys are kept nowhere) and imports it.
 pub(super) async fn fetch_key(url: &str) -> Result<CryptoKey, KeyError> {
-    let resp = send(url, None, None).await.map_err(KeyError::Fetch)?;
+    let resp = send(url, None).await.map_err(KeyError::Fetch)?;
     let promise = resp
         .array_buffer()
         .map_err(|e| KeyError::Fetch(FetchError::Network(js_err(e))))?;

@@ -19,7 +19,7 @@ pub(super) async fn fetch_whole(url: &str, limit: u64) -> Result<Vec<u8>, FetchE
     let signal = controller.as_ref().map(AbortController::signal);
     // Dropped on every early return: a refused body stops downloading.
     let mut abort = AbortOnDrop(controller);
-    let resp = send(url, None, signal.as_ref()).await?;
+    let resp = send(url, signal.as_ref()).await?;
     let headers = resp.headers();
     let declared = headers
         .get("Content-Length")
