@@ -6,6 +6,47 @@
 //                      .fetchAndStore({items, concurrency, batch, database})
 'use strict';
 
+// The helpers are named limits*: download.js, a classic script on the same page, has its own
+// top-level `request`.
+
+/** An IndexedDB request as a promise. */
+const limitsRequest = (r) =>
+  new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+
+/** Opens (creating) the scratch database `name` with its one `segments` store. */
+function limitsOpen(name) {
+  const open = indexedDB.open(name, 1);
+  open.onupgradeneeded = () => open.result.createObjectStore('segments');
+  return limitsRequest(open);
+}
+
+/** Puts `[key, blob]` pairs in one readwrite transaction; resolves to their bytes once committed. */
+function limitsPut(db, pairs) {
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction('segments', 'readwrite');
+    const store = tx.objectStore('segments');
+    let bytes = 0;
+    for (const [key, blob] of pairs) {
+      store.put({blob, size: blob.size}, key);
+      bytes += blob.size;
+    }
+    tx.oncomplete = () => resolve(bytes);
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error ?? new Error('transaction aborted'));
+  });
+}
+
+/** Fetches one item (`{url, range}`) as our worker does (no HTTP cache) → its body as a Blob. */
+async function limitsFetch({url, range}) {
+  const headers = range ? {Range: `bytes=${range[0]}-${range[1]}`} : undefined;
+  const response = await fetch(url, {headers, cache: 'no-store'});
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return response.blob();
+}
+
 /**
  * Fetches `items` with `concurrency` in flight → blobs, dropped as they come, or
  * with `keep` kept in self.limitsBlobs (for storeAlone).
@@ -18,11 +59,7 @@ async function fetchAlone({items, concurrency, keep}) {
   const lane = async () => {
     while (next < items.length) {
       const i = next++;
-      const {url, range} = items[i];
-      const headers = range ? {Range: `bytes=${range[0]}-${range[1]}`} : undefined;
-      const response = await fetch(url, {headers, cache: 'no-store'});
-      if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-      const blob = await response.blob();
+      const blob = await limitsFetch(items[i]);
       bytes += blob.size;
       if (keep) blobs[i] = blob;
     }
@@ -35,30 +72,15 @@ async function fetchAlone({items, concurrency, keep}) {
 
 /** Puts self.limitsBlobs into `limits-scratch`, `batch` per transaction, one at a time. */
 async function storeAlone({batch}) {
-  const request = (r) =>
-    new Promise((resolve, reject) => {
-      r.onsuccess = () => resolve(r.result);
-      r.onerror = () => reject(r.error);
-    });
-  const open = indexedDB.open('limits-scratch', 1);
-  open.onupgradeneeded = () => open.result.createObjectStore('segments');
-  const db = await request(open);
+  const db = await limitsOpen('limits-scratch');
   const blobs = self.limitsBlobs;
   let bytes = 0;
   let transactions = 0;
   const t0 = performance.now();
   for (let i = 0; i < blobs.length; i += batch) {
-    await new Promise((resolve, reject) => {
-      const tx = db.transaction('segments', 'readwrite');
-      const store = tx.objectStore('segments');
-      for (let k = i; k < Math.min(blobs.length, i + batch); k++) {
-        store.put({blob: blobs[k], size: blobs[k].size}, k);
-        bytes += blobs[k].size;
-      }
-      tx.oncomplete = resolve;
-      tx.onerror = () => reject(tx.error);
-      tx.onabort = () => reject(tx.error ?? new Error('transaction aborted'));
-    });
+    const pairs = [];
+    for (let k = i; k < Math.min(blobs.length, i + batch); k++) pairs.push([k, blobs[k]]);
+    bytes += await limitsPut(db, pairs);
     transactions++;
   }
   const ms = performance.now() - t0;
@@ -73,14 +95,7 @@ async function storeAlone({batch}) {
  * back once two batches wait (as crates/engine/src/job.rs schedules). Timed until the last commit.
  */
 async function fetchAndStore({items, concurrency, batch, database = 'limits-scratch-both'}) {
-  const request = (r) =>
-    new Promise((resolve, reject) => {
-      r.onsuccess = () => resolve(r.result);
-      r.onerror = () => reject(r.error);
-    });
-  const open = indexedDB.open(database, 1);
-  open.onupgradeneeded = () => open.result.createObjectStore('segments');
-  const db = await request(open);
+  const db = await limitsOpen(database);
   const waiting = [];
   const space = [];
   let wake = null;
@@ -100,11 +115,7 @@ async function fetchAndStore({items, concurrency, batch, database = 'limits-scra
       while (waiting.length >= batch * 2) await new Promise((r) => space.push(r));
       if (next >= items.length) break; // another lane took the last one while this one waited
       const i = next++;
-      const {url, range} = items[i];
-      const headers = range ? {Range: `bytes=${range[0]}-${range[1]}`} : undefined;
-      const response = await fetch(url, {headers, cache: 'no-store'});
-      if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-      waiting.push([i, await response.blob()]);
+      waiting.push([i, await limitsFetch(items[i])]);
       fetched++;
       poke();
     }
@@ -118,16 +129,7 @@ async function fetchAndStore({items, concurrency, batch, database = 'limits-scra
       }
       const take = waiting.splice(0, batch);
       for (const r of space.splice(0)) r();
-      await new Promise((resolve, reject) => {
-        const tx = db.transaction('segments', 'readwrite');
-        for (const [k, blob] of take) {
-          tx.objectStore('segments').put({blob, size: blob.size}, k);
-          bytes += blob.size;
-        }
-        tx.oncomplete = resolve;
-        tx.onerror = () => reject(tx.error);
-        tx.onabort = () => reject(tx.error ?? new Error('transaction aborted'));
-      });
+      bytes += await limitsPut(db, take);
       stored += take.length;
       transactions++;
     }
