@@ -33,9 +33,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {parseArgs} from 'node:util';
 import {CONTENT_DIR, ROOT, startServers} from '../e2e/harness.mjs';
-import {originBytes, plannedItems, sha256, sourceOf, sleep} from '../e2e/engine-helpers.mjs';
+import {sleep} from '../e2e/engine-helpers.mjs';
 import {openEngine} from '../engines/engines.mjs';
 import {startFaultProxy} from '../server/fault-proxy.mjs';
+import {verifyBytes} from './bytes.mjs';
+import {draws} from './draws.mjs';
 import {callOm, errorEvents, localUrls, scanStores, trimEvents} from './page-side.mjs';
 
 const {values: argv} = parseArgs({
@@ -62,32 +64,7 @@ const CALL_TIMEOUT_MS = 90_000; // the shim's own request timeout is 30 s: beyon
 const PLAY_SECONDS = 2;
 const OUT = path.join(ROOT, 'target/soak/latest.json');
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function rngOf(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rngOf(SEED);
-const pick = (list) => list[Math.floor(random() * list.length)];
-const between = (lo, hi) => lo + Math.floor(random() * (hi - lo + 1));
-/** One key of `weights` ({key: weight}), drawn in proportion to the weights; null when all are 0. */
-function weighted(weights) {
-  const live = Object.entries(weights).filter(([, w]) => w > 0);
-  const total = live.reduce((n, [, w]) => n + w, 0);
-  if (total === 0) return null;
-  let x = random() * total;
-  for (const [k, w] of live) {
-    x -= w;
-    if (x < 0) return k;
-  }
-  return live.at(-1)[0];
-}
+const {random, pick, between, weighted, randomFault} = draws(SEED, () => FORMS);
 
 // --- what is downloaded -------------------------------------------------------------------
 
@@ -100,39 +77,6 @@ if (!FORMS.includes('template')) {
   process.exit(2);
 }
 const SEGMENT_FILE = /\.(m4s|mp4|webm|jpg)$/;
-const segmentsOf = (form) => new RegExp(`/content/${form}/.*\\.(m4s|mp4|webm)$`);
-
-// --- the fault rules switched on and off ---------------------------------------------------
-
-/** A random fault rule (a fault-proxy rule spec plus a `label` for the log). */
-function randomFault() {
-  const form = pick([...new Set(FORMS)]);
-  const where = weighted({all: 3, form: 4, manifest: 1});
-  const match = where === 'all' ? /\/content\/.*\.(m4s|mp4|webm)$/ : where === 'form' ? segmentsOf(form) : /manifest\.mpd$/;
-  const scope = where === 'form' ? form : where;
-  const finite = () => (random() < 0.3 ? Infinity : between(1, 8));
-  const kind = weighted({delay: 3, 'status-5xx': 3, 'status-404': 0.5, drop: 2, stall: 1, length: 1.5, 'ignore-range': where === 'manifest' ? 0 : 1});
-  switch (kind) {
-    case 'delay':
-      return {label: `delay@${scope}`, match, action: 'delay', delayMs: between(1500, 5000)};
-    case 'status-5xx': {
-      const status = pick([500, 503, 429, 408]);
-      return {label: `status${status}@${scope}`, match, action: 'status', status, times: finite()};
-    }
-    case 'status-404':
-      return {label: `status404@${scope}`, match, action: 'status', status: 404, times: 1};
-    case 'drop':
-      return {label: `drop@${scope}`, match, action: 'drop', times: finite()};
-    case 'stall':
-      return {label: `stall@${scope}`, match, action: 'stall', times: between(1, 2)};
-    case 'length': {
-      const lengthDelta = pick([-1, 1]) * between(1, 400);
-      return {label: `length${lengthDelta > 0 ? '+' : ''}${lengthDelta}@${scope}`, match, action: 'length', lengthDelta, times: finite()};
-    }
-    default:
-      return {label: `ignore-range@${scope}`, match, action: 'ignore-range'};
-  }
-}
 
 // --- the run -------------------------------------------------------------------------------
 
@@ -567,56 +511,7 @@ const scan = await page.evaluate(scanStores);
 // Bytes: every stored segment (chunks joined) is the origin's, from its planned source; a
 // completed title has all of its plan.
 {
-  const bad = [];
-  for (const e of scan.entries) {
-    const {entry, items} = await page.evaluate((id) => window.readStore(id), e.id);
-    const planned = entry?.plan ? plannedItems(entry.plan) : [];
-    const plannedByKey = new Map(planned.map((p) => [`${p.track}/${p.index}`, p]));
-    const problems = [];
-    let bytes = 0;
-    for (const item of items) {
-      const key = `${item.track}/${item.index}`;
-      const chunksOk = item.chunks.every((c, i) => c === i);
-      if (!chunksOk || item.recordSize !== item.blobSize) problems.push({key, chunks: item.chunks, recordSize: item.recordSize, blobSize: item.blobSize});
-      let want;
-      try {
-        want = Buffer.concat(item.sources.map((s) => originBytes(CONTENT_DIR, s.url, s.range)));
-      } catch (err) {
-        problems.push({key, sources: item.sources, error: String(err.message ?? err)});
-        continue;
-      }
-      if (item.blobSize !== want.length || item.sha256 !== sha256(want)) {
-        problems.push({key, sources: item.sources, size: item.blobSize, originSize: want.length, sha256: item.sha256, originSha256: sha256(want)});
-        continue;
-      }
-      if (item.track !== 'poster') {
-        // As tests/e2e/engine-helpers.mjs checkStored: a whole file stored in slices has ranges.
-        const plan = plannedByKey.get(key);
-        const source = sourceOf(item);
-        const expectRange = plan?.range ?? (item.sources.length > 1 ? [0, item.blobSize - 1] : null);
-        if (!plan || source.url !== plan.url || JSON.stringify(source.range) !== JSON.stringify(expectRange)) {
-          problems.push({key, source, planned: plan ?? 'not in the plan'});
-        }
-      }
-      figures.segmentsVerified += 1;
-      bytes += want.length;
-    }
-    if (e.state === 'completed') {
-      const stored = new Set(items.map((i) => `${i.track}/${i.index}`));
-      const missing = planned.filter((p) => !stored.has(`${p.track}/${p.index}`)).map((p) => `${p.track}/${p.index}`);
-      if (missing.length) problems.push({missing});
-      // What getAllDownloads says of it is what is stored (with or without the poster).
-      const summary = final.get(e.id);
-      const media = items.filter((i) => i.track !== 'poster').reduce((n, i) => n + i.recordSize, 0);
-      const all = items.reduce((n, i) => n + i.recordSize, 0);
-      if (summary && ((summary.size !== media && summary.size !== all) || summary.progress !== 100)) {
-        problems.push({summary: {size: summary.size, progress: summary.progress}, storedBytes: media, withPoster: all});
-      }
-    }
-    figures.bytesVerified += bytes;
-    if (problems.length) bad.push({id: e.id, state: e.state, problems: problems.slice(0, 10), history: titleOf.get(e.id)?.history});
-    else if (e.state === 'completed') figures.titles.verified += 1;
-  }
+  const bad = await verifyBytes({page, entries: scan.entries, final, titleOf, figures});
   if (bad.length) fail('bytes', {entries: bad});
   else figures.checks.bytes = 'ok';
 }
