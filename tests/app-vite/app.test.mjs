@@ -307,8 +307,14 @@ test('a page shim and a worker of different protocol versions meet with a 9002 n
   // The worker of "another release": the same build with its protocol constant changed.
   const app = await startStatic({
     root: builds['1'],
-    patch: (rel, body) =>
-      rel === '/offline-manager-sw.js' ? Buffer.from(body.toString().replace('const OM_PROTOCOL_VERSION = 1;', 'const OM_PROTOCOL_VERSION = 2;')) : body,
+    patch: (rel, body) => {
+      if (rel !== '/offline-manager-sw.js') return body;
+      // The worker script is minified (scripts/build.sh): `OM_PROTOCOL_VERSION=1` in a const list.
+      const text = body.toString();
+      const changed = text.replace(/\bOM_PROTOCOL_VERSION\s*=\s*1\b/, 'OM_PROTOCOL_VERSION=2');
+      assert.notEqual(changed, text, 'the worker script states its protocol version');
+      return Buffer.from(changed);
+    },
   });
   const {context, page} = await openApp(app);
   try {
